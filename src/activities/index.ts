@@ -1,0 +1,19 @@
+import { createClusterActivities, type ClusterActivityDeps } from './cluster.js';
+import { withFailureMapping } from './failures.js';
+import { createOpenstackActivities, type OpenstackActivityDeps } from './openstack.js';
+
+/** Everything the activities need from the outside world; wired in `src/worker.ts` only. */
+export interface ActivityDeps extends OpenstackActivityDeps, ClusterActivityDeps {}
+
+/**
+ * The one activity factory (STYLE: activities-dependency-injection). Workflows import only its
+ * type: `proxyActivities<Activities>()`.
+ */
+export function createActivities(deps: ActivityDeps) {
+  return withFailureMapping({
+    ...createOpenstackActivities(deps),
+    ...createClusterActivities(deps),
+  });
+}
+
+export type Activities = ReturnType<typeof createActivities>;

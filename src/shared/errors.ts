@@ -1,0 +1,49 @@
+/**
+ * Typed errors shared by every Node-side part (OpenStack client, cluster runner, validation).
+ *
+ * The class name is the contract: activities turn these into `ApplicationFailure`s whose `type` is
+ * the error's `name`, and workflows/retry policies match on that type. Renaming a class is an API
+ * change. `retryable` says whether trying the same call again may succeed.
+ */
+export abstract class SnapsetError extends Error {
+  /** Whether the same call may succeed when tried again (network, 5xx, 409, timeouts). */
+  abstract readonly retryable: boolean;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+
+  /** Plain, secret-free details carried into `ApplicationFailure.details`. */
+  details(): Record<string, unknown> {
+    return {};
+  }
+}
+
+/** One problem found in an input: where it is and what was expected. */
+export interface FieldIssue {
+  /** Dotted path of the offending field, e.g. `snapsetData.instances.master0.uuid`. */
+  path: string;
+  message: string;
+}
+
+/** Thrown when an input (workflow input, config file, CLI argument) is not acceptable. Never retryable. */
+export class ValidationError extends SnapsetError {
+  readonly retryable = false;
+  readonly issues: FieldIssue[];
+
+  constructor(issues: FieldIssue[], options?: { source?: string }) {
+    const where = options?.source ? `${options.source}: ` : '';
+    super(`${where}invalid input: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+    this.issues = issues;
+  }
+
+  override details(): Record<string, unknown> {
+    return { issues: this.issues };
+  }
+}
+
+/** Thrown when local configuration (clouds.yaml, temporal-dev.yml, key files) is missing or wrong. Never retryable. */
+export class ConfigError extends SnapsetError {
+  readonly retryable = false;
+}
