@@ -1,0 +1,290 @@
+/**
+ * The createSnapset input: one schema, three accepted spellings (DESIGN §2, §5 step 1).
+ *
+ * - camelCase JSON (`stackName`, `controller`, `snapsetData`, ...), the documented form;
+ * - the seed role's snake_case variables (`snapset_data`, `controller_ansible_host`, `os_cloud`);
+ * - hotstack's `<stack_name>-outputs.yaml` (see {@link fromStackOutputs}).
+ *
+ * Pure (runs inside workflows). Every rejection names the field path in the spelling the user
+ * wrote, and what was expected.
+ */
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+import { ValidationError, type FieldIssue } from './errors.js';
+import type { ControllerTarget, InstanceSpec } from './types.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
+/** Instance names end up in image names (`hotstack-{name}-snapshot-{id}`) and in the `name=` tag. */
+const INSTANCE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62})$/;
+const ROLE = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62})$/;
+/** Heat's rule for stack names; the stack name is also part of the workflow ID. */
+const STACK_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,99}$/;
+const CLOUD_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const IPV6 = /^[0-9a-f:]+(?:%[A-Za-z0-9_.-]+)?$/i;
+const SSH_USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+
+const DEFAULTS = {
+  certRotationWait: '25h',
+  stablePeriod: '60s',
+  stableTimeout: '20m',
+  shutoffTimeout: '250s', // the seed: 25 polls x 10 s
+  shutoffPollInterval: '10s',
+  imageTimeout: '20m', // the seed: 1200 s
+} as const;
+
+function required(what: string) {
+  return { error: (iss: { input: unknown }) => (iss.input === undefined ? `required (${what})` : `expected ${what}`) };
+}
+
+const text = (what: string, re: RegExp, hint: string) => z.string(required(what)).regex(re, `expected ${hint}`);
+
+const anyDuration = z
+  .string(required('a duration such as 25h or 60s'))
+  .refine((s) => parseDuration(s) !== undefined, 'expected a duration such as 25h, 60s, 1h30m or 500ms');
+const duration = (fallback: string) => anyDuration.default(fallback);
+
+const isoTime = z
+  .string(required('an ISO 8601 time'))
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$/, 'expected an ISO 8601 time with zone, e.g. 2026-11-20T01:00:00Z')
+  .refine((s) => !Number.isNaN(Date.parse(s)), 'expected a real date');
+
+export const instanceSchema = z.strictObject(
+  {
+    uuid: text('a string', UUID, 'a server UUID such as 6f4512de-f744-4979-8ab2-45f5461e304c'),
+    role: text('a string', ROLE, 'a role such as controller or ocp_master (letters, digits, _ . -)'),
+    mac_address: text('a string', MAC, 'a MAC address such as fa:16:9e:81:f6:05'),
+  },
+  required('an object with uuid, role and mac_address'),
+);
+
+const controllerSchema = z.strictObject(
+  {
+    name: text('a string', INSTANCE_NAME, 'an inventory name (letters, digits, _ . -)'),
+    host: z
+      .string(required('a host name or IP address'))
+      .refine((h) => HOSTNAME.test(h) || IPV4.test(h) || (h.includes(':') && IPV6.test(h)), 'expected a host name or IP address'),
+    port: z.number(required('a TCP port number')).int('expected a whole number').min(1).max(65535).default(22),
+    user: text('a string', SSH_USER, 'a login name'),
+    privateKeyFile: z.string(required('a file path')).min(1, 'expected a file path').optional(),
+    hostKeyFingerprint: text('a string', FINGERPRINT, 'a host key fingerprint as `ssh-keygen -lf` prints it: SHA256:<43 base64 characters>').optional(),
+    knownHostsFile: z.string(required('a file path')).min(1, 'expected a file path').optional(),
+    insecureIgnoreHostKey: z.boolean(required('true or false')).optional(),
+  },
+  required('an object'),
+);
+
+const prepareSchema = z.strictObject(
+  {
+    enabled: z.boolean(required('true or false')).default(true),
+    certRotationWait: duration(DEFAULTS.certRotationWait),
+    clusterCreatedAt: isoTime.optional(),
+    stablePeriod: duration(DEFAULTS.stablePeriod),
+    stableTimeout: duration(DEFAULTS.stableTimeout),
+  },
+  required('an object'),
+);
+
+const captureSchema = z.strictObject(
+  {
+    shutoffTimeout: duration(DEFAULTS.shutoffTimeout),
+    shutoffPollInterval: duration(DEFAULTS.shutoffPollInterval),
+    forceStopAfter: anyDuration.optional(),
+    imageTimeout: duration(DEFAULTS.imageTimeout),
+    maxParallelImages: z.number(required('a number')).int('expected a whole number').min(1).max(256).optional(),
+    onFailure: z.enum(['cleanup', 'keep'], { error: 'expected "cleanup" or "keep"' }).default('cleanup'),
+  },
+  required('an object'),
+);
+
+const retentionSchema = z.strictObject(
+  {
+    keep: z.number(required('a number')).int('expected a whole number').min(1, 'expected at least 1 (the newest complete set is never deleted)'),
+    maxAge: duration('30d'),
+  },
+  required('an object'),
+);
+
+export const snapsetInputSchema = z.strictObject(
+  {
+    stackName: text('a string', STACK_NAME, 'a stack name: a letter, then letters, digits, _ . - (at most 100)'),
+    cloud: text('a string', CLOUD_NAME, 'a cloud name from clouds.yaml').optional(),
+    controller: controllerSchema,
+    snapsetData: z.strictObject(
+      {
+        instances: z
+          .record(z.string(), instanceSchema, required('a map of instance name to {uuid, role, mac_address}'))
+          .superRefine((instances, ctx) => {
+            const names = Object.keys(instances);
+            if (names.length === 0) ctx.addIssue({ code: 'custom', message: 'expected at least one instance' });
+            for (const name of names) {
+              if (!INSTANCE_NAME.test(name)) {
+                ctx.addIssue({ code: 'custom', path: [name], message: 'instance name must be usable in an image name: letters, digits, _ . - (at most 63, not starting with a symbol)' });
+              }
+            }
+            const seen = new Map<string, string>();
+            for (const [name, inst] of Object.entries(instances)) {
+              const other = seen.get(inst.uuid.toLowerCase());
+              if (other) ctx.addIssue({ code: 'custom', path: [name, 'uuid'], message: `same server UUID as instance ${other}` });
+              seen.set(inst.uuid.toLowerCase(), name);
+            }
+          }),
+      },
+      required('an object with instances'),
+    ),
+    prepare: prepareSchema.prefault({}),
+    capture: captureSchema.prefault({}),
+    retention: retentionSchema.optional(),
+  },
+  required('an object'),
+);
+
+/** The validated, defaulted createSnapset input. */
+export type SnapsetInput = z.output<typeof snapsetInputSchema>;
+/** What callers may send (camelCase form). */
+export type SnapsetInputArg = z.input<typeof snapsetInputSchema>;
+
+// Compile-time guards that the schema matches the shared types.
+type Assert<T extends true> = T;
+export type _InstanceMatches = Assert<z.output<typeof instanceSchema> extends InstanceSpec ? true : false>;
+export type _ControllerMatches = Assert<z.output<typeof controllerSchema> extends ControllerTarget ? true : false>;
+
+/** Keys whose name says they hold a secret; only file *paths* to secrets are allowed. */
+const SECRET_KEY = /pass(word|wd|phrase)?$|secret|token|api[_-]?key|credential|private[_-]?key$|^key$|auth$/i;
+const SECRET_KEY_ALLOWED = new Set(['privateKeyFile', 'ansible_ssh_private_key_file', 'knownHostsFile']);
+const SECRET_VALUE = /-----BEGIN [A-Z ]*PRIVATE KEY-----|^gAAAAA[A-Za-z0-9_-]{20,}/;
+
+/**
+ * Temporal stores workflow inputs in history and shows them in the Web UI, so anything that looks
+ * like a secret is refused before it gets there.
+ */
+export function findSecrets(value: unknown, path: string[] = []): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  if (typeof value === 'string') {
+    if (SECRET_VALUE.test(value)) {
+      issues.push({ path: path.join('.'), message: 'looks like key material or a token; secrets must not be in the input (it is kept in Temporal history): give a file path instead' });
+    }
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => issues.push(...findSecrets(v, [...path, String(i)])));
+  } else if (value && typeof value === 'object') {
+    for (const [key, v] of Object.entries(value)) {
+      if (SECRET_KEY.test(key) && !SECRET_KEY_ALLOWED.has(key)) {
+        issues.push({
+          path: [...path, key].join('.'),
+          message: 'looks like a secret; secrets must not be in the input (it is kept in Temporal history): use clouds.yaml/secure.yaml or a key file',
+        });
+      } else {
+        issues.push(...findSecrets(v, [...path, key]));
+      }
+    }
+  }
+  return issues;
+}
+
+const SNAKE_TOP: Record<string, string> = {
+  stack_name: 'stackName',
+  os_cloud: 'cloud',
+  controller_ansible_host: 'controller',
+  snapset_data: 'snapsetData',
+};
+const SNAKE_CONTROLLER: Record<string, string> = {
+  ansible_host: 'host',
+  ansible_user: 'user',
+  ansible_port: 'port',
+  ansible_ssh_private_key_file: 'privateKeyFile',
+};
+const invert = (m: Record<string, string>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [v, k]));
+const CAMEL_TOP = invert(SNAKE_TOP);
+const CAMEL_CONTROLLER = invert(SNAKE_CONTROLLER);
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function renameKeys(obj: Record<string, unknown>, map: Record<string, string>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [map[k] ?? k, v]));
+}
+
+/** The seed's and hotstack's snake_case spelling, turned into the camelCase one. */
+function fromSnake(raw: Record<string, unknown>): Record<string, unknown> {
+  const out = renameKeys(raw, SNAKE_TOP);
+  if (isRecord(out.controller)) {
+    // An Ansible port may be a string in YAML inventories.
+    const c = renameKeys(out.controller, SNAKE_CONTROLLER);
+    if (typeof c.port === 'string' && /^\d+$/.test(c.port)) c.port = Number(c.port);
+    out.controller = c;
+  }
+  return out;
+}
+
+function toUserPath(path: PropertyKey[], snake: boolean): string {
+  const parts = path.map(String);
+  if (snake && parts.length > 0) {
+    const top = parts[0]!;
+    parts[0] = CAMEL_TOP[top] ?? top;
+    if (top === 'controller' && parts[1]) parts[1] = CAMEL_CONTROLLER[parts[1]] ?? parts[1];
+  }
+  return parts.join('.');
+}
+
+/** zod's issues as field issues, with unknown keys reported at their own path. */
+export function zodIssues(error: z.ZodError, mapPath: (p: PropertyKey[]) => string = (p) => p.map(String).join('.')): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  for (const iss of error.issues) {
+    if (iss.code === 'unrecognized_keys') {
+      for (const key of iss.keys) out.push({ path: mapPath([...iss.path, key]), message: 'unknown key' });
+    } else {
+      out.push({ path: mapPath(iss.path), message: iss.message });
+    }
+  }
+  return out;
+}
+
+/**
+ * Validates a createSnapset input in any accepted spelling and returns it in canonical form,
+ * with defaults filled in. Throws {@link ValidationError} listing every problem.
+ */
+export function parseSnapsetInput(raw: unknown): SnapsetInput {
+  if (!isRecord(raw)) throw new ValidationError([{ path: '', message: 'expected an object (JSON or YAML mapping)' }]);
+  const secrets = findSecrets(raw);
+  if (secrets.length > 0) throw new ValidationError(secrets);
+  const hasSnake = Object.keys(raw).some((k) => k in SNAKE_TOP);
+  const hasCamel = Object.keys(raw).some((k) => k in CAMEL_TOP);
+  if (hasSnake && hasCamel) {
+    throw new ValidationError([
+      { path: '', message: 'mixes camelCase keys (stackName, controller, snapsetData, cloud) with the seed’s snake_case ones (stack_name, controller_ansible_host, snapset_data, os_cloud): use one spelling' },
+    ]);
+  }
+  const candidate = hasSnake ? fromSnake(raw) : raw;
+  const result = snapsetInputSchema.safeParse(candidate);
+  if (!result.success) throw new ValidationError(zodIssues(result.error, (p) => toUserPath(p, hasSnake)));
+  return result.data;
+}
+
+/**
+ * hotstack writes `<stack_name>-outputs.yaml` with many stack outputs; a SnapSet needs only
+ * `controller_ansible_host` and `snapset_data`. The rest (install configs, pull secrets, ...) is
+ * dropped here so it never reaches workflow history. `stackName` comes from the file name when
+ * the file does not say.
+ */
+export function fromStackOutputs(outputs: unknown, stackName?: string): Record<string, unknown> {
+  if (!isRecord(outputs)) throw new ValidationError([{ path: '', message: 'expected a YAML mapping of stack outputs' }]);
+  const issues: FieldIssue[] = [];
+  for (const key of ['controller_ansible_host', 'snapset_data']) {
+    if (!(key in outputs)) issues.push({ path: key, message: 'required (hotstack stack output)' });
+  }
+  const name = (typeof outputs.stack_name === 'string' ? outputs.stack_name : undefined) ?? stackName;
+  if (!name) issues.push({ path: 'stack_name', message: 'required: not in the file and not derivable from a <stack_name>-outputs.yaml file name' });
+  if (issues.length > 0) throw new ValidationError(issues);
+  return { stack_name: name, controller_ansible_host: outputs.controller_ansible_host, snapset_data: outputs.snapset_data };
+}
+
+/** `mystack-outputs.yaml` → `mystack`. */
+export function stackNameFromOutputsFile(fileName: string): string | undefined {
+  const base = fileName.split(/[\\/]/).pop() ?? '';
+  const m = /^(.+)-outputs\.ya?ml$/.exec(base);
+  return m?.[1];
+}
