@@ -22,8 +22,8 @@ export const scenarioSchema = z
     stackName: z.string().default('hs-sim'),
     timeScale: z.number().positive().default(1),
     instances: z.record(z.string(), simInstanceSchema),
-    cloud: cloudScenarioSchema.default({}),
-    controller: controllerScenarioSchema.default({}),
+    cloud: cloudScenarioSchema.prefault({}),
+    controller: controllerScenarioSchema.prefault({}),
   })
   .strict();
 
