@@ -1,0 +1,2 @@
+// The workflows the worker registers (workflowsPath points here).
+export { createSnapset } from './create-snapset.js';

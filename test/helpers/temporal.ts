@@ -1,0 +1,63 @@
+/**
+ * Real Temporal servers for tests: the shared dev server started by `npm test` (scripts/test.mjs),
+ * or one started here when a file is run on its own; the time-skipping test server, one per call.
+ * Never a download: both come from the project's toolchain (`existing-path`).
+ */
+import { randomUUID } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Runtime, DefaultLogger, Worker, type WorkerOptions } from '@temporalio/worker';
+import { loadToolchain, type Toolchain } from '../../src/dev/toolchain.js';
+import { workflowsPath } from '../../src/dev/bundle.js';
+import { SEARCH_ATTRIBUTES } from '../../src/shared/workflow-api.js';
+
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+export async function toolchain(): Promise<Toolchain> {
+  const fromRunner = process.env.SNAPSET_TEST_TOOLCHAIN;
+  return fromRunner ? (JSON.parse(fromRunner) as Toolchain) : loadToolchain();
+}
+
+/** The shared dev server (Temporal CLI), with the project's search attributes registered. */
+export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  const address = process.env.SNAPSET_TEST_TEMPORAL_ADDRESS;
+  if (address) return TestWorkflowEnvironment.createFromExistingServer({ address });
+  const { temporalCli } = await toolchain();
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: temporalCli },
+      searchAttributes: Object.values(SEARCH_ATTRIBUTES),
+    },
+  });
+}
+
+/** A fresh time-skipping test server (Java, from Maven) for this file. */
+export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  const { testServer } = await toolchain();
+  return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: testServer } } });
+}
+
+/** A task queue of its own, so test files sharing one server never pick up each other's tasks. */
+export function uniqueTaskQueue(prefix = 'test'): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/** A worker on the env's connection, loading the pre-built workflow bundle when there is one. */
+export async function createTestWorker(
+  env: TestWorkflowEnvironment,
+  opts: { taskQueue: string; activities?: object } & Partial<WorkerOptions>,
+): Promise<Worker> {
+  const bundle = process.env.SNAPSET_TEST_WORKFLOW_BUNDLE;
+  return Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath }),
+    ...opts,
+  });
+}
