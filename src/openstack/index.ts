@@ -1,0 +1,13 @@
+/**
+ * A plain Node OpenStack client (Keystone v3, Nova v2.1, Glance v2) configured like openstacksdk.
+ * No Temporal imports: activities adapt it.
+ */
+export * from './errors.js';
+export * from './config.js';
+export * from './http.js';
+export * from './identity.js';
+export * from './session.js';
+export * from './compute.js';
+export * from './image.js';
+export * from './client.js';
+export { sleep } from './util.js';

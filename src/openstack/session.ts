@@ -1,0 +1,141 @@
+import type { CloudConfig } from './config.js';
+import { OpenStackUnauthorizedError } from './errors.js';
+import { HttpTransport, type HttpRequest, type HttpResponse } from './http.js';
+import { issueToken, selectEndpoint, type Token } from './identity.js';
+
+export interface SessionOptions {
+  /** Shared transport (otherwise one is built from the cloud's TLS settings). */
+  http?: HttpTransport;
+  /** Clock, for tests. @default Date.now */
+  now?: () => number;
+  /**
+   * Renew a token this long before it expires (keystoneauth uses 120 s); for short-lived tokens at
+   * most a third of their life so a token is still used at all.
+   * @default 120000
+   */
+  expiryWindowMs?: number;
+  /** Per-request timeout. @default 60000 */
+  timeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+/** A request to a catalog service: a path below the service's versioned endpoint, or a full URL (`next` links). */
+export type ServiceRequest = Omit<HttpRequest, 'url' | 'service'> & { path?: string; url?: string };
+
+/** Where each service's versioned API lives below whatever the catalog or override says. */
+const VERSIONED: Record<string, { test: RegExp; suffix: string }> = {
+  compute: { test: /\/v2(\.1)?(\/[^/]*)?\/?$/, suffix: '/v2.1' },
+  image: { test: /\/v2\/?$/, suffix: '/v2' },
+};
+
+export function versionedEndpoint(serviceType: string, url: string): string {
+  const base = url.replace(/\/+$/, '');
+  const v = VERSIONED[serviceType];
+  if (!v || v.test.test(base)) return base;
+  return base + v.suffix;
+}
+
+/**
+ * A keystoneauth-like session for one cloud: one token, re-used until shortly before it expires,
+ * renewed once when a service answers 401; endpoints from the token's catalog (or overrides).
+ */
+export class Session {
+  readonly http: HttpTransport;
+  private token?: Token;
+  private tokenFetchedAt = 0;
+  private pending?: Promise<Token>;
+  private readonly now: () => number;
+  private readonly expiryWindowMs: number;
+  private readonly ownsHttp: boolean;
+  /** How many tokens this session has issued (tests, diagnostics). */
+  authCount = 0;
+
+  constructor(
+    readonly cloud: CloudConfig,
+    opts: SessionOptions = {},
+  ) {
+    this.ownsHttp = !opts.http;
+    this.http =
+      opts.http ??
+      new HttpTransport({
+        verify: cloud.verify,
+        cacert: cloud.cacert,
+        cert: cloud.cert,
+        key: cloud.key,
+        timeoutMs: opts.timeoutMs,
+        log: opts.log,
+      });
+    this.now = opts.now ?? Date.now;
+    this.expiryWindowMs = opts.expiryWindowMs ?? 120_000;
+  }
+
+  private fresh(t: Token): boolean {
+    const life = t.expiresAt.getTime() - (t.issuedAt?.getTime() ?? this.tokenFetchedAt);
+    const window = Math.min(this.expiryWindowMs, Math.max(0, life / 3));
+    return this.now() + window < t.expiresAt.getTime();
+  }
+
+  /** The current token, issuing a new one when there is none or it is about to expire. */
+  async getToken(signal?: AbortSignal): Promise<Token> {
+    if (this.token && this.fresh(this.token)) return this.token;
+    if (!this.pending) {
+      this.pending = (async () => {
+        try {
+          // The auth call itself is not tied to one caller's signal: others may be waiting on it.
+          const t = await issueToken(this.http, this.cloud);
+          this.authCount++;
+          this.tokenFetchedAt = this.now();
+          this.token = t;
+          return t;
+        } finally {
+          this.pending = undefined;
+        }
+      })();
+    }
+    if (!signal) return this.pending;
+    return await Promise.race([
+      this.pending,
+      new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(signal.reason as Error);
+        signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+      }),
+    ]);
+  }
+
+  /** Drops the cached token if it is still the given one (so concurrent 401s re-auth once). */
+  invalidate(tokenId?: string): void {
+    if (!tokenId || this.token?.id === tokenId) this.token = undefined;
+  }
+
+  /** The versioned base URL of a service: `<service>_endpoint_override`, else the catalog. */
+  async endpoint(serviceType: string, signal?: AbortSignal): Promise<string> {
+    const override = this.cloud.endpointOverrides[serviceType];
+    if (override) return versionedEndpoint(serviceType, override);
+    const token = await this.getToken(signal);
+    return versionedEndpoint(serviceType, selectEndpoint(token.catalog, serviceType, this.cloud.interface, this.cloud.regionName));
+  }
+
+  /** Sends an authenticated request to a service; on a 401 from the service re-authenticates once and retries. */
+  async request(serviceType: string, req: ServiceRequest): Promise<HttpResponse> {
+    for (let attempt = 1; ; attempt++) {
+      // A 401 from Keystone itself (bad credentials) is final and propagates from here.
+      const token = await this.getToken(req.signal);
+      const url = req.url ?? (await this.endpoint(serviceType, req.signal)) + (req.path ?? '');
+      try {
+        return await this.http.request({
+          ...req,
+          url,
+          service: serviceType,
+          headers: { ...req.headers, 'X-Auth-Token': token.id },
+        });
+      } catch (err) {
+        if (!(err instanceof OpenStackUnauthorizedError) || attempt > 1) throw err;
+        this.invalidate(token.id);
+      }
+    }
+  }
+
+  close(): void {
+    if (this.ownsHttp) this.http.close();
+  }
+}

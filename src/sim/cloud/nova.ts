@@ -1,0 +1,243 @@
+import { createHash } from 'node:crypto';
+import { authToken, header, INVALID_JSON, unauthorizedByMiddleware, type ServiceContext, type SimReply, type SimRequest, type SimRoute } from './http.js';
+import { CloudState, type SimServer } from './state.js';
+
+/**
+ * Nova v2.1 subset (Compute API reference: "Servers", "Servers - run an action"):
+ * `GET /v2.1/servers/{id}`, `GET /v2.1/servers[/detail]`, `POST /v2.1/servers/{id}/action` with
+ * `createImage`, `os-stop`, `os-start`. Microversions 2.1 … max, both request headers understood.
+ */
+
+/** nova/api/openstack/wsgi.py `Fault._fault_names`; anything else is `computeFault`. */
+const FAULT_NAMES: Record<number, string> = {
+  400: 'badRequest',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'itemNotFound',
+  405: 'badMethod',
+  409: 'conflictingRequest',
+  413: 'overLimit',
+  415: 'badMediaType',
+  429: 'overLimit',
+  501: 'notImplemented',
+  503: 'serviceUnavailable',
+};
+
+export function novaError(status: number, message: string): SimReply {
+  return { status, json: { [FAULT_NAMES[status] ?? 'computeFault']: { code: status, message } } };
+}
+
+type Mv = [number, number];
+const parseMv = (v: string): Mv | undefined => {
+  const m = /^(\d+)\.(\d+)$/.exec(v.trim());
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+};
+const mvAtLeast = (a: Mv, b: Mv) => a[0] > b[0] || (a[0] === b[0] && a[1] >= b[1]);
+const mvStr = (v: Mv) => `${v[0]}.${v[1]}`;
+
+/** The requested microversion (`OpenStack-API-Version: compute X`, else `X-OpenStack-Nova-API-Version`). */
+function requestedMicroversion(req: SimRequest, max: Mv): Mv | SimReply {
+  let raw: string | undefined;
+  const generic = header(req, 'openstack-api-version');
+  if (generic) {
+    for (const part of generic.split(',')) {
+      const [svc, ver] = part.trim().split(/\s+/);
+      if (svc?.toLowerCase() === 'compute' && ver) raw = ver;
+    }
+  }
+  raw ??= header(req, 'x-openstack-nova-api-version');
+  if (!raw) return [2, 1];
+  if (raw.trim().toLowerCase() === 'latest') return max;
+  const v = parseMv(raw);
+  if (!v) return novaError(400, `Invalid API version request string ${raw}.`);
+  if (!mvAtLeast(v, [2, 1]) || !mvAtLeast(max, v)) {
+    return novaError(406, `Version ${raw} is not supported by the API. Minimum is 2.1 and maximum is ${mvStr(max)}.`);
+  }
+  return v;
+}
+
+function versionHeaders(v: Mv): Record<string, string> {
+  return {
+    'OpenStack-API-Version': `compute ${mvStr(v)}`,
+    'X-OpenStack-Nova-API-Version': mvStr(v),
+    Vary: 'OpenStack-API-Version, X-OpenStack-Nova-API-Version',
+  };
+}
+
+function serverJson(ctx: ServiceContext, req: SimRequest, s: SimServer, mv: Mv): Record<string, unknown> {
+  const c = ctx.state.cloud;
+  const self = `${req.serviceRoot}/v2.1/servers/${s.id}`;
+  const bookmark = `${req.serviceRoot}/servers/${s.id}`;
+  const octet = parseInt(createHash('md5').update(s.id).digest('hex').slice(0, 2), 16) % 250;
+  const j: Record<string, unknown> = {
+    id: s.id,
+    name: s.name,
+    status: CloudState.statusOf(s),
+    tenant_id: c.projectId,
+    user_id: c.userId,
+    metadata: { hotstack_role: s.role },
+    hostId: createHash('sha224').update(c.projectId + 'compute-0').digest('hex'),
+    image: { id: s.imageRef, links: [{ rel: 'bookmark', href: `${req.serviceRoot}/images/${s.imageRef}` }] },
+    flavor: mvAtLeast(mv, [2, 47])
+      ? { vcpus: 8, ram: 32768, disk: 40, ephemeral: 0, swap: 0, original_name: 'hotstack.xlarge', extra_specs: {} }
+      : { id: 'hotstack.xlarge', links: [{ rel: 'bookmark', href: `${req.serviceRoot}/flavors/hotstack.xlarge` }] },
+    created: s.created,
+    updated: s.updated,
+    addresses: {
+      'hotstack-net': [
+        { version: 4, addr: `192.168.122.${octet + 2}`, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': s.macAddress },
+      ],
+    },
+    accessIPv4: '',
+    accessIPv6: '',
+    links: [
+      { rel: 'self', href: self },
+      { rel: 'bookmark', href: bookmark },
+    ],
+    'OS-DCF:diskConfig': 'MANUAL',
+    progress: 0,
+    'OS-EXT-AZ:availability_zone': 'nova',
+    config_drive: 'True',
+    key_name: 'hotstack',
+    'OS-SRV-USG:launched_at': s.launchedAt.replace('Z', '.000000'),
+    'OS-SRV-USG:terminated_at': null,
+    security_groups: [{ name: 'default' }],
+    'OS-EXT-STS:task_state': s.taskState,
+    'OS-EXT-STS:vm_state': s.vmState,
+    'OS-EXT-STS:power_state': s.powerState,
+    'os-extended-volumes:volumes_attached': [],
+  };
+  if (mvAtLeast(mv, [2, 3])) j['OS-EXT-SRV-ATTR:reservation_id'] = `r-${s.id.slice(0, 8)}`;
+  if (mvAtLeast(mv, [2, 9])) j.locked = false;
+  if (mvAtLeast(mv, [2, 19])) j.description = null;
+  if (mvAtLeast(mv, [2, 26])) j.tags = [];
+  if (mvAtLeast(mv, [2, 63])) j.trusted_image_certificates = null;
+  if (mvAtLeast(mv, [2, 73])) j.locked_reason = null;
+  if (mvAtLeast(mv, [2, 96])) j.pinned_availability_zone = null;
+  return j;
+}
+
+export function novaRoute(ctx: ServiceContext, req: SimRequest): SimRoute | SimReply {
+  const max = parseMv(ctx.state.cloud.novaMaxMicroversion) ?? [2, 96];
+  const p = req.path.replace(/\/+$/, '') || '/';
+  if (p === '/' || p === '/v2.1') {
+    if (req.method !== 'GET') return novaError(405, 'The method specified is not allowed for this resource.');
+    const version = {
+      id: 'v2.1',
+      status: 'CURRENT',
+      version: mvStr(max),
+      min_version: '2.1',
+      updated: '2013-07-23T11:33:21Z',
+      links: [{ rel: 'self', href: `${req.serviceRoot}/v2.1/` }],
+      'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2.1' }],
+    };
+    return { endpoint: 'compute.versions', handle: () => ({ status: 200, json: p === '/' ? { versions: [version] } : { version } }) };
+  }
+  const m = /^\/v2\.1(?:\/[0-9a-f]{32})?\/servers(?:\/([^/]+))?(?:\/(action))?$/.exec(p);
+  if (!m) return novaError(404, 'The resource could not be found.');
+  const [, id, action] = m;
+  const guard = (endpoint: string, fn: (mv: Mv) => SimReply): SimRoute => ({
+    endpoint,
+    handle: () => {
+      // keystonemiddleware runs before Nova sees the request.
+      if (!ctx.state.validToken(authToken(req))) return unauthorizedByMiddleware(identityUri(req));
+      const mv = requestedMicroversion(req, max);
+      if (!Array.isArray(mv)) return mv;
+      const r = fn(mv as Mv);
+      return { ...r, headers: { ...versionHeaders(mv as Mv), ...r.headers } };
+    },
+  });
+  if (!id || id === 'detail') {
+    if (req.method !== 'GET') return novaError(405, 'The method specified is not allowed for this resource.');
+    return guard('compute.servers.list', (mv) => ({
+      status: 200,
+      json: {
+        servers: [...ctx.state.servers.values()].map((s) =>
+          id === 'detail' ? serverJson(ctx, req, s, mv) : { id: s.id, name: s.name, links: (serverJson(ctx, req, s, mv).links as unknown[]) },
+        ),
+      },
+    }));
+  }
+  const server = ctx.state.servers.get(id);
+  const notFound = () => novaError(404, `Instance ${id} could not be found.`);
+  if (!action) {
+    if (req.method !== 'GET') return novaError(405, 'The method specified is not allowed for this resource.');
+    return guard('compute.servers.get', (mv) => (server ? { status: 200, json: { server: serverJson(ctx, req, server, mv) } } : notFound()));
+  }
+  if (req.method !== 'POST') return novaError(405, 'The method specified is not allowed for this resource.');
+  const body = req.body;
+  const actionName = body && body !== INVALID_JSON && typeof body === 'object' ? Object.keys(body)[0] : undefined;
+  const endpoint =
+    actionName === 'createImage'
+      ? 'compute.servers.createImage'
+      : actionName === 'os-stop'
+        ? 'compute.servers.stop'
+        : actionName === 'os-start'
+          ? 'compute.servers.start'
+          : 'compute.servers.action';
+  return guard(endpoint, (mv) => {
+    if (body === INVALID_JSON || !actionName) return novaError(400, 'Malformed request body');
+    if (!server) return notFound();
+    const args = (body as Record<string, unknown>)[actionName];
+    switch (actionName) {
+      case 'createImage':
+        return createImage(ctx, req, server, args, mv);
+      case 'os-stop':
+        if (server.taskState) return conflict(server, 'stop', 'task_state', server.taskState);
+        if (server.vmState !== 'active') return conflict(server, 'stop', 'vm_state', server.vmState);
+        ctx.state.stop(server);
+        return { status: 202 };
+      case 'os-start':
+        if (server.taskState) return conflict(server, 'start', 'task_state', server.taskState);
+        if (server.vmState !== 'stopped') return conflict(server, 'start', 'vm_state', server.vmState);
+        ctx.state.start(server);
+        return { status: 202 };
+      default:
+        return novaError(400, `There is no such action: ${actionName}`);
+    }
+  });
+}
+
+function identityUri(req: SimRequest): string {
+  return req.serviceRoot.replace(/\/compute$/, '/identity').replace(/\/image$/, '/identity');
+}
+
+/** nova.exception.InstanceInvalidState, as the API reports it. */
+function conflict(s: SimServer, action: string, attr: string, value: string): SimReply {
+  return novaError(409, `Cannot '${action}' instance ${s.id} while it is in ${attr} ${value}`);
+}
+
+const META_KEY = /^[\w.:-]{1,255}$/;
+
+function createImage(ctx: ServiceContext, req: SimRequest, s: SimServer, args: unknown, mv: Mv): SimReply {
+  if (!args || typeof args !== 'object' || Array.isArray(args)) {
+    return novaError(400, "Invalid input for field/attribute createImage. Value: None. None is not of type 'object'");
+  }
+  const a = args as Record<string, unknown>;
+  if (typeof a.name !== 'string' || a.name.trim() === '' || a.name.length > 255) {
+    return novaError(400, "Invalid input for field/attribute name. Value: " + String(a.name) + ". 'name' is a required property");
+  }
+  const extra = Object.keys(a).filter((k) => k !== 'name' && k !== 'metadata');
+  if (extra.length) {
+    return novaError(400, `Additional properties are not allowed (${extra.map((k) => `'${k}'`).join(', ')} was unexpected)`);
+  }
+  const metadata: Record<string, string> = {};
+  if (a.metadata !== undefined) {
+    if (!a.metadata || typeof a.metadata !== 'object' || Array.isArray(a.metadata)) {
+      return novaError(400, "Invalid input for field/attribute metadata. Value must be of type 'object'");
+    }
+    for (const [k, v] of Object.entries(a.metadata)) {
+      if (!META_KEY.test(k)) return novaError(400, `Invalid input for field/attribute metadata. Key '${k}' is not valid`);
+      if (typeof v !== 'string' || v.length > 255) {
+        return novaError(400, `Invalid input for field/attribute metadata. Value for '${k}' must be a string of at most 255 characters`);
+      }
+      metadata[k] = v;
+    }
+  }
+  if (s.taskState) return conflict(s, 'createImage', 'task_state', s.taskState);
+  const image = ctx.state.snapshot(s, a.name, metadata);
+  if (mvAtLeast(mv, [2, 45])) return { status: 202, json: { image_id: image.id } };
+  // Before 2.45 the answer is empty and the image is in the Location header.
+  const imageRoot = req.serviceRoot.replace(/\/compute$/, '/image');
+  return { status: 202, headers: { Location: `${imageRoot}/v2/images/${image.id}` } };
+}
