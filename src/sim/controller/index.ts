@@ -1,0 +1,325 @@
+/**
+ * The simulated Hotstack controller: an SSH server (ssh2) on loopback that accepts one user with
+ * the configured keys, answers the `oc` verbs of this project for a simulated OpenShift cluster,
+ * and powers off (through the simulated Nova) on `shutdown`. Faults: refused connections, dropped
+ * sessions, stalled commands, failing node shutdowns, a cluster that flaps or never stabilises.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import type { Connection, ParsedKey, ServerChannel } from 'ssh2';
+import { sha256Fingerprint } from '../../cluster/known-hosts.js';
+import type { ControllerTarget } from '../../shared/types.js';
+import type { Scenario } from '../scenario.js';
+import type { SimComputeControl } from '../types.js';
+import { SimCluster, type SimCsr, type SimNodeView } from './cluster.js';
+import { runCommand, type ExecIo } from './commands.js';
+import type { ControllerScenario, ControllerScenarioInput } from './scenario.js';
+
+export { controllerScenarioSchema } from './scenario.js';
+export type { ControllerScenario, ControllerScenarioInput } from './scenario.js';
+export type { SimNodeView } from './cluster.js';
+
+const { Server, utils } = ssh2;
+
+export type ControllerFaults = ControllerScenario['faults'];
+
+/** One exec request the simulator received (what was sent over SSH, verbatim). */
+export interface ReceivedCommand {
+  command: string;
+  user: string;
+  at: string;
+  connection: number;
+}
+
+export interface ControllerSimulator {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  /** A client private key the simulator accepts (OpenSSH format, mode 0600, in `stateDir`). */
+  readonly privateKeyFile: string;
+  /** `SHA256:…` of the simulator's host key, as `ssh-keygen -lf` prints it. */
+  readonly hostKeyFingerprint: string;
+  /** A known_hosts file with the `[host]:port` entry of the simulator. */
+  readonly knownHostsFile: string;
+  readonly stateDir: string;
+  /** The target to put in workflow inputs (no key material: a key file path and the pinned fingerprint). */
+  target(): ControllerTarget;
+
+  /** Current fault settings; `setFaults` merges. */
+  faults(): ControllerFaults;
+  setFaults(patch: Partial<ControllerFaults>): Promise<void>;
+  setStability(patch: Partial<ControllerScenario['stability']>): void;
+  setNode(name: string, patch: Partial<{ unschedulable: boolean; neverReady: boolean; shutdownFails: boolean }>): void;
+  nodes(): SimNodeView[];
+  addCsr(csr: NonNullable<ControllerScenarioInput['csrs']>[number]): void;
+  csrs(): { name: string; node: string; state: SimCsr['state']; username: string; signerName: string }[];
+  /** Every command received so far (the audit trail tests assert on). */
+  commands(): ReceivedCommand[];
+  /** Number of TCP connections accepted so far (before any SSH handshake). */
+  connectionCount(): number;
+  /** True after the controller ran `shutdown` (until its Nova server is ACTIVE again). */
+  controllerDown(): boolean;
+  close(): Promise<void>;
+}
+
+export interface StartControllerOptions {
+  host?: string;
+  /** 0 = a free port. @default 0 */
+  port?: number;
+  /** Where the client key and known_hosts are written. @default a new temporary directory (removed on close) */
+  stateDir?: string;
+}
+
+function parsePublic(key: string): ParsedKey {
+  const parsed = utils.parseKey(key);
+  if (parsed instanceof Error) throw new Error(`invalid authorized key: ${parsed.message}`);
+  return parsed;
+}
+
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export async function startControllerSimulator(
+  scenario: Scenario,
+  compute: SimComputeControl,
+  opts: StartControllerOptions = {},
+): Promise<ControllerSimulator> {
+  const cfg = scenario.controller;
+  const host = opts.host ?? '127.0.0.1';
+  const ownsStateDir = opts.stateDir === undefined;
+  const stateDir = opts.stateDir ?? (await mkdtemp(join(tmpdir(), 'hotstack-sim-controller-')));
+  const cluster = new SimCluster(scenario, compute);
+  const faults: ControllerFaults = { ...cfg.faults };
+  const received: ReceivedCommand[] = [];
+  const connections = new Set<Connection>();
+  const sockets = new Set<Socket>();
+  let connectionSeq = 0;
+  let tcpAccepted = 0;
+
+  const hostKey = utils.generateKeyPairSync('ed25519');
+  const clientKey = utils.generateKeyPairSync('ed25519', { comment: 'hotstack-sim-client' });
+  const allowed = [clientKey.public, ...cfg.authorizedKeys].map(parsePublic);
+  const hostFingerprint = sha256Fingerprint(parsePublic(hostKey.public).getPublicSSH());
+  const privateKeyFile = join(stateDir, 'id_ed25519');
+  await writeFile(privateKeyFile, clientKey.private, { mode: 0o600 });
+  await writeFile(`${privateKeyFile}.pub`, `${clientKey.public}\n`, { mode: 0o644 });
+
+  const controllerUuid = Object.values(scenario.instances).find((i) => i.role === 'controller')?.uuid;
+  let controllerDownUntilMs: number | undefined; // powered off from this time on (until Nova says ACTIVE)
+  const controllerDown = (): boolean => {
+    if (controllerDownUntilMs === undefined || Date.now() < controllerDownUntilMs) return false;
+    const status = controllerUuid ? compute.serverStatus(controllerUuid) : undefined;
+    if (status === 'ACTIVE' && Date.now() >= controllerDownUntilMs + cluster.ms(cfg.controllerShutdownDelaySeconds)) {
+      controllerDownUntilMs = undefined; // booted again by someone (os-start)
+      return false;
+    }
+    return true;
+  };
+
+  const dropConnection = (conn: Connection) => {
+    // Private field: the simulator needs the raw socket to cut the TCP stream like a vanished host.
+    const sock = (conn as unknown as { _sock?: Socket })._sock;
+    if (sock) sock.destroy();
+    else conn.end();
+  };
+
+  const shutdownController = (delayMs: number) => {
+    controllerDownUntilMs = Date.now() + delayMs;
+    if (controllerUuid) compute.guestShutdown(controllerUuid, delayMs + cluster.ms(cfg.controllerShutdownDelaySeconds));
+    if (delayMs > 0) {
+      setTimeout(() => {
+        for (const c of connections) dropConnection(c);
+      }, delayMs).unref();
+    }
+  };
+
+  const sshServer = new Server({ hostKeys: [hostKey.private] }, (conn) => {
+    const id = ++connectionSeq;
+    connections.add(conn);
+    let user = '';
+    conn.on('error', () => {
+      /* a client vanishing is normal here */
+    });
+    conn.on('close', () => connections.delete(conn));
+    conn.on('authentication', (ctx) => {
+      if (ctx.method !== 'publickey' || ctx.username !== cfg.user) {
+        ctx.reject(['publickey']);
+        return;
+      }
+      const key = allowed.find((k) => k.type === ctx.key.algo && sameBytes(k.getPublicSSH(), ctx.key.data));
+      if (!key) {
+        ctx.reject(['publickey']);
+        return;
+      }
+      if (ctx.signature && ctx.blob) {
+        if (key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) {
+          ctx.reject(['publickey']);
+          return;
+        }
+      }
+      user = ctx.username;
+      ctx.accept();
+    });
+    conn.on('session', (acceptSession) => {
+      const session = acceptSession();
+      session.on('exec', (accept, _reject, info) => {
+        const channel: ServerChannel = accept();
+        received.push({ command: info.command, user, at: new Date().toISOString(), connection: id });
+        if (faults.dropSessions > 0) {
+          faults.dropSessions--;
+          dropConnection(conn);
+          return;
+        }
+        if (faults.stallCommands > 0) {
+          faults.stallCommands--;
+          return; // never answers; the client's command timeout must fire
+        }
+        void execute(conn, channel, info.command);
+      });
+    });
+  });
+  sshServer.on('error', () => {
+    /* per-connection errors are handled above */
+  });
+
+  async function execute(conn: Connection, channel: ServerChannel, command: string): Promise<void> {
+    let closed = false;
+    const wakers = new Set<() => void>();
+    channel.on('close', () => {
+      closed = true;
+      for (const w of wakers) w();
+    });
+    channel.on('error', () => {
+      closed = true;
+    });
+    const io: ExecIo = {
+      out: (t) => {
+        if (!closed) channel.write(t);
+      },
+      err: (t) => {
+        if (!closed) channel.stderr.write(t);
+      },
+      closed: () => closed,
+      sleep: (ms) =>
+        new Promise<void>((resolve) => {
+          if (closed || ms <= 0) return resolve();
+          const done = () => {
+            clearTimeout(t);
+            wakers.delete(done);
+            resolve();
+          };
+          const t = setTimeout(done, ms);
+          wakers.add(done);
+        }),
+    };
+    try {
+      const outcome = await runCommand(
+        {
+          cluster,
+          latencyMs: cluster.ms(cfg.commandLatencySeconds),
+          sudoRequiresPassword: cfg.sudoRequiresPassword,
+          shutdownController,
+        },
+        command,
+        io,
+      );
+      if ('drop' in outcome) {
+        setTimeout(() => {
+          for (const c of connections) dropConnection(c);
+        }, 5).unref();
+        return;
+      }
+      if (!closed) {
+        channel.exit(outcome.exitCode);
+        channel.end();
+      }
+    } catch (err) {
+      if (!closed) {
+        channel.stderr.write(`sim-controller internal error: ${(err as Error).message}\n`);
+        channel.exit(70);
+        channel.end();
+      }
+    }
+    void conn;
+  }
+
+  const tcp: NetServer = createServer((sock) => {
+    tcpAccepted++;
+    if (controllerDown()) {
+      sock.destroy();
+      return;
+    }
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sshServer.injectSocket(sock);
+  });
+  const listen = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(port, host, () => {
+        tcp.off('error', reject);
+        resolve((tcp.address() as { port: number }).port);
+      });
+    });
+  const stopListening = () =>
+    new Promise<void>((resolve) => {
+      if (!tcp.listening) return resolve();
+      tcp.close(() => resolve());
+    });
+
+  const port = await listen(opts.port ?? 0);
+  if (faults.refuseConnections) await stopListening();
+
+  const knownHostsFile = join(stateDir, 'known_hosts');
+  const [hostKeyType, hostKeyB64] = hostKey.public.split(' ');
+  await writeFile(knownHostsFile, `[${host}]:${port} ${hostKeyType} ${hostKeyB64}\n`, { mode: 0o644 });
+
+  const sim: ControllerSimulator = {
+    host,
+    port,
+    user: cfg.user,
+    privateKeyFile,
+    hostKeyFingerprint: hostFingerprint,
+    knownHostsFile,
+    stateDir,
+    target: () => ({
+      name: 'controller',
+      host,
+      port,
+      user: cfg.user,
+      privateKeyFile,
+      hostKeyFingerprint: hostFingerprint,
+    }),
+    faults: () => ({ ...faults }),
+    async setFaults(patch) {
+      Object.assign(faults, patch);
+      if (patch.refuseConnections === true) await stopListening();
+      if (patch.refuseConnections === false && !tcp.listening) await listen(port);
+    },
+    setStability: (patch) => cluster.setStability(patch),
+    setNode(name, patch) {
+      const node = cluster.nodes.get(name);
+      if (!node) throw new Error(`no simulated node ${name}`);
+      Object.assign(node, patch);
+    },
+    nodes: () => [...cluster.nodes.values()].map((n) => cluster.view(n)),
+    addCsr: (csr) => void cluster.addCsr(csr),
+    csrs: () =>
+      cluster.visibleCsrs().map((c) => ({ name: c.name, node: c.node, state: c.state, username: c.username, signerName: c.signerName })),
+    commands: () => [...received],
+    connectionCount: () => tcpAccepted,
+    controllerDown,
+    async close() {
+      await stopListening();
+      for (const c of connections) c.end();
+      for (const s of sockets) s.destroy();
+      if (ownsStateDir) await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+  return sim;
+}
