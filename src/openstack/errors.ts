@@ -134,7 +134,7 @@ export class CloudConfigError extends ConfigError {
 }
 
 /** Thrown when the catalog has no endpoint for a service with the wanted interface and region. */
-export class EndpointNotFoundError extends ConfigError {
+export class OpenStackEndpointNotFoundError extends ConfigError {
   constructor(
     readonly serviceType: string,
     readonly iface: string,
@@ -152,7 +152,7 @@ export class EndpointNotFoundError extends ConfigError {
 }
 
 /** Thrown when a waited-for resource reached a failure state (`killed`/`deleted` image, `ERROR` server). */
-export class ResourceFailedError extends SnapsetError {
+export class OpenStackResourceFailedError extends SnapsetError {
   readonly retryable = false;
   constructor(
     readonly resource: 'server' | 'image',
@@ -168,7 +168,7 @@ export class ResourceFailedError extends SnapsetError {
 }
 
 /** Thrown when a wait ran out of time; names the resources and their last status. */
-export class WaitTimeoutError extends SnapsetError {
+export class OpenStackWaitTimeoutError extends SnapsetError {
   readonly retryable = false;
   constructor(
     readonly resource: 'server' | 'image',

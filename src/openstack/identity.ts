@@ -1,5 +1,5 @@
 import type { CloudAuth, CloudConfig, Interface } from './config.js';
-import { EndpointNotFoundError, OpenStackNetworkError } from './errors.js';
+import { OpenStackEndpointNotFoundError, OpenStackNetworkError } from './errors.js';
 import type { HttpTransport } from './http.js';
 
 /** One endpoint of the Keystone v3 catalog. */
@@ -129,7 +129,7 @@ export function selectEndpoint(catalog: CatalogService[], serviceType: string, i
   const all = services.flatMap((s) => s.endpoints.map((e) => ({ ...e, iface: e.interface.replace(/URL$/, '') })));
   const match = all.find((e) => e.iface === iface && (!region || e.region_id === region || e.region === region));
   if (!match) {
-    throw new EndpointNotFoundError(
+    throw new OpenStackEndpointNotFoundError(
       serviceType,
       iface,
       region,
