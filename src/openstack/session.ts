@@ -42,7 +42,9 @@ export function versionedEndpoint(serviceType: string, url: string): string {
 export class Session {
   readonly http: HttpTransport;
   private token?: Token;
-  private tokenFetchedAt = 0;
+  /** When the cached token expires by our clock (its lifetime counted from when we got it: immune to clock skew). */
+  private tokenExpiresAt = 0;
+  private tokenLifeMs = 0;
   private pending?: Promise<Token>;
   private readonly now: () => number;
   private readonly expiryWindowMs: number;
@@ -69,22 +71,23 @@ export class Session {
     this.expiryWindowMs = opts.expiryWindowMs ?? 120_000;
   }
 
-  private fresh(t: Token): boolean {
-    const life = t.expiresAt.getTime() - (t.issuedAt?.getTime() ?? this.tokenFetchedAt);
-    const window = Math.min(this.expiryWindowMs, Math.max(0, life / 3));
-    return this.now() + window < t.expiresAt.getTime();
+  private fresh(): boolean {
+    const window = Math.min(this.expiryWindowMs, Math.max(0, this.tokenLifeMs / 3));
+    return this.now() + window < this.tokenExpiresAt;
   }
 
   /** The current token, issuing a new one when there is none or it is about to expire. */
   async getToken(signal?: AbortSignal): Promise<Token> {
-    if (this.token && this.fresh(this.token)) return this.token;
+    if (this.token && this.fresh()) return this.token;
     if (!this.pending) {
       this.pending = (async () => {
         try {
           // The auth call itself is not tied to one caller's signal: others may be waiting on it.
+          const fetchedAt = this.now();
           const t = await issueToken(this.http, this.cloud);
           this.authCount++;
-          this.tokenFetchedAt = this.now();
+          this.tokenLifeMs = t.issuedAt ? t.expiresAt.getTime() - t.issuedAt.getTime() : t.expiresAt.getTime() - Date.now();
+          this.tokenExpiresAt = fetchedAt + this.tokenLifeMs;
           this.token = t;
           return t;
         } finally {

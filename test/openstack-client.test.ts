@@ -1,0 +1,395 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join, dirname } from 'node:path';
+import {
+  createOpenStackClient,
+  loadCloudConfig,
+  OpenStackBadRequestError,
+  OpenStackConflictError,
+  OpenStackEndpointNotFoundError,
+  OpenStackForbiddenError,
+  OpenStackHttpError,
+  OpenStackNetworkError,
+  OpenStackNotFoundError,
+  OpenStackServerError,
+  OpenStackTimeoutError,
+  OpenStackUnauthorizedError,
+  Session,
+  type CloudConfig,
+} from '../src/openstack/index.js';
+import { SnapsetError } from '../src/shared/errors.js';
+import { MASTER0_UUID, startSim, type SimFixture } from './fixtures/openstack/sim.js';
+
+let f: SimFixture;
+
+/** A cloud entry of the simulator's clouds.yaml, adjusted. */
+async function simCloud(name = 'sim', patch: Partial<CloudConfig> = {}): Promise<CloudConfig> {
+  const cfg = await loadCloudConfig(name, { env: f.env, cwd: '/nonexistent' });
+  return { ...cfg, ...patch, auth: { ...cfg.auth, ...patch.auth } };
+}
+
+/** Asserts the error class, its retryability, and that no secret leaked into message or details. */
+function assertError(err: unknown, cls: abstract new (...a: never[]) => SnapsetError, retryable: boolean): true {
+  assert.ok(err instanceof cls, `expected ${cls.name}, got ${String(err)}`);
+  assert.equal(err.name, cls.name);
+  assert.equal(err.retryable, retryable);
+  const text = err.message + JSON.stringify(err.details());
+  for (const secret of [f.sim.cloud.password, f.sim.cloud.applicationCredential.secret, 'gAAAAA']) {
+    assert.ok(!text.includes(secret), `secret leaked into ${cls.name}: ${text}`);
+  }
+  return true;
+}
+
+describe('OpenStack client against the simulator', () => {
+  before(async () => {
+    // 30 images for the pagination test: every second one tagged `even` with property parity=even.
+    const images = Array.from({ length: 30 }, (_, i) => ({
+      name: `page-${String(i).padStart(2, '0')}`,
+      tags: ['page-test', ...(i % 2 === 0 ? ['even'] : [])],
+      properties: { parity: i % 2 === 0 ? 'even' : 'odd' },
+      createdAt: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(),
+    }));
+    // Snapshots take ~250 ms here, long enough to observe the server's task_state.
+    const latencies = { snapshotMs: 100_000, pendingUploadMs: 50_000, uploadMs: 100_000 };
+    f = await startSim({ extraRegions: ['RegionTwo'], tokenTtlSeconds: 3600, images, latencies });
+  });
+  after(async () => {
+    await f.close();
+  });
+
+  test('password auth: token issued once and re-used; the catalog gives the public endpoints', async () => {
+    const c = createOpenStackClient(await simCloud('sim'));
+    try {
+      const s = await c.compute.getServer(MASTER0_UUID);
+      assert.equal(s.status, 'ACTIVE');
+      assert.equal(s.vmState, 'active');
+      assert.equal(s.taskState, null);
+      assert.equal(s.powerState, 1);
+      await c.image.getImage((await c.image.listAllImages({ name: 'hotstack-base' }))[0]!.id);
+      assert.equal(c.session.authCount, 1);
+      const token = await c.session.getToken();
+      assert.deepEqual(token.methods, ['password']);
+      assert.equal(await c.session.endpoint('compute'), `${f.sim.baseUrl}/compute/v2.1`);
+      assert.equal(await c.session.endpoint('image'), `${f.sim.baseUrl}/image/v2`);
+    } finally {
+      c.close();
+    }
+  });
+
+  test('v3applicationcredential auth, by id (clouds.yaml) and by name + user', async () => {
+    const byId = createOpenStackClient(await simCloud('sim-appcred'));
+    const byName = createOpenStackClient(
+      await simCloud('sim-appcred', {
+        auth: {
+          auth_url: f.sim.authUrl,
+          application_credential_name: f.sim.cloud.applicationCredential.name,
+          application_credential_secret: f.sim.cloud.applicationCredential.secret,
+          username: f.sim.cloud.username,
+          user_domain_name: f.sim.cloud.domainName,
+        },
+      }),
+    );
+    try {
+      for (const c of [byId, byName]) {
+        assert.equal((await c.compute.getServer(MASTER0_UUID)).id, MASTER0_UUID);
+        assert.deepEqual((await c.session.getToken()).methods, ['application_credential']);
+      }
+    } finally {
+      byId.close();
+      byName.close();
+    }
+  });
+
+  test('v3token auth re-scopes an existing token', async () => {
+    const pw = createOpenStackClient(await simCloud('sim'));
+    const existing = (await pw.session.getToken()).id;
+    const c = createOpenStackClient({ ...(await simCloud('sim')), authType: 'v3token', auth: { auth_url: f.sim.authUrl, token: existing, project_name: 'hotstack', project_domain_id: 'default' } });
+    try {
+      assert.equal((await c.compute.getServer(MASTER0_UUID)).status, 'ACTIVE');
+      const t = await c.session.getToken();
+      assert.notEqual(t.id, existing);
+      assert.ok(t.methods.includes('token'));
+    } finally {
+      pw.close();
+      c.close();
+    }
+  });
+
+  test('catalog selection by interface and region', async () => {
+    const cases: [Partial<CloudConfig>, string, string][] = [
+      [{ interface: 'internal' }, 'internal', 'RegionOne'],
+      [{ interface: 'admin', regionName: 'RegionTwo' }, 'admin', 'RegionTwo'],
+      [{ interface: 'public', regionName: 'RegionTwo' }, 'public', 'RegionTwo'],
+    ];
+    for (const [patch, iface, region] of cases) {
+      const c = createOpenStackClient(await simCloud('sim', patch));
+      try {
+        const before = f.sim.requestLog().length;
+        await c.compute.getServer(MASTER0_UUID);
+        await c.image.listAllImages({ limit: 5 });
+        const served = f.sim.requestLog().slice(before).filter((r) => r.endpoint !== 'identity.tokens.create');
+        assert.ok(served.length >= 2);
+        for (const r of served) {
+          assert.equal(r.interface, iface, `${r.path} served by ${r.interface}`);
+          assert.equal(r.region, region, `${r.path} served in ${r.region}`);
+        }
+      } finally {
+        c.close();
+      }
+    }
+    const nowhere = createOpenStackClient(await simCloud('sim', { regionName: 'RegionNine' }));
+    try {
+      await assert.rejects(nowhere.compute.getServer(MASTER0_UUID), (err) => {
+        assertError(err, OpenStackEndpointNotFoundError, false);
+        assert.match((err as Error).message, /no compute endpoint with interface public in region RegionNine/);
+        return true;
+      });
+    } finally {
+      nowhere.close();
+    }
+  });
+
+  test('<service>_endpoint_override bypasses the catalog (unversioned override gets its version)', async () => {
+    const c = createOpenStackClient(
+      await simCloud('sim', { endpointOverrides: { compute: `${f.sim.baseUrl}/internal/compute/v2.1`, image: `${f.sim.baseUrl}/admin/image` } }),
+    );
+    try {
+      assert.equal(await c.session.endpoint('image'), `${f.sim.baseUrl}/admin/image/v2`);
+      const before = f.sim.requestLog().length;
+      await c.compute.getServer(MASTER0_UUID);
+      await c.image.listAllImages({ limit: 100 });
+      const ifaces = f.sim.requestLog().slice(before).filter((r) => r.endpoint !== 'identity.tokens.create').map((r) => r.interface);
+      assert.deepEqual(ifaces, ['internal', 'admin']);
+    } finally {
+      c.close();
+    }
+  });
+
+  test('token renewal: a 401 (token expired by the cloud) re-authenticates once and retries', async () => {
+    const c = createOpenStackClient(await simCloud('sim'));
+    try {
+      await c.compute.getServer(MASTER0_UUID);
+      assert.equal(c.session.authCount, 1);
+      f.sim.expireTokens();
+      assert.equal((await c.compute.getServer(MASTER0_UUID)).id, MASTER0_UUID);
+      assert.equal(c.session.authCount, 2);
+      // The same through the control endpoint's fault switch.
+      f.sim.setFaults({ expireTokens: true });
+      await c.image.listAllImages({ limit: 2 });
+      assert.equal(c.session.authCount, 3);
+    } finally {
+      c.close();
+    }
+  });
+
+  test('token renewal before expiry (no 401 needed)', async () => {
+    let now = Date.now();
+    const c = createOpenStackClient(await simCloud('sim'), { now: () => now });
+    try {
+      await c.compute.getServer(MASTER0_UUID);
+      const first = await c.session.getToken();
+      now += 3600_000 - 60_000; // within the 120 s window before expiry
+      await c.compute.getServer(MASTER0_UUID);
+      assert.equal(c.session.authCount, 2);
+      assert.notEqual((await c.session.getToken()).id, first.id);
+    } finally {
+      c.close();
+    }
+  });
+
+  test('pagination follows `next` across several pages and keeps the filters', async () => {
+    const c = createOpenStackClient(await simCloud('sim'));
+    try {
+      const before = f.sim.counters()['image.images.list']?.requests ?? 0;
+      const all = await c.image.listAllImages({ tags: ['page-test'], limit: 7 });
+      const pages = (f.sim.counters()['image.images.list']?.requests ?? 0) - before;
+      assert.equal(all.length, 30);
+      assert.equal(new Set(all.map((i) => i.id)).size, 30);
+      assert.equal(pages, 5); // 7+7+7+7+2
+      assert.ok(all.every((i) => i.tags.includes('page-test')));
+      // Newest first (Glance's default sort), property filter and repeated tag filter.
+      const even = await c.image.listAllImages({ tags: ['page-test', 'even'], properties: { parity: 'even' }, limit: 4 });
+      assert.equal(even.length, 15);
+      assert.ok(even.every((i) => i.properties.parity === 'even'));
+      const asc = await c.image.listAllImages({ tags: ['page-test'], sort: 'name:asc', limit: 8 });
+      assert.deepEqual(
+        asc.map((i) => i.name),
+        [...asc.map((i) => i.name!)].sort(),
+      );
+    } finally {
+      c.close();
+    }
+  });
+
+  test('every error class, with status, request id and the service message, and no secrets', async () => {
+    const c = createOpenStackClient(await simCloud('sim'));
+    try {
+      // 400 (Glance rejects an unknown sort key)
+      await assert.rejects(c.image.listAllImages({ sort: 'bogus:asc' }), (err) => {
+        assertError(err, OpenStackBadRequestError, false);
+        const e = err as OpenStackHttpError;
+        assert.equal(e.status, 400);
+        assert.match(e.requestId ?? '', /^req-[0-9a-f-]{36}$/);
+        assert.match(e.serviceMessage, /Invalid sort key: bogus/);
+        assert.equal(e.method, 'GET');
+        return true;
+      });
+      // 401 (wrong password: Keystone's answer, not retried)
+      const bad = createOpenStackClient(await simCloud('sim', { auth: { auth_url: f.sim.authUrl, password: 'wrong' } as CloudConfig['auth'] }));
+      try {
+        const before = f.sim.counters()['identity.tokens.create']?.requests ?? 0;
+        await assert.rejects(bad.compute.getServer(MASTER0_UUID), (err) => {
+          assertError(err, OpenStackUnauthorizedError, false);
+          assert.match((err as Error).message, /requires authentication/);
+          assert.ok(!(err as Error).message.includes('wrong'));
+          return true;
+        });
+        assert.equal((f.sim.counters()['identity.tokens.create']?.requests ?? 0) - before, 1);
+      } finally {
+        bad.close();
+      }
+      // 403 (the base image is protected)
+      const base = (await c.image.listAllImages({ name: 'hotstack-base' }))[0]!;
+      await assert.rejects(c.image.deleteImage(base.id), (err) => assertError(err, OpenStackForbiddenError, false));
+      // 404 (Nova's itemNotFound)
+      await assert.rejects(c.compute.getServer('00000000-0000-4000-8000-000000000000'), (err) => {
+        assertError(err, OpenStackNotFoundError, false);
+        assert.match((err as OpenStackHttpError).serviceMessage, /Instance 00000000-0000-4000-8000-000000000000 could not be found/);
+        return true;
+      });
+      // 409 (start an ACTIVE server)
+      await assert.rejects(c.compute.startServer(MASTER0_UUID), (err) => {
+        assertError(err, OpenStackConflictError, true);
+        assert.match((err as OpenStackHttpError).serviceMessage, /Cannot 'start' instance .* while it is in vm_state active/);
+        return true;
+      });
+      // 5xx: Nova's own 500 and a load balancer's 503 page
+      f.sim.setFaults({ endpoints: { 'compute.servers.get': { failNext: 1, errorStatus: 500 } } });
+      await assert.rejects(c.compute.getServer(MASTER0_UUID), (err) => {
+        assertError(err, OpenStackServerError, true);
+        assert.match((err as OpenStackHttpError).serviceMessage, /Unexpected API Error/);
+        return true;
+      });
+      f.sim.setFaults({ endpoints: { 'image.images.get': { failNext: 1, errorStatus: 503 } } });
+      await assert.rejects(c.image.getImage(base.id), (err) => {
+        assertError(err, OpenStackServerError, true);
+        assert.match((err as OpenStackHttpError).serviceMessage, /503 Service Unavailable No server is available/);
+        return true;
+      });
+      // Another unexpected status: the base class (406, a microversion the cloud does not speak)
+      const future = createOpenStackClient(await simCloud('sim'), { computeMicroversion: '2.999' });
+      try {
+        await assert.rejects(future.compute.getServer(MASTER0_UUID), (err) => {
+          assert.equal((err as Error).constructor, OpenStackHttpError);
+          assertError(err, OpenStackHttpError, false);
+          assert.equal((err as OpenStackHttpError).status, 406);
+          return true;
+        });
+      } finally {
+        future.close();
+      }
+      // Network: the answer is lost (connection reset after the cloud acted)
+      f.sim.setFaults({ endpoints: { 'compute.servers.get': { dropNext: 1 } } });
+      await assert.rejects(c.compute.getServer(MASTER0_UUID), (err) => assertError(err, OpenStackNetworkError, true));
+      // Timeout: the cloud is slower than the request timeout
+      const impatient = createOpenStackClient(await simCloud('sim'), { timeoutMs: 50 });
+      try {
+        await impatient.session.getToken();
+        f.sim.setFaults({ endpoints: { 'compute.servers.get': { latencyMs: 1_000_000 } } }); // × 0.001 = 1 s
+        await assert.rejects(impatient.compute.getServer(MASTER0_UUID), (err) => assertError(err, OpenStackTimeoutError, true));
+      } finally {
+        f.sim.setFaults({ endpoints: { 'compute.servers.get': { latencyMs: 0 } } });
+        impatient.close();
+      }
+      // Network: nobody listens
+      const gone = createOpenStackClient(await simCloud('sim', { endpointOverrides: { compute: 'http://127.0.0.1:1/compute/v2.1' } }));
+      try {
+        await assert.rejects(gone.compute.getServer(MASTER0_UUID), (err) => {
+          assertError(err, OpenStackNetworkError, true);
+          assert.match((err as Error).message, /ECONNREFUSED/);
+          return true;
+        });
+      } finally {
+        gone.close();
+      }
+    } finally {
+      c.close();
+    }
+  });
+
+  test('an aborted signal stops a request with the signal reason', async () => {
+    const c = createOpenStackClient(await simCloud('sim'));
+    try {
+      await c.session.getToken();
+      f.sim.setFaults({ endpoints: { 'image.images.list': { latencyMs: 500_000 } } });
+      const ac = new AbortController();
+      const why = new Error('stop now');
+      setTimeout(() => ac.abort(why), 20);
+      await assert.rejects(c.image.listAllImages({}, { signal: ac.signal }), (err) => err === why);
+    } finally {
+      f.sim.setFaults({ endpoints: { 'image.images.list': { latencyMs: 0 } } });
+      c.close();
+    }
+  });
+
+  test('Nova createImage → image_id (≥ 2.45); server task_state while snapshotting; 409 when busy', async () => {
+    const c = createOpenStackClient(await simCloud('sim'));
+    try {
+      const { imageId } = await c.compute.createImage(MASTER0_UUID, 'client-snap', { hotstack_snap_id: 'cli' });
+      assert.equal((await c.compute.getServer(MASTER0_UUID)).taskState, 'image_snapshot');
+      await assert.rejects(c.compute.createImage(MASTER0_UUID, 'again'), (err) => assertError(err, OpenStackConflictError, true));
+      const img = await c.image.getImage(imageId);
+      assert.equal(img.name, 'client-snap');
+      assert.equal(img.properties.hotstack_snap_id, 'cli');
+      assert.equal(img.properties.instance_uuid, MASTER0_UUID);
+      for (let i = 0; i < 200 && (await c.image.getImage(imageId)).status !== 'active'; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal((await c.image.getImage(imageId)).status, 'active');
+      assert.equal((await c.compute.getServer(MASTER0_UUID)).taskState, null);
+      await c.image.addTag(imageId, 'x');
+      await c.image.addTag(imageId, 'x');
+      assert.deepEqual((await c.image.getImage(imageId)).tags, ['x']);
+      await c.image.removeTag(imageId, 'x');
+      await assert.rejects(c.image.removeTag(imageId, 'x'), (err) => assertError(err, OpenStackNotFoundError, false));
+      await c.image.deleteImage(imageId);
+      await assert.rejects(c.image.getImage(imageId), (err) => assertError(err, OpenStackNotFoundError, false));
+    } finally {
+      c.close();
+    }
+  });
+
+  test('one session per cloud: the provider re-uses clients (and tokens) across calls and spellings', async () => {
+    const a = await f.provider.client();
+    const b = await f.provider.client('sim');
+    assert.equal(a, b);
+    assert.notEqual(await f.provider.client('sim-appcred'), a);
+    await assert.rejects(f.provider.client('nope'), /clouds\.nope: cloud "nope" is not defined/);
+  });
+
+  test('the clouds.yaml written by the simulator works as is, and with its password split into secure.yaml', async () => {
+    const yaml = await import('yaml');
+    const { readFile } = await import('node:fs/promises');
+    const doc = yaml.parse(await readFile(f.sim.cloudsYamlPath, 'utf8')) as { clouds: Record<string, { auth: Record<string, string>; auth_type: string; region_name: string }> };
+    assert.equal(doc.clouds.sim!.auth_type, 'password');
+    assert.equal(doc.clouds.sim!.auth.auth_url, f.sim.authUrl);
+    assert.equal(doc.clouds.sim!.region_name, 'RegionOne');
+    assert.equal(doc.clouds['sim-appcred']!.auth_type, 'v3applicationcredential');
+    // A copy with secure.yaml split out still works (the password moved to secure.yaml).
+    const dir = dirname(f.sim.cloudsYamlPath);
+    const copy = structuredClone(doc);
+    delete copy.clouds.sim!.auth.password;
+    await writeFile(join(dir, 'split-clouds.yaml'), yaml.stringify(copy));
+    await writeFile(join(dir, 'split-secure.yaml'), yaml.stringify({ clouds: { sim: { auth: { password: f.sim.cloud.password } } } }));
+    const cfg = await loadCloudConfig('sim', {
+      env: { OS_CLIENT_CONFIG_FILE: join(dir, 'split-clouds.yaml'), OS_CLIENT_SECURE_FILE: join(dir, 'split-secure.yaml'), HOME: '/nonexistent' },
+      cwd: '/nonexistent',
+    });
+    const s = new Session(cfg);
+    try {
+      assert.ok((await s.getToken()).id);
+    } finally {
+      s.close();
+    }
+  });
+});
+
