@@ -41,7 +41,7 @@ function assertError(err: unknown, cls: abstract new (...a: never[]) => SnapsetE
   return true;
 }
 
-describe('OpenStack client against the simulator', () => {
+void describe('OpenStack client against the simulator', () => {
   before(async () => {
     // 30 images for the pagination test: every second one tagged `even` with property parity=even.
     const images = Array.from({ length: 30 }, (_, i) => ({
@@ -58,7 +58,7 @@ describe('OpenStack client against the simulator', () => {
     await f.close();
   });
 
-  test('password auth: token issued once and re-used; the catalog gives the public endpoints', async () => {
+  void test('password auth: token issued once and re-used; the catalog gives the public endpoints', async () => {
     const c = createOpenStackClient(await simCloud('sim'));
     try {
       const s = await c.compute.getServer(MASTER0_UUID);
@@ -77,7 +77,7 @@ describe('OpenStack client against the simulator', () => {
     }
   });
 
-  test('v3applicationcredential auth, by id (clouds.yaml) and by name + user', async () => {
+  void test('v3applicationcredential auth, by id (clouds.yaml) and by name + user', async () => {
     const byId = createOpenStackClient(await simCloud('sim-appcred'));
     const byName = createOpenStackClient(
       await simCloud('sim-appcred', {
@@ -101,7 +101,7 @@ describe('OpenStack client against the simulator', () => {
     }
   });
 
-  test('v3token auth re-scopes an existing token', async () => {
+  void test('v3token auth re-scopes an existing token', async () => {
     const pw = createOpenStackClient(await simCloud('sim'));
     const existing = (await pw.session.getToken()).id;
     const c = createOpenStackClient({ ...(await simCloud('sim')), authType: 'v3token', auth: { auth_url: f.sim.authUrl, token: existing, project_name: 'hotstack', project_domain_id: 'default' } });
@@ -116,7 +116,7 @@ describe('OpenStack client against the simulator', () => {
     }
   });
 
-  test('catalog selection by interface and region', async () => {
+  void test('catalog selection by interface and region', async () => {
     const cases: [Partial<CloudConfig>, string, string][] = [
       [{ interface: 'internal' }, 'internal', 'RegionOne'],
       [{ interface: 'admin', regionName: 'RegionTwo' }, 'admin', 'RegionTwo'],
@@ -150,7 +150,7 @@ describe('OpenStack client against the simulator', () => {
     }
   });
 
-  test('<service>_endpoint_override bypasses the catalog (unversioned override gets its version)', async () => {
+  void test('<service>_endpoint_override bypasses the catalog (unversioned override gets its version)', async () => {
     const c = createOpenStackClient(
       await simCloud('sim', { endpointOverrides: { compute: `${f.sim.baseUrl}/internal/compute/v2.1`, image: `${f.sim.baseUrl}/admin/image` } }),
     );
@@ -166,7 +166,7 @@ describe('OpenStack client against the simulator', () => {
     }
   });
 
-  test('token renewal: a 401 (token expired by the cloud) re-authenticates once and retries', async () => {
+  void test('token renewal: a 401 (token expired by the cloud) re-authenticates once and retries', async () => {
     const c = createOpenStackClient(await simCloud('sim'));
     try {
       await c.compute.getServer(MASTER0_UUID);
@@ -183,7 +183,7 @@ describe('OpenStack client against the simulator', () => {
     }
   });
 
-  test('token renewal before expiry (no 401 needed)', async () => {
+  void test('token renewal before expiry (no 401 needed)', async () => {
     let now = Date.now();
     const c = createOpenStackClient(await simCloud('sim'), { now: () => now });
     try {
@@ -198,7 +198,7 @@ describe('OpenStack client against the simulator', () => {
     }
   });
 
-  test('pagination follows `next` across several pages and keeps the filters', async () => {
+  void test('pagination follows `next` across several pages and keeps the filters', async () => {
     const c = createOpenStackClient(await simCloud('sim'));
     try {
       const before = f.sim.counters()['image.images.list']?.requests ?? 0;
@@ -222,7 +222,7 @@ describe('OpenStack client against the simulator', () => {
     }
   });
 
-  test('every error class, with status, request id and the service message, and no secrets', async () => {
+  void test('every error class, with status, request id and the service message, and no secrets', async () => {
     const c = createOpenStackClient(await simCloud('sim'));
     try {
       // 400 (Glance rejects an unknown sort key)
@@ -318,7 +318,7 @@ describe('OpenStack client against the simulator', () => {
     }
   });
 
-  test('an aborted signal stops a request with the signal reason', async () => {
+  void test('an aborted signal stops a request with the signal reason', async () => {
     const c = createOpenStackClient(await simCloud('sim'));
     try {
       await c.session.getToken();
@@ -333,7 +333,7 @@ describe('OpenStack client against the simulator', () => {
     }
   });
 
-  test('Nova createImage → image_id (≥ 2.45); server task_state while snapshotting; 409 when busy', async () => {
+  void test('Nova createImage → image_id (≥ 2.45); server task_state while snapshotting; 409 when busy', async () => {
     const c = createOpenStackClient(await simCloud('sim'));
     try {
       const { imageId } = await c.compute.createImage(MASTER0_UUID, 'client-snap', { hotstack_snap_id: 'cli' });
@@ -358,7 +358,7 @@ describe('OpenStack client against the simulator', () => {
     }
   });
 
-  test('one session per cloud: the provider re-uses clients (and tokens) across calls and spellings', async () => {
+  void test('one session per cloud: the provider re-uses clients (and tokens) across calls and spellings', async () => {
     const a = await f.provider.client();
     const b = await f.provider.client('sim');
     assert.equal(a, b);
@@ -366,7 +366,7 @@ describe('OpenStack client against the simulator', () => {
     await assert.rejects(f.provider.client('nope'), /clouds\.nope: cloud "nope" is not defined/);
   });
 
-  test('the clouds.yaml written by the simulator works as is, and with its password split into secure.yaml', async () => {
+  void test('the clouds.yaml written by the simulator works as is, and with its password split into secure.yaml', async () => {
     const yaml = await import('yaml');
     const { readFile } = await import('node:fs/promises');
     const doc = yaml.parse(await readFile(f.sim.cloudsYamlPath, 'utf8')) as { clouds: Record<string, { auth: Record<string, string>; auth_type: string; region_name: string }> };

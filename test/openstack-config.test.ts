@@ -38,7 +38,7 @@ function opts(env: NodeJS.ProcessEnv = {}): ConfigLookupOptions {
   return { env: { HOME: home, ...env }, cwd, home };
 }
 
-describe('clouds.yaml resolution (openstacksdk rules)', () => {
+void describe('clouds.yaml resolution (openstacksdk rules)', () => {
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'os-config-'));
     cwd = join(root, 'work');
@@ -50,7 +50,7 @@ describe('clouds.yaml resolution (openstacksdk rules)', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  test('search order: OS_CLIENT_CONFIG_FILE, ./, ~/.config/openstack, /etc/openstack; yaml, yml, json', () => {
+  void test('search order: OS_CLIENT_CONFIG_FILE, ./, ~/.config/openstack, /etc/openstack; yaml, yml, json', () => {
     const files = configFileCandidates('clouds', opts({ OS_CLIENT_CONFIG_FILE: '/x/my.yaml' }));
     assert.equal(files[0], '/x/my.yaml');
     assert.deepEqual(files.slice(1, 4), [join(cwd, 'clouds.yaml'), join(cwd, 'clouds.yml'), join(cwd, 'clouds.json')]);
@@ -60,7 +60,7 @@ describe('clouds.yaml resolution (openstacksdk rules)', () => {
     assert.equal(configFileCandidates('secure', opts({ OS_CLIENT_SECURE_FILE: '/s.yaml' }))[0], '/s.yaml');
   });
 
-  test('the first file found wins; secure.yaml is deep-merged; a single cloud is the default', async () => {
+  void test('the first file found wins; secure.yaml is deep-merged; a single cloud is the default', async () => {
     const dir = join(home, '.config/openstack');
     await put(join(dir, 'clouds.yaml'), PASSWORD_CLOUD);
     await put(join(dir, 'secure.yaml'), 'clouds:\n  lab:\n    auth:\n      password: s3cret\n');
@@ -90,7 +90,7 @@ describe('clouds.yaml resolution (openstacksdk rules)', () => {
     await rm(join(dir, 'secure.yaml'));
   });
 
-  test('OS_CLIENT_CONFIG_FILE (json) goes first; unknown cloud names the file and key', async () => {
+  void test('OS_CLIENT_CONFIG_FILE (json) goes first; unknown cloud names the file and key', async () => {
     const file = await put(join(root, 'elsewhere/clouds.json'), JSON.stringify({ clouds: { j: { auth: { auth_url: 'http://k', token: 't' }, auth_type: 'v3token' } } }));
     const cfg = await loadCloudConfig(undefined, opts({ OS_CLIENT_CONFIG_FILE: file }));
     assert.equal(cfg.name, 'j');
@@ -103,7 +103,7 @@ describe('clouds.yaml resolution (openstacksdk rules)', () => {
     });
   });
 
-  test('auth types, missing keys, interface, overrides, verify', async () => {
+  void test('auth types, missing keys, interface, overrides, verify', async () => {
     const file = join(root, 'types/clouds.yaml');
     await put(
       file,
@@ -168,7 +168,7 @@ clouds:
     });
   });
 
-  test('no clouds.yaml anywhere is a config error listing the search path', async () => {
+  void test('no clouds.yaml anywhere is a config error listing the search path', async () => {
     const empty = await mkdtemp(join(tmpdir(), 'os-empty-'));
     try {
       await assert.rejects(
@@ -180,7 +180,7 @@ clouds:
     }
   });
 
-  test('invalid YAML names the file', async () => {
+  void test('invalid YAML names the file', async () => {
     const file = await put(join(root, 'bad/clouds.yaml'), 'clouds: [\n');
     await assert.rejects(loadCloudConfig(undefined, opts({ OS_CLIENT_CONFIG_FILE: file })), (err: unknown) => {
       assert.ok(err instanceof CloudConfigError);
