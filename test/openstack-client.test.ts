@@ -296,7 +296,7 @@ void describe('OpenStack client against the simulator', () => {
       const impatient = createOpenStackClient(await simCloud('sim'), { timeoutMs: 50 });
       try {
         await impatient.session.getToken();
-        f.sim.setFaults({ endpoints: { 'compute.servers.get': { latencyMs: 1_000_000 } } }); // × 0.001 = 1 s
+        f.sim.setFaults({ endpoints: { 'compute.servers.get': { latencyMs: 300_000 } } }); // × 0.001 = 300 ms
         await assert.rejects(impatient.compute.getServer(MASTER0_UUID), (err) => assertError(err, OpenStackTimeoutError, true));
       } finally {
         f.sim.setFaults({ endpoints: { 'compute.servers.get': { latencyMs: 0 } } });
@@ -322,7 +322,7 @@ void describe('OpenStack client against the simulator', () => {
     const c = createOpenStackClient(await simCloud('sim'));
     try {
       await c.session.getToken();
-      f.sim.setFaults({ endpoints: { 'image.images.list': { latencyMs: 500_000 } } });
+      f.sim.setFaults({ endpoints: { 'image.images.list': { latencyMs: 200_000 } } });
       const ac = new AbortController();
       const why = new Error('stop now');
       setTimeout(() => ac.abort(why), 20);
