@@ -16,6 +16,21 @@ import { novaError, novaRoute } from './nova.js';
 import { cloudScenarioSchema, type CloudFaults, type CloudFaultsInput, type CloudScenario } from './scenario.js';
 import { CloudState } from './state.js';
 
+/**
+ * The simulated cloud: Keystone v3, Nova v2.1 and Glance v2 on one loopback port, with the real URL
+ * shapes (`/identity/v3/auth/tokens`, `/compute/v2.1/servers/{id}`, `/image/v2/images`); other
+ * interfaces under `/internal/…` and `/admin/…`, extra regions under `/r/<region>/…`.
+ *
+ * Control endpoint (no auth, loopback only):
+ *   GET    /_sim/faults                 current faults
+ *   PUT    /_sim/faults                 replace all faults (body: CloudFaultsInput)
+ *   PATCH  /_sim/faults                 merge (endpoint entries merge by name); `{"expireTokens": true}` expires tokens
+ *   POST   /_sim/tokens/expire          expire every token now → `{"expired": n}`
+ *   GET    /_sim/counters               per-endpoint counters; DELETE resets them
+ *   GET    /_sim/requests               the last 500 requests (endpoint, region, interface, status, request id)
+ *   GET    /_sim/state                  servers and images
+ *   POST   /_sim/servers/{uuid}/guest-shutdown  `{"delayMs": n}`: the guest powers off from inside
+ */
 export { cloudScenarioSchema, SIM_ENDPOINTS, type CloudScenario, type CloudScenarioInput, type CloudFaults, type CloudFaultsInput } from './scenario.js';
 export type { SimCounters, EndpointCounters } from './faults.js';
 
@@ -361,4 +376,17 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
       });
     },
   };
+}
+
+/** The lines a `main` prints when the simulator is up: where clouds.yaml is and the endpoints. */
+export function describeCloudSimulator(sim: CloudSimulator): string {
+  return [
+    `OpenStack simulator on ${sim.baseUrl} (region ${sim.cloud.region})`,
+    `  clouds.yaml: ${sim.cloudsYamlPath}  (clouds: ${sim.cloudName}, ${sim.appCredCloudName})`,
+    `  use it:      export OS_CLIENT_CONFIG_FILE=${sim.cloudsYamlPath} OS_CLOUD=${sim.cloudName}`,
+    `  identity:    ${sim.endpoints.identity}`,
+    `  compute:     ${sim.endpoints.compute}`,
+    `  image:       ${sim.endpoints.image}`,
+    `  control:     ${sim.endpoints.control}/{faults,counters,requests,state}`,
+  ].join('\n');
 }
