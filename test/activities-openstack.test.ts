@@ -127,6 +127,12 @@ void describe('OpenStack activities (MockActivityEnvironment, simulator over HTT
       const stop2 = await runOnce(a2.stopServers, { uuids: ['11111111-2222-4333-8444-555555555555'] });
       assert.deepEqual(stop2, { stopped: [], alreadyShutoff: ['11111111-2222-4333-8444-555555555555'] });
       assert.equal(s2.sim.counters()['compute.servers.stop']?.requests, 1);
+      // startServers likewise.
+      const solo = '11111111-2222-4333-8444-555555555555';
+      assert.deepEqual(await runOnce(a2.startServers, { uuids: [solo] }), { started: [solo], alreadyActive: [] });
+      await runOnce(a2.getServerStatuses, { uuids: [solo] });
+      while (s2.sim.compute.serverStatus(solo) !== 'ACTIVE') await new Promise((r) => setTimeout(r, 5));
+      assert.deepEqual(await runOnce(a2.startServers, { uuids: [solo] }), { started: [], alreadyActive: [solo] });
     } finally {
       await s2.close();
     }
