@@ -61,3 +61,14 @@ export async function createTestWorker(
     ...opts,
   });
 }
+
+/**
+ * The time-skipping server knows no custom search attributes until they are added through the
+ * operator service (as the Java SDK's TestWorkflowEnvironment.registerSearchAttribute does).
+ */
+export async function registerSearchAttributes(env: TestWorkflowEnvironment): Promise<void> {
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(Object.keys(SEARCH_ATTRIBUTES).map((k) => [k, 2 /* INDEXED_VALUE_TYPE_KEYWORD */])),
+  });
+}
