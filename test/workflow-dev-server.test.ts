@@ -1,0 +1,106 @@
+/**
+ * createSnapset on the real dev server (Temporal CLI): progress query, skipCertWait Update and the
+ * SnapsetPhase search attribute through visibility.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { progressQuery, skipCertWaitUpdate, snapsetWorkflowId } from '../src/shared/workflow-api.js';
+import { createSnapset } from '../src/workflows/index.js';
+import { sampleInput } from './helpers/inputs.js';
+import { createTestWorker, devServerEnv, uniqueTaskQueue } from './helpers/temporal.js';
+
+async function eventually<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('createSnapset on the dev server', () => {
+  let env: TestWorkflowEnvironment;
+  let worker: Worker;
+  let run: Promise<void>;
+  const taskQueue = uniqueTaskQueue('dev');
+
+  before(async () => {
+    env = await devServerEnv();
+    worker = await createTestWorker(env, { taskQueue });
+    run = worker.run();
+  });
+  after(async () => {
+    worker?.shutdown();
+    await run;
+    await env?.teardown();
+  });
+
+  test('progress query, SnapsetPhase visibility and skipCertWait ending the wait', async () => {
+    const stackName = `hs-${taskQueue}`;
+    const handle = await env.client.workflow.start(createSnapset, {
+      taskQueue,
+      workflowId: snapsetWorkflowId(stackName),
+      args: [sampleInput({ stackName, prepare: { clusterCreatedAt: new Date().toISOString() } })],
+    });
+
+    const progress = await eventually(async () => {
+      const p = await handle.query(progressQuery);
+      return p.phase === 'waiting-cert-rotation' && p.certWait ? p : undefined;
+    }, 'the wait to start');
+    assert.equal(progress.stackName, stackName);
+    assert.deepEqual(progress.phasesRun, ['validating', 'waiting-cert-rotation']);
+    const wakeIn = Date.parse(progress.certWait!.wakeAt) - Date.now();
+    assert.ok(wakeIn > 24 * 3_600_000 && wakeIn <= 25 * 3_600_000, `wake-up in ${wakeIn} ms`);
+    assert.match(progress.details, /Update skipCertWait/);
+
+    const listed = await eventually(async () => {
+      for await (const wf of env.client.workflow.list({ query: `SnapsetPhase='waiting-cert-rotation' AND StackName='${stackName}'` })) {
+        if (wf.workflowId === handle.workflowId) return wf;
+      }
+      return undefined;
+    }, 'the workflow to be listed by SnapsetPhase');
+    assert.equal(listed.status.name, 'RUNNING');
+
+    // A reason is required.
+    await assert.rejects(handle.executeUpdate(skipCertWaitUpdate, { args: [{ reason: 'ok' }] }), (err: unknown) => {
+      assert.ok(err instanceof WorkflowUpdateFailedError);
+      assert.match(String(err.cause?.message), /reason: required/);
+      return true;
+    });
+    // The rejected update left no trace in history and the wait goes on.
+    assert.equal((await handle.query(progressQuery)).phase, 'waiting-cert-rotation');
+
+    const reason = 'lab cluster rotated its certificates manually (test)';
+    const skipped = await handle.executeUpdate(skipCertWaitUpdate, { args: [{ reason }] });
+    assert.equal(skipped.skipped, true);
+    assert.equal(skipped.wakeAt, progress.certWait!.wakeAt);
+
+    const result = await handle.result();
+    assert.equal(result.certWait!.skipped!.reason, reason);
+    assert.deepEqual(result.phasesRun, ['validating', 'waiting-cert-rotation', 'completed']);
+    const done = await eventually(async () => {
+      for await (const wf of env.client.workflow.list({ query: `SnapsetPhase='completed' AND StackName='${stackName}'` })) return wf;
+      return undefined;
+    }, 'the completed phase to be visible');
+    assert.equal(done.workflowId, handle.workflowId);
+
+    // Once the wait is over, skipping again is refused.
+    await assert.rejects(handle.executeUpdate(skipCertWaitUpdate, { args: [{ reason }] }));
+  });
+
+  test('a second run for the same stack is refused while one is running', async () => {
+    const stackName = `hs-dup-${taskQueue}`;
+    const opts = {
+      taskQueue,
+      workflowId: snapsetWorkflowId(stackName),
+      args: [sampleInput({ stackName, prepare: { clusterCreatedAt: new Date().toISOString() } })] as [unknown],
+    };
+    const first = await env.client.workflow.start(createSnapset, opts);
+    await assert.rejects(env.client.workflow.start(createSnapset, { ...opts, workflowIdConflictPolicy: 'FAIL' }), /already started|AlreadyStarted/i);
+    await first.cancel();
+  });
+});
