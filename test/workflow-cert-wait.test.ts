@@ -11,7 +11,10 @@ import type { Worker } from '@temporalio/worker';
 import { progressQuery } from '../src/shared/workflow-api.js';
 import { createSnapset } from '../src/workflows/index.js';
 import { sampleInput } from './helpers/inputs.js';
-import { createTestWorker, registerSearchAttributes, timeSkippingEnv, uniqueTaskQueue } from './helpers/temporal.js';
+import { createActivities } from '../src/activities/index.js';
+import { startSimulator, type Simulator } from '../src/sim/index.js';
+import { DEFAULT_SCENARIO } from '../src/sim/scenario.js';
+import { createTestWorker, registerSearchAttributes, simDeps, timeSkippingEnv, uniqueTaskQueue } from './helpers/temporal.js';
 
 const HOUR = 3_600_000;
 
@@ -130,5 +133,52 @@ describe('createSnapset on the time-skipping server', () => {
     });
     const history = await handle.fetchHistory();
     assert.equal(history.events!.filter((e) => e.activityTaskScheduledEventAttributes || e.timerStartedEventAttributes).length, 0);
+  });
+});
+
+describe('createSnapset reads the install time from the cluster (simulated controller over SSH)', () => {
+  let env: TestWorkflowEnvironment;
+  let young: Simulator;
+  let old: Simulator;
+
+  before(async () => {
+    env = await timeSkippingEnv();
+    await registerSearchAttributes(env);
+    young = await startSimulator({ ...DEFAULT_SCENARIO, timeScale: 0.01, controller: { clusterAgeHours: 1 } });
+    old = await startSimulator({ ...DEFAULT_SCENARIO, timeScale: 0.01, controller: { clusterAgeHours: 30 } });
+  });
+  after(async () => {
+    await young?.close();
+    await old?.close();
+    await env?.teardown();
+  });
+
+  async function runOn(sim: Simulator) {
+    const taskQueue = uniqueTaskQueue('ts-sim');
+    const worker = await createTestWorker(env, { taskQueue, activities: createActivities(simDeps(sim)) });
+    return worker.runUntil(
+      env.client.workflow.execute(createSnapset, {
+        taskQueue,
+        workflowId: `cert-sim-${taskQueue}`,
+        args: [{ ...sim.snapsetInput(), stackName: `sim-${taskQueue}` }],
+      }),
+    );
+  }
+
+  test('a cluster installed 1 h ago waits the remaining 24 h', async () => {
+    const result = await runOn(young);
+    const wait = result.certWait!;
+    assert.equal(wait.clusterCreatedAtSource, 'cluster');
+    assert.equal(wait.alreadyOldEnough, false);
+    const remainingAtStart = Date.parse(wait.wakeAt) - Date.parse(wait.clusterCreatedAt);
+    assert.equal(remainingAtStart, 25 * HOUR);
+    assert.ok(Date.parse(wait.endedAt!) >= Date.parse(wait.wakeAt));
+    assert.ok(young.controller.commands().some((c) => /oc get clusterversion version/.test(c.command)), 'asked the cluster over SSH');
+  });
+
+  test('a cluster installed 30 h ago does not wait', async () => {
+    const result = await runOn(old);
+    assert.equal(result.certWait!.clusterCreatedAtSource, 'cluster');
+    assert.equal(result.certWait!.alreadyOldEnough, true);
   });
 });

@@ -9,10 +9,11 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
 import { durationMs, formatDuration } from '../shared/duration.js';
 import { ValidationError } from '../shared/errors.js';
 import { parseSnapsetInput, type SnapsetInput } from '../shared/input.js';
-import { PHASES, type ControllerTarget, type Phase } from '../shared/types.js';
+import { PHASES, type Phase } from '../shared/types.js';
 import {
   progressQuery,
   skipCertWaitUpdate,
@@ -24,13 +25,8 @@ import {
 } from '../shared/workflow-api.js';
 import { isoAt, workflowNow } from './clock.js';
 
-/** The cluster activity this phase needs (src/activities/cluster.ts). */
-interface ClusterCalls {
-  getClusterCreationTime(input: { controller: ControllerTarget }): Promise<{ createdAt: string }>;
-}
-
 /** Short calls over SSH to the controller (one `oc` command). */
-const clusterCalls = proxyActivities<ClusterCalls>({
+const clusterCalls = proxyActivities<Activities>({
   startToCloseTimeout: '2m',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 },
 });

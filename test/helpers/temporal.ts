@@ -9,6 +9,10 @@ import { Runtime, DefaultLogger, Worker, type WorkerOptions } from '@temporalio/
 import { loadToolchain, type Toolchain } from '../../src/dev/toolchain.js';
 import { workflowsPath } from '../../src/dev/bundle.js';
 import { SEARCH_ATTRIBUTES } from '../../src/shared/workflow-api.js';
+import type { ActivityDeps } from '../../src/activities/index.js';
+import { SshConnector } from '../../src/cluster/index.js';
+import { CloudsYamlClientProvider } from '../../src/openstack/index.js';
+import type { Simulator } from '../../src/sim/index.js';
 
 let runtimeInstalled = false;
 function quietRuntime(): void {
@@ -71,4 +75,16 @@ export async function registerSearchAttributes(env: TestWorkflowEnvironment): Pr
     namespace: env.namespace ?? 'default',
     searchAttributes: Object.fromEntries(Object.keys(SEARCH_ATTRIBUTES).map((k) => [k, 2 /* INDEXED_VALUE_TYPE_KEYWORD */])),
   });
+}
+
+/** Activity dependencies pointed at a running simulator: its clouds.yaml, real SSH. */
+export function simDeps(sim: Simulator): ActivityDeps {
+  return {
+    openstack: new CloudsYamlClientProvider({
+      timeoutMs: 10_000,
+      lookup: { env: { OS_CLIENT_CONFIG_FILE: sim.cloud.cloudsYamlPath, OS_CLOUD: sim.cloud.cloudName } },
+    }),
+    ssh: new SshConnector(),
+    clusterPollIntervalMs: 200,
+  };
 }
