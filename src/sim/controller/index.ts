@@ -59,6 +59,8 @@ export interface ControllerSimulator {
   csrs(): { name: string; node: string; state: SimCsr['state']; username: string; signerName: string }[];
   /** Every command received so far (the audit trail tests assert on). */
   commands(): ReceivedCommand[];
+  /** Commands still running on the simulator (a cancelled client must leave none behind). */
+  activeCommands(): number;
   /** Number of TCP connections accepted so far (before any SSH handshake). */
   connectionCount(): number;
   /** True after the controller ran `shutdown` (until its Nova server is ACTIVE again). */
@@ -98,6 +100,7 @@ export async function startControllerSimulator(
   const received: ReceivedCommand[] = [];
   const connections = new Set<Connection>();
   const sockets = new Set<Socket>();
+  const stoppers = new Set<() => void>();
   let connectionSeq = 0;
   let tcpAccepted = 0;
 
@@ -190,13 +193,15 @@ export async function startControllerSimulator(
   async function execute(conn: Connection, channel: ServerChannel, command: string): Promise<void> {
     let closed = false;
     const wakers = new Set<() => void>();
-    channel.on('close', () => {
+    const onGone = () => {
       closed = true;
       for (const w of wakers) w();
-    });
-    channel.on('error', () => {
-      closed = true;
-    });
+    };
+    // The channel, its connection or the whole simulator going away all end the command.
+    channel.on('close', onGone);
+    channel.on('error', onGone);
+    conn.once('close', onGone);
+    stoppers.add(onGone);
     const io: ExecIo = {
       out: (t) => {
         if (!closed) channel.write(t);
@@ -244,8 +249,10 @@ export async function startControllerSimulator(
         channel.exit(70);
         channel.end();
       }
+    } finally {
+      stoppers.delete(onGone);
+      conn.off('close', onGone);
     }
-    void conn;
   }
 
   const tcp: NetServer = createServer((sock) => {
@@ -313,8 +320,10 @@ export async function startControllerSimulator(
       cluster.visibleCsrs().map((c) => ({ name: c.name, node: c.node, state: c.state, username: c.username, signerName: c.signerName })),
     commands: () => [...received],
     connectionCount: () => tcpAccepted,
+    activeCommands: () => stoppers.size,
     controllerDown,
     async close() {
+      for (const stop of [...stoppers]) stop();
       await stopListening();
       for (const c of connections) c.end();
       for (const s of sockets) s.destroy();
