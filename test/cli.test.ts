@@ -1,0 +1,122 @@
+/**
+ * The `snapset` CLI as engineers run it (a separate process) against the dev server.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { sampleInput } from './helpers/inputs.js';
+import { fixtures, repoRoot } from './helpers/paths.js';
+import { createTestWorker, devServerEnv, uniqueTaskQueue } from './helpers/temporal.js';
+
+const execFileP = promisify(execFile);
+
+describe('snapset CLI', () => {
+  let env: TestWorkflowEnvironment;
+  let worker: Worker;
+  let run: Promise<void>;
+  let dir: string;
+  const taskQueue = uniqueTaskQueue('snapset-cli');
+
+  const snapset = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+    try {
+      const { stdout, stderr } = await execFileP(process.execPath, [join(repoRoot, 'bin', 'snapset.js'), ...args], {
+        env: { ...process.env, TEMPORAL_ADDRESS: env.address, SNAPSET_TASK_QUEUE: taskQueue },
+        timeout: 60_000,
+      });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+
+  before(async () => {
+    env = await devServerEnv();
+    worker = await createTestWorker(env, { taskQueue });
+    run = worker.run();
+    dir = await mkdtemp(join(tmpdir(), 'snapset-cli-'));
+  });
+  after(async () => {
+    worker?.shutdown();
+    await run;
+    await env?.teardown();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('--help lists the commands', async () => {
+    const r = await snapset('--help');
+    assert.equal(r.code, 0);
+    for (const c of ['create', 'watch', 'show', 'list', 'skip-wait', 'cancel']) assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
+  });
+
+  test('bad input is refused with the field named, exit 2, before contacting anything', async () => {
+    const r = await snapset('--address', '127.0.0.1:1', 'create', '-f', fixtures('inputs', 'bad', '05-uuid-not-hex.json'));
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /snapsetData\.instances\.master0\.uuid: expected a server UUID/);
+    const both = await snapset('create');
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /exactly one of --file or --from-stack-outputs/);
+  });
+
+  test('create, refuse a second run, show, list, skip-wait, watch to the result', async () => {
+    const stackName = `cli-${taskQueue}`;
+    const file = join(dir, 'snapset.yaml');
+    await writeFile(file, JSON.stringify(sampleInput({ stackName, prepare: { clusterCreatedAt: new Date().toISOString() } })));
+
+    const created = await snapset('create', '-f', file);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, new RegExp(`started snapset-${stackName} for stack ${stackName} \\(2 VMs\\)`));
+
+    const again = await snapset('create', '-f', file);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /already in progress/);
+
+    let shown: { status: string; progress?: { phase: string; certWait?: { wakeAt: string } } } | undefined;
+    for (let i = 0; i < 50; i++) {
+      shown = JSON.parse((await snapset('show', stackName)).stdout) as typeof shown;
+      if (shown?.progress?.phase === 'waiting-cert-rotation' && shown.progress.certWait) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(shown?.status, 'RUNNING');
+    assert.ok(shown?.progress?.certWait?.wakeAt);
+
+    const listed = await snapset('list', '--stack', stackName);
+    assert.match(listed.stdout, new RegExp(`snapset-${stackName}\\tRUNNING`));
+
+    const tooShort = await snapset('skip-wait', stackName, '--reason', 'x');
+    assert.equal(tooShort.code, 1);
+    assert.match(tooShort.stderr, /reason: required/);
+
+    const skipped = await snapset('skip-wait', stackName, '--reason', 'certificates rotated by hand in this lab');
+    assert.equal(skipped.code, 0, skipped.stderr);
+
+    const watched = await snapset('watch', stackName);
+    assert.equal(watched.code, 0, watched.stderr);
+    const result = JSON.parse(watched.stdout.slice(watched.stdout.indexOf('{'))) as { stackName: string; phasesRun: string[] };
+    assert.equal(result.stackName, stackName);
+    assert.deepEqual(result.phasesRun, ['validating', 'waiting-cert-rotation', 'completed']);
+  });
+
+  test('--from-stack-outputs takes the stack name from the file name and drops other outputs', async () => {
+    const outputs = join(dir, `so-${taskQueue}-outputs.yaml`);
+    const { readFile } = await import('node:fs/promises');
+    await writeFile(outputs, await readFile(fixtures('inputs', 'hs-sno-1-outputs.yaml'), 'utf8'));
+    const r = await snapset('create', '--from-stack-outputs', outputs, '--cluster-created-at', new Date().toISOString());
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`started snapset-so-${taskQueue} for stack so-${taskQueue} \\(2 VMs\\)`));
+    const handle = env.client.workflow.getHandle(`snapset-so-${taskQueue}`);
+    const history = await handle.fetchHistory();
+    const payload = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+    const input = JSON.parse(Buffer.from(payload.data!).toString('utf8')) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(input).sort(), ['controller_ansible_host', 'prepare', 'snapset_data', 'stack_name']);
+    assert.ok(!JSON.stringify(input).includes('pullSecret'), 'pull secret not in history');
+    const cancelled = await snapset('cancel', `so-${taskQueue}`);
+    assert.equal(cancelled.code, 0);
+  });
+});
