@@ -1,0 +1,57 @@
+/**
+ * The controller simulator wired to the real cloud simulator: nodes shut down from inside and the
+ * controller's own shutdown turn the Nova servers SHUTOFF, as the capture phase expects.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { createClusterActivities } from '../src/activities/cluster.js';
+import { withFailureMapping } from '../src/activities/failures.js';
+import { SshConnector } from '../src/cluster/index.js';
+import { startCloudSimulator, type CloudSimulator } from '../src/sim/cloud/index.js';
+import { startControllerSimulator, type ControllerSimulator } from '../src/sim/controller/index.js';
+import { CONTROLLER_UUID, runActivity, threeMasterScenario } from './fixtures/cluster/helpers.js';
+
+let cloud: CloudSimulator;
+let controller: ControllerSimulator;
+
+before(async () => {
+  const scenario = threeMasterScenario({}, 0.001);
+  cloud = await startCloudSimulator(scenario);
+  controller = await startControllerSimulator(scenario, cloud.compute);
+});
+
+after(async () => {
+  await controller?.close();
+  await cloud?.close();
+});
+
+test('prepare + shutdown through the activities leaves every Nova server SHUTOFF', async () => {
+  const acts = withFailureMapping(createClusterActivities({ ssh: new SshConnector(), clusterPollIntervalMs: 10 }));
+  const target = controller.target();
+  assert.ok(cloud.servers().every((s) => s.status === 'ACTIVE'));
+
+  await runActivity(acts.uncordonNodes, { controller: target });
+  await runActivity(acts.waitClusterStable, { controller: target, minimumStablePeriodSeconds: 60, timeoutSeconds: 1200 });
+  const cordon = await runActivity(acts.cordonNodes, { controller: target });
+  assert.equal(cordon.result.changed.length, 3);
+  const { result } = await runActivity(acts.listNodes, { controller: target });
+  const shut = await runActivity(acts.shutdownNodes, { controller: target, nodes: result.nodes.map((n) => n.name) });
+  assert.equal(shut.result.scheduled.length, 3);
+  const down = await runActivity(acts.shutdownController, { controller: target });
+  assert.equal(down.result.outcome, 'connection-dropped');
+
+  for (let i = 0; i < 500 && cloud.servers().some((s) => s.status !== 'SHUTOFF'); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.deepEqual(
+    cloud.servers().map((s) => [s.id === CONTROLLER_UUID ? 'controller' : s.role, s.status]).sort(),
+    [
+      ['controller', 'SHUTOFF'],
+      ['ocp_master', 'SHUTOFF'],
+      ['ocp_master', 'SHUTOFF'],
+      ['ocp_master', 'SHUTOFF'],
+    ],
+  );
+  assert.ok(controller.nodes().every((n) => n.poweredOff && n.unschedulable));
+  assert.ok(controller.controllerDown());
+});
