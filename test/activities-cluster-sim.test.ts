@@ -10,7 +10,7 @@ import { withFailureMapping } from '../src/activities/failures.js';
 import { SshConnector } from '../src/cluster/index.js';
 import { startControllerSimulator, type ControllerSimulator } from '../src/sim/controller/index.js';
 import type { ScenarioInput } from '../src/sim/scenario.js';
-import { activityError, CONTROLLER_UUID, FakeCompute, MASTER_UUIDS, runActivity, threeMasterScenario } from './fixtures/cluster/helpers.js';
+import { activityError, CONTROLLER_UUID, FakeCompute, MASTER_UUIDS, mockEnv, runActivity, threeMasterScenario } from './fixtures/cluster/helpers.js';
 
 function activities(connectTimeoutMs = 5000) {
   return withFailureMapping(
@@ -237,8 +237,7 @@ describe('stability faults', () => {
 
   test('a cluster that is unstable at first becomes stable', async () => {
     await withSim({ stability: { neverStable: true, operator: 'etcd' } }, async (sim) => {
-      const { MockActivityEnvironment } = await import('@temporalio/testing');
-      const env = new MockActivityEnvironment();
+      const env = mockEnv();
       const lines: string[] = [];
       env.on('heartbeat', (h: { lastLine?: string }) => {
         if (h.lastLine) lines.push(h.lastLine);
@@ -512,8 +511,7 @@ describe('connection faults', () => {
 
   test('cancelling a long wait closes the remote command', async () => {
     await withSim({ stability: { neverStable: true } }, async (sim) => {
-      const { MockActivityEnvironment } = await import('@temporalio/testing');
-      const env = new MockActivityEnvironment();
+      const env = mockEnv();
       const running = env.run(activities().waitClusterStable, {
         controller: sim.target(),
         minimumStablePeriodSeconds: 60,

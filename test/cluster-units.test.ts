@@ -149,7 +149,7 @@ describe('CSR approval rule', () => {
     usages: ['digital signature', 'key encipherment', 'client auth'],
   };
 
-  test('parses the subject of an openssl-made request and of the simulator\'s', () => {
+  test('parses the subject of openssl-made requests', () => {
     assert.deepEqual(parseCsrSubject(fixture('kubelet-serving-master-0.csr')), {
       commonName: ['system:node:master-0.lab.example.com'],
       organization: ['system:nodes'],

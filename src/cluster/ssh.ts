@@ -170,7 +170,11 @@ export class SshConnector implements ControllerConnector {
         done(opts.signal?.reason ?? new Error('aborted'));
       };
       opts.signal?.addEventListener('abort', onAbort, { once: true });
-      client.once('ready', () => done());
+      client.once('ready', () => {
+        // Commands are small request/response exchanges: do not let Nagle + delayed ACKs add ~40 ms each.
+        client.setNoDelay(true);
+        done();
+      });
       client.once('error', (err: Error & { level?: string }) => {
         done(this.mapConnectError(err, target, port, hostKeyFailure, policy));
       });

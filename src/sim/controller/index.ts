@@ -261,6 +261,7 @@ export async function startControllerSimulator(
       sock.destroy();
       return;
     }
+    sock.setNoDelay(true);
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
     sshServer.injectSocket(sock);
