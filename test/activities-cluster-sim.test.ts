@@ -205,7 +205,8 @@ describe('cluster activities against the simulated controller', () => {
   test('an unknown client key is a non-retryable SshAuthenticationError', async () => {
     const { utils } = (await import('ssh2')).default;
     const { writeFile } = await import('node:fs/promises');
-    const other = utils.generateKeyPairSync('ed25519');
+    let other = utils.generateKeyPairSync('ed25519');
+    while (utils.parseKey(other.private) instanceof Error) other = utils.generateKeyPairSync('ed25519'); // mscdex/ssh2#1390
     const keyFile = `${sim.stateDir}/other_key`;
     await writeFile(keyFile, other.private, { mode: 0o600 });
     const err = await activityError(acts.listNodes, { controller: { ...sim.target(), privateKeyFile: keyFile } });
@@ -297,6 +298,14 @@ describe('node and controller shutdown', () => {
       // With every master off the API is gone: a retry cannot list nodes and says so (retryable).
       const err = await activityError(acts.shutdownNodes, { controller: sim.target(), nodes: ['master-0'] });
       assertFailure(err, 'ClusterApiUnavailableError', false);
+      // … unless the caller accepts that as "already down".
+      const again = await runActivity(acts.shutdownNodes, {
+        controller: sim.target(),
+        nodes: ['master-0', 'master-1'],
+        assumeDownIfApiUnavailable: true,
+      });
+      assert.deepEqual(again.result.scheduled, []);
+      assert.deepEqual(again.result.skipped.map((s) => s.node), ['master-0', 'master-1']);
     });
   });
 
@@ -367,15 +376,25 @@ describe('node and controller shutdown', () => {
 
 describe('revive: route API, CSRs, nodes Ready', () => {
   test('waitRouteApi polls through a down API and a missing route group', async () => {
-    await withSim({ apiDownForSeconds: 30, routeApiAfterSeconds: 80 }, async (sim) => {
-      const { result, heartbeats } = await runActivity(activities().waitRouteApi, {
+    await withSim({}, async (sim) => {
+      sim.setApiAvailability({ apiDown: true, routeApiDown: true });
+      const env = mockEnv();
+      const lasts: Record<string, unknown>[] = [];
+      env.on('heartbeat', (h: { last: Record<string, unknown> }) => {
+        lasts.push(h.last);
+        // Round 1 saw a refused API; let the API up without routes; round 2 saw that; let routes up.
+        if (lasts.length === 1) sim.setApiAvailability({ apiDown: false });
+        if (lasts.length === 2) sim.setApiAvailability({ routeApiDown: false });
+      });
+      const result: { available: boolean; attempts: number } = await env.run(activities().waitRouteApi, {
         controller: sim.target(),
         timeoutSeconds: 30,
         pollIntervalSeconds: 0.01,
       });
       assert.equal(result.available, true);
-      assert.ok(result.attempts >= 2, `attempts ${result.attempts}`);
-      assert.ok(heartbeats.length >= 1);
+      assert.equal(result.attempts, 3);
+      assert.equal(lasts[0]?.error, 'ClusterApiUnavailableError');
+      assert.deepEqual(lasts[1], { apiGroups: 24, route: false });
     });
   });
 

@@ -173,7 +173,7 @@ describe('SSH runner against OpenSSH sshd', () => {
     );
     assert.equal(chunks.filter(([s]) => s === 'stdout').map(([, c]) => c).join(''), r.stdout);
     assert.equal(r.stdout, 'line1\nline2\nline3\n');
-    assert.ok(chunks.some(([s, c]) => s === 'stderr' && c === 'done\n'));
+    assert.equal(chunks.filter(([s]) => s === 'stderr').map(([, c]) => c).join(''), 'done\n');
   });
 
   test('a command that runs too long fails with CommandTimeoutError and the session stays usable', async () => {

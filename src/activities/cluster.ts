@@ -6,6 +6,7 @@
  */
 import { Context } from '@temporalio/activity';
 import {
+  ClusterApiUnavailableError,
   ClusterWaitTimeoutError,
   CommandTimeoutError,
   controllerShutdownCommand,
@@ -51,6 +52,12 @@ export interface ShutdownNodesInput extends ControllerInput {
   maxParallel?: number;
   /** Bound of one `oc debug` (it pulls and starts a debug pod). @default 300 */
   perNodeTimeoutSeconds?: number;
+  /**
+   * When the cluster API does not answer at all, report every node as skipped (assumed already
+   * down, e.g. a retry after the masters powered off) instead of failing. The capture phase checks
+   * Nova SHUTOFF anyway. @default false
+   */
+  assumeDownIfApiUnavailable?: boolean;
 }
 export interface ShutdownControllerInput extends ControllerInput {
   /** @default "sudo shutdown -h now" (only the forms of `controllerShutdownCommand` are accepted) */
@@ -285,8 +292,10 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
             if (stream !== 'stdout') return;
             const lines = (partial + chunk).split('\n');
             partial = lines.pop() ?? '';
-            const lastLine = lines.filter((l) => l.trim() !== '').pop();
-            if (lastLine) pacer.update({ waitingFor: 'stable cluster', elapsedSeconds: elapsedSeconds(start), lastLine });
+            // Every progress line is offered (the SDK throttles heartbeats); the last one sticks.
+            for (const lastLine of lines.filter((l) => l.trim() !== '')) {
+              pacer.update({ waitingFor: 'stable cluster', elapsedSeconds: elapsedSeconds(start), lastLine });
+            }
           }),
         );
         return { stable: true, waitedSeconds: elapsedSeconds(start), outputTail };
@@ -313,7 +322,19 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
       const pacer = heartbeatPacer({ shuttingDown: wanted, elapsedSeconds: 0 });
       try {
         return await withSession(controller, async (oc) => {
-          const targets = pickNodes(await oc.listNodes(), wanted);
+          let all: NodeInfo[];
+          try {
+            all = await oc.listNodes();
+          } catch (err) {
+            if (input.assumeDownIfApiUnavailable === true && err instanceof ClusterApiUnavailableError) {
+              return {
+                scheduled: [],
+                skipped: wanted.map((node) => ({ node, reason: 'cluster API unavailable; assumed already down' })),
+              };
+            }
+            throw err;
+          }
+          const targets = pickNodes(all, wanted);
           const scheduled: string[] = [];
           const skipped: { node: string; reason: string }[] = [];
           const failures: { node: string; error: string; exitCode?: number | null }[] = [];

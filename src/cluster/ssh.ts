@@ -175,7 +175,8 @@ export class SshConnector implements ControllerConnector {
         client.setNoDelay(true);
         done();
       });
-      client.once('error', (err: Error & { level?: string }) => {
+      // `on`, not `once`: a second 'error' without a listener would crash the worker.
+      client.on('error', (err: Error & { level?: string }) => {
         done(this.mapConnectError(err, target, port, hostKeyFailure, policy));
       });
       client.once('close', () =>

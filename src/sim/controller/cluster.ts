@@ -176,14 +176,19 @@ export class SimCluster {
     return !this.visibleCsrs(now).some((c) => c.node === node.name && c.blocksReady && c.state !== 'Approved');
   }
 
+  /** Overrides set through the control API (tests, the control endpoint): forced down while true. */
+  readonly forced = { apiDown: false, routeApiDown: false };
+
   /** The API answers while the start-up delay has passed and a control-plane node is powered on. */
   apiUp(now = Date.now()): boolean {
+    if (this.forced.apiDown) return false;
     if (now < this.startedAtMs + this.ms(this.scenario.controller.apiDownForSeconds)) return false;
     const masters = [...this.nodes.values()].filter((n) => n.roles.includes('master') || n.roles.includes('control-plane'));
     return masters.length === 0 || masters.some((n) => !this.isPoweredOff(n, now));
   }
 
   routeApiUp(now = Date.now()): boolean {
+    if (this.forced.routeApiDown) return false;
     return this.apiUp(now) && now >= this.startedAtMs + this.ms(this.scenario.controller.routeApiAfterSeconds);
   }
 

@@ -53,6 +53,8 @@ export interface ControllerSimulator {
   faults(): ControllerFaults;
   setFaults(patch: Partial<ControllerFaults>): Promise<void>;
   setStability(patch: Partial<ControllerScenario['stability']>): void;
+  /** Forces the API server (every `oc` call) or only the `route.openshift.io` group down, until set false. */
+  setApiAvailability(patch: Partial<{ apiDown: boolean; routeApiDown: boolean }>): void;
   setNode(name: string, patch: Partial<{ unschedulable: boolean; neverReady: boolean; shutdownFails: boolean }>): void;
   nodes(): SimNodeView[];
   addCsr(csr: NonNullable<ControllerScenarioInput['csrs']>[number]): void;
@@ -82,6 +84,18 @@ function parsePublic(key: string): ParsedKey {
   return parsed;
 }
 
+/**
+ * ed25519 key pair in OpenSSH format. ssh2 1.17's generator strips a leading zero byte of the
+ * public key about once in 256 keys, producing a pair its own parser rejects (mscdex/ssh2#1390,
+ * #1513): draw again until both halves parse.
+ */
+function generateEd25519(comment?: string): { private: string; public: string } {
+  for (;;) {
+    const pair = utils.generateKeyPairSync('ed25519', comment ? { comment } : {});
+    if (!(utils.parseKey(pair.public) instanceof Error) && !(utils.parseKey(pair.private) instanceof Error)) return pair;
+  }
+}
+
 function sameBytes(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
@@ -104,8 +118,8 @@ export async function startControllerSimulator(
   let connectionSeq = 0;
   let tcpAccepted = 0;
 
-  const hostKey = utils.generateKeyPairSync('ed25519');
-  const clientKey = utils.generateKeyPairSync('ed25519', { comment: 'hotstack-sim-client' });
+  const hostKey = generateEd25519();
+  const clientKey = generateEd25519('hotstack-sim-client');
   const allowed = [clientKey.public, ...cfg.authorizedKeys].map(parsePublic);
   const hostFingerprint = sha256Fingerprint(parsePublic(hostKey.public).getPublicSSH());
   const privateKeyFile = join(stateDir, 'id_ed25519');
@@ -310,6 +324,7 @@ export async function startControllerSimulator(
       if (patch.refuseConnections === false && !tcp.listening) await listen(port);
     },
     setStability: (patch) => cluster.setStability(patch),
+    setApiAvailability: (patch) => void Object.assign(cluster.forced, patch),
     setNode(name, patch) {
       const node = cluster.nodes.get(name);
       if (!node) throw new Error(`no simulated node ${name}`);
