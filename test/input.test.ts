@@ -47,7 +47,7 @@ describe('createSnapset input', () => {
     delete raw.retention;
     const input = parseSnapsetInput(raw);
     assert.deepEqual(input.prepare, { enabled: true, certRotationWait: '25h', stablePeriod: '60s', stableTimeout: '20m' });
-    assert.deepEqual(input.capture, { shutoffTimeout: '250s', shutoffPollInterval: '10s', imageTimeout: '20m', onFailure: 'cleanup' });
+    assert.deepEqual(input.capture, { shutoffTimeout: '250s', shutoffPollInterval: '10s', imageTimeout: '20m', imagePollInterval: '5s', onFailure: 'cleanup' });
     assert.equal(input.retention, undefined);
   });
 

@@ -1,184 +1,167 @@
 /**
  * createSnapset's certificate-rotation wait on the time-skipping test server: the default 25 h
- * timer really elapses in workflow time while the test takes seconds.
+ * timer really elapses in workflow time while the test takes seconds. Runs go on to a complete
+ * SnapSet against the simulator.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { progressQuery } from '../src/shared/workflow-api.js';
 import { createSnapset } from '../src/workflows/index.js';
-import { sampleInput } from './helpers/inputs.js';
-import { createActivities } from '../src/activities/index.js';
-import { startSimulator, type Simulator } from '../src/sim/index.js';
-import { DEFAULT_SCENARIO } from '../src/sim/scenario.js';
-import { createTestWorker, registerSearchAttributes, simDeps, timeSkippingEnv, uniqueTaskQueue } from './helpers/temporal.js';
+import { sampleInput, simInput } from './helpers/inputs.js';
+import { createTestWorker, FAST_SCENARIO, registerSearchAttributes, timeSkippingEnv, uniqueTaskQueue, withSimWorker } from './helpers/temporal.js';
 
 const HOUR = 3_600_000;
 
-describe('createSnapset on the time-skipping server', () => {
+describe('certificate-rotation wait on the time-skipping server', () => {
   let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let run: Promise<void>;
-  const taskQueue = uniqueTaskQueue('ts');
 
   before(async () => {
     env = await timeSkippingEnv();
     await registerSearchAttributes(env);
-    worker = await createTestWorker(env, { taskQueue });
-    run = worker.run();
   });
   after(async () => {
-    worker?.shutdown();
-    await run;
     await env?.teardown();
   });
 
-  test('the default 25 h wait elapses in workflow time', async () => {
-    const startMs = await env.currentTimeMs();
-    const clusterCreatedAt = new Date(startMs).toISOString();
-    const handle = await env.client.workflow.start(createSnapset, {
-      taskQueue,
-      workflowId: `cert-wait-${taskQueue}`,
-      args: [sampleInput({ prepare: { clusterCreatedAt } })],
+  test('the default 25 h wait elapses in workflow time, then the SnapSet is made', async () => {
+    await withSimWorker(env, async ({ sim, taskQueue }) => {
+      const startMs = await env.currentTimeMs();
+      const clusterCreatedAt = new Date(startMs).toISOString();
+      const handle = await env.client.workflow.start(createSnapset, {
+        taskQueue,
+        workflowId: `cert-wait-${taskQueue}`,
+        args: [simInput(sim, { prepare: { clusterCreatedAt } })],
+      });
+      const result = await handle.result();
+
+      const wait = result.certWait!;
+      assert.equal(wait.clusterCreatedAtSource, 'input');
+      assert.equal(Date.parse(wait.wakeAt) - Date.parse(clusterCreatedAt), 25 * HOUR);
+      assert.equal(wait.alreadyOldEnough, false);
+      assert.ok(Date.parse(wait.endedAt!) >= Date.parse(wait.wakeAt), 'the wait ended at or after the wake-up time');
+      assert.ok((await env.currentTimeMs()) - startMs >= 25 * HOUR, 'at least 25 h of workflow time passed');
+      assert.ok(Date.parse(result.createdAt) >= Date.parse(wait.wakeAt), 'images were made after the wait');
+      assert.deepEqual(Object.keys(result.images).sort(), ['controller', 'master0']);
+
+      const history = await handle.fetchHistory();
+      const timers = history.events!.filter((e) => e.timerStartedEventAttributes);
+      assert.equal(timers.length, 1, 'one durable timer');
+      assert.equal(history.events!.filter((e) => e.timerFiredEventAttributes).length, 1, 'and it fired');
+      // Nothing touched the cluster before the timer fired.
+      const firstActivity = history.events!.findIndex((e) => e.activityTaskScheduledEventAttributes);
+      const fired = history.events!.findIndex((e) => e.timerFiredEventAttributes);
+      assert.ok(firstActivity > fired, 'no activity before the wait ended');
     });
-    const result = await handle.result();
-
-    assert.deepEqual(result.phasesRun, ['validating', 'waiting-cert-rotation', 'completed']);
-    assert.ok(result.phasesNotRun.includes('creating-images'), 'the result says which phases did not run');
-    const wait = result.certWait!;
-    assert.equal(wait.clusterCreatedAtSource, 'input');
-    assert.equal(Date.parse(wait.wakeAt) - Date.parse(clusterCreatedAt), 25 * HOUR);
-    assert.equal(wait.alreadyOldEnough, false);
-    assert.ok(Date.parse(wait.endedAt!) >= Date.parse(wait.wakeAt), 'the wait ended at or after the wake-up time');
-    assert.ok((await env.currentTimeMs()) - startMs >= 25 * HOUR, 'at least 25 h of workflow time passed');
-
-    const history = await handle.fetchHistory();
-    const timers = history.events!.filter((e) => e.timerStartedEventAttributes);
-    assert.equal(timers.length, 1, 'one durable timer');
-    const fired = history.events!.filter((e) => e.timerFiredEventAttributes);
-    assert.equal(fired.length, 1, 'and it fired');
   });
 
-  test('a cluster installed more than 25 h ago does not wait at all', async () => {
-    const now = await env.currentTimeMs();
-    const handle = await env.client.workflow.start(createSnapset, {
-      taskQueue,
-      workflowId: `cert-old-${taskQueue}`,
-      args: [sampleInput({ prepare: { clusterCreatedAt: new Date(now - 26 * HOUR).toISOString() } })],
+  test('with the install time read from the cluster over SSH: 1 h old waits the remaining 24 h', async () => {
+    // The test server's clock runs ahead of real time once earlier tests skipped it.
+    const installed = new Date((await env.currentTimeMs()) - HOUR).toISOString();
+    await withSimWorker(
+      env,
+      async ({ sim, taskQueue }) => {
+        const result = await env.client.workflow.execute(createSnapset, {
+          taskQueue,
+          workflowId: `cert-young-${taskQueue}`,
+          args: [simInput(sim)],
+        });
+        const wait = result.certWait!;
+        assert.equal(wait.clusterCreatedAtSource, 'cluster');
+        assert.equal(wait.alreadyOldEnough, false);
+        assert.equal(Date.parse(wait.wakeAt) - Date.parse(wait.clusterCreatedAt), 25 * HOUR);
+        assert.ok(Date.parse(wait.endedAt!) >= Date.parse(wait.wakeAt));
+        assert.ok(sim.controller.commands().some((c) => /oc get clusterversion version/.test(c.command)), 'asked the cluster over SSH');
+      },
+      { ...FAST_SCENARIO, controller: { clusterCreatedAt: installed } },
+    );
+  });
+
+  test('a cluster installed 30 h ago (read from the cluster) does not wait at all', async () => {
+    await withSimWorker(env, async ({ sim, taskQueue }) => {
+      const handle = await env.client.workflow.start(createSnapset, { taskQueue, workflowId: `cert-old-${taskQueue}`, args: [simInput(sim)] });
+      const result = await handle.result();
+      assert.equal(result.certWait!.clusterCreatedAtSource, 'cluster');
+      assert.equal(result.certWait!.alreadyOldEnough, true);
+      const history = await handle.fetchHistory();
+      assert.equal(history.events!.filter((e) => e.timerStartedEventAttributes).length, 0);
     });
-    const result = await handle.result();
-    assert.equal(result.certWait!.alreadyOldEnough, true);
-    const history = await handle.fetchHistory();
-    assert.equal(history.events!.filter((e) => e.timerStartedEventAttributes).length, 0);
   });
 
   test('a custom certRotationWait is honoured', async () => {
-    const now = await env.currentTimeMs();
-    const handle = await env.client.workflow.start(createSnapset, {
-      taskQueue,
-      workflowId: `cert-custom-${taskQueue}`,
-      args: [sampleInput({ prepare: { clusterCreatedAt: new Date(now).toISOString(), certRotationWait: '30h' } })],
+    await withSimWorker(env, async ({ sim, taskQueue }) => {
+      const now = await env.currentTimeMs();
+      const result = await env.client.workflow.execute(createSnapset, {
+        taskQueue,
+        workflowId: `cert-custom-${taskQueue}`,
+        args: [simInput(sim, { prepare: { clusterCreatedAt: new Date(now).toISOString(), certRotationWait: '30h' } })],
+      });
+      assert.equal(Date.parse(result.certWait!.wakeAt) - now, 30 * HOUR);
     });
-    const result = await handle.result();
-    assert.equal(Date.parse(result.certWait!.wakeAt) - now, 30 * HOUR);
   });
 
-  test('prepare.enabled=false skips the wait', async () => {
-    const result = await env.client.workflow.execute(createSnapset, {
-      taskQueue,
-      workflowId: `cert-disabled-${taskQueue}`,
-      args: [sampleInput({ prepare: { enabled: false } })],
-    });
-    assert.deepEqual(result.phasesRun, ['validating', 'completed']);
-    assert.equal(result.certWait, undefined);
+  test('prepare.enabled=false skips the wait and the node preparation (nodes already off, as the seed expects)', async () => {
+    const scenario = {
+      ...FAST_SCENARIO,
+      instances: { ...FAST_SCENARIO.instances, master0: { ...FAST_SCENARIO.instances.master0!, status: 'SHUTOFF' as const } },
+    };
+    await withSimWorker(env, async ({ sim, taskQueue }) => {
+      const result = await env.client.workflow.execute(createSnapset, {
+        taskQueue,
+        workflowId: `cert-disabled-${taskQueue}`,
+        args: [simInput(sim, { prepare: { enabled: false } })],
+      });
+      assert.deepEqual(result.phasesRun, ['validating', 'shutting-down', 'waiting-shutoff', 'creating-images', 'tagging', 'verifying', 'completed']);
+      assert.equal(result.certWait, undefined);
+    }, scenario);
   });
 
-  test('cancelling during the wait ends the workflow cancelled with phase "cancelled"', async () => {
-    const now = await env.currentTimeMs();
-    const handle = await env.client.workflow.start(createSnapset, {
-      taskQueue,
-      workflowId: `cert-cancel-${taskQueue}`,
-      args: [sampleInput({ prepare: { clusterCreatedAt: new Date(now).toISOString() } })],
+  test('cancelling during the wait ends the workflow cancelled, nothing outside touched', async () => {
+    const taskQueue = uniqueTaskQueue('ts');
+    const worker = await createTestWorker(env, { taskQueue });
+    await worker.runUntil(async () => {
+      const now = await env.currentTimeMs();
+      const handle = await env.client.workflow.start(createSnapset, {
+        taskQueue,
+        workflowId: `cert-cancel-${taskQueue}`,
+        args: [sampleInput({ prepare: { clusterCreatedAt: new Date(now).toISOString() } })],
+      });
+      for (let i = 0; i < 100; i++) {
+        const p = await handle.query(progressQuery);
+        if (p.phase === 'waiting-cert-rotation' && p.certWait) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await handle.cancel();
+      await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
+      const progress = await handle.query(progressQuery);
+      assert.equal(progress.phase, 'cancelled');
+      assert.match(progress.details, /nothing outside was changed/);
+      const history = await handle.fetchHistory();
+      assert.equal(history.events!.filter((e) => e.activityTaskScheduledEventAttributes).length, 0, 'nothing outside was touched');
     });
-    // Wait until the workflow is in its timer, then cancel.
-    for (let i = 0; i < 100; i++) {
-      const p = await handle.query(progressQuery);
-      if (p.phase === 'waiting-cert-rotation' && p.certWait) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await handle.cancel();
-    await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
-    const progress = await handle.query(progressQuery);
-    assert.equal(progress.phase, 'cancelled');
-    const history = await handle.fetchHistory();
-    assert.equal(history.events!.filter((e) => e.activityTaskScheduledEventAttributes).length, 0, 'nothing outside was touched');
   });
 
   test('bad input fails at once with a non-retryable ValidationError naming the field', async () => {
-    const handle = await env.client.workflow.start(createSnapset, {
-      taskQueue,
-      workflowId: `bad-input-${taskQueue}`,
-      args: [{ ...sampleInput(), stackName: 'has space' }],
-    });
-    await assert.rejects(handle.result(), (err: unknown) => {
-      assert.ok(err instanceof WorkflowFailedError);
-      assert.ok(err.cause instanceof ApplicationFailure);
-      assert.equal(err.cause.type, 'ValidationError');
-      assert.equal(err.cause.nonRetryable, true);
-      assert.match(err.cause.message, /stackName/);
-      return true;
-    });
-    const history = await handle.fetchHistory();
-    assert.equal(history.events!.filter((e) => e.activityTaskScheduledEventAttributes || e.timerStartedEventAttributes).length, 0);
-  });
-});
-
-describe('createSnapset reads the install time from the cluster (simulated controller over SSH)', () => {
-  let env: TestWorkflowEnvironment;
-  let young: Simulator;
-  let old: Simulator;
-
-  before(async () => {
-    env = await timeSkippingEnv();
-    await registerSearchAttributes(env);
-    young = await startSimulator({ ...DEFAULT_SCENARIO, timeScale: 0.01, controller: { clusterAgeHours: 1 } });
-    old = await startSimulator({ ...DEFAULT_SCENARIO, timeScale: 0.01, controller: { clusterAgeHours: 30 } });
-  });
-  after(async () => {
-    await young?.close();
-    await old?.close();
-    await env?.teardown();
-  });
-
-  async function runOn(sim: Simulator) {
-    const taskQueue = uniqueTaskQueue('ts-sim');
-    const worker = await createTestWorker(env, { taskQueue, activities: createActivities(simDeps(sim)) });
-    return worker.runUntil(
-      env.client.workflow.execute(createSnapset, {
+    const taskQueue = uniqueTaskQueue('ts');
+    const worker = await createTestWorker(env, { taskQueue });
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(createSnapset, {
         taskQueue,
-        workflowId: `cert-sim-${taskQueue}`,
-        args: [{ ...sim.snapsetInput(), stackName: `sim-${taskQueue}` }],
-      }),
-    );
-  }
-
-  test('a cluster installed 1 h ago waits the remaining 24 h', async () => {
-    const result = await runOn(young);
-    const wait = result.certWait!;
-    assert.equal(wait.clusterCreatedAtSource, 'cluster');
-    assert.equal(wait.alreadyOldEnough, false);
-    const remainingAtStart = Date.parse(wait.wakeAt) - Date.parse(wait.clusterCreatedAt);
-    assert.equal(remainingAtStart, 25 * HOUR);
-    assert.ok(Date.parse(wait.endedAt!) >= Date.parse(wait.wakeAt));
-    assert.ok(young.controller.commands().some((c) => /oc get clusterversion version/.test(c.command)), 'asked the cluster over SSH');
-  });
-
-  test('a cluster installed 30 h ago does not wait', async () => {
-    const result = await runOn(old);
-    assert.equal(result.certWait!.clusterCreatedAtSource, 'cluster');
-    assert.equal(result.certWait!.alreadyOldEnough, true);
+        workflowId: `bad-input-${taskQueue}`,
+        args: [{ ...sampleInput(), stackName: 'has space' }],
+      });
+      await assert.rejects(handle.result(), (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        assert.ok(err.cause instanceof ApplicationFailure);
+        assert.equal(err.cause.type, 'ValidationError');
+        assert.equal(err.cause.nonRetryable, true);
+        assert.match(err.cause.message, /stackName/);
+        return true;
+      });
+      const history = await handle.fetchHistory();
+      assert.equal(history.events!.filter((e) => e.activityTaskScheduledEventAttributes || e.timerStartedEventAttributes).length, 0);
+    });
   });
 });

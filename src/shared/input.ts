@@ -94,6 +94,7 @@ const captureSchema = z.strictObject(
     shutoffPollInterval: duration(DEFAULTS.shutoffPollInterval),
     forceStopAfter: anyDuration.optional(),
     imageTimeout: duration(DEFAULTS.imageTimeout),
+    imagePollInterval: duration('5s'),
     maxParallelImages: z.number(required('a number')).int('expected a whole number').min(1).max(256).optional(),
     onFailure: z.enum(['cleanup', 'keep'], { error: 'expected "cleanup" or "keep"' }).default('cleanup'),
   },

@@ -42,6 +42,8 @@ export interface SnapsetProgress {
   /** Human-readable current step (also the workflow's current details in the Web UI). */
   details: string;
   certWait?: CertWaitStatus;
+  /** Set once images are being made. */
+  snapId?: string;
 }
 
 export const progressQuery = defineQuery<SnapsetProgress>('progress');
@@ -57,16 +59,28 @@ export interface SkipCertWaitResult {
 }
 export const skipCertWaitUpdate = defineUpdate<SkipCertWaitResult, [SkipCertWaitRequest]>('skipCertWait');
 
-/**
- * Result of createSnapset. Until the capture phases are wired (see README), `phasesRun` says how
- * far the workflow went and `snapId`/`images` are absent.
- */
+/** One image of a SnapSet. */
+export interface SnapsetImage {
+  imageId: string;
+  imageName: string;
+  uuid: string;
+  role: string;
+  macAddress: string;
+}
+
+/** Result of createSnapset (DESIGN §5). */
 export interface SnapsetResult {
+  snapId: string;
   stackName: string;
   cloud?: string;
+  createdAt: string;
+  images: Record<string, SnapsetImage>;
+  /** Hotstack stack parameters to deploy from this set: `<role>_params.image` for single-instance roles. */
+  stackParameters: Record<string, { image: string }>;
+  /** The seed role's result shape: `snap_id` and, per instance, `image_id`, `role`, `mac_address`. */
+  ansible: Record<string, unknown> & { snap_id: string };
   phasesRun: Phase[];
-  /** Phases that are not implemented in this build and were therefore not run. */
-  phasesNotRun: Phase[];
+  /** Present when `retention` was given: what happened to older sets. */
+  retention?: string;
   certWait?: CertWaitStatus;
-  completedAt: string;
 }

@@ -8,38 +8,52 @@ import {
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { durationMs, formatDuration } from '../shared/duration.js';
 import { ValidationError } from '../shared/errors.js';
 import { parseSnapsetInput, type SnapsetInput } from '../shared/input.js';
-import { PHASES, type Phase } from '../shared/types.js';
+import { COMPLETE_TAG, imageName, seedTags, snapIdFromBytes } from '../shared/snapset.js';
+import type { Phase } from '../shared/types.js';
 import {
   progressQuery,
   skipCertWaitUpdate,
+  SnapIdKey,
   SnapsetPhaseKey,
   StackNameKey,
   type CertWaitStatus,
+  type SnapsetImage,
   type SnapsetProgress,
   type SnapsetResult,
 } from '../shared/workflow-api.js';
 import { isoAt, workflowNow } from './clock.js';
 
-/** Short calls over SSH to the controller (one `oc` command). */
-const clusterCalls = proxyActivities<Activities>({
-  startToCloseTimeout: '2m',
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 },
-});
+const RETRY = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 } as const;
 
-/** The phases this build runs; the rest of DESIGN §5 arrives with the OpenStack and cluster parts. */
-const IMPLEMENTED: readonly Phase[] = ['validating', 'waiting-cert-rotation', 'completed'];
+/** One REST call or one `oc` command. */
+const calls = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry: RETRY });
+
+/** Long waits: they heartbeat every poll, so a lost worker is noticed within a minute. */
+function waits(timeoutMs: number) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: timeoutMs + 120_000,
+    heartbeatTimeout: '1m',
+    retry: { ...RETRY, maximumAttempts: 3 },
+  });
+}
 
 /** Minimum length of a skipCertWait reason: an audit trail, not a checkbox. */
 const MIN_REASON = 10;
+const seconds = (d: string) => Math.max(1, Math.ceil(durationMs(d) / 1000));
+const pollSeconds = (d: string) => Math.max(0.05, durationMs(d) / 1000);
 
 /**
- * Builds a SnapSet of a Hotstack deployment (DESIGN §5). Today: validation and the durable
- * certificate-rotation wait; the result lists which phases ran.
+ * Builds a SnapSet of a Hotstack deployment (DESIGN §5): validate → wait for the kubelet
+ * certificate rotation → cordon and shut down the nodes → shut down the controller → wait SHUTOFF
+ * → create images in parallel → tag → verify and mark complete. A failure or cancellation after
+ * images exist deletes them (unless `capture.onFailure: keep`); VMs are left SHUTOFF.
  */
 export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
   const progress: SnapsetProgress = { phase: 'validating', phasesRun: [], details: 'validating input' };
@@ -76,36 +90,179 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
     setCurrentDetails(`**${phase}** — ${details}`);
   };
 
+  let input: SnapsetInput | undefined;
+  /** Image IDs this run created or adopted; what compensation deletes. */
+  const imageIds = new Map<string, string>();
   try {
     enter('validating', 'validating input');
-    const input = validate(rawInput);
+    input = validate(rawInput);
     progress.stackName = input.stackName;
     upsertSearchAttributes([{ key: StackNameKey, value: input.stackName }]);
+    const cloud = input.cloud ? { cloud: input.cloud } : {};
+    const controller = input.controller;
+    const names = Object.keys(input.snapsetData.instances);
+    const uuids = names.map((n) => input!.snapsetData.instances[n]!.uuid);
 
     if (input.prepare.enabled) {
       const wait = await certRotationWait(input, progress, enter, () => certWaitEnded);
       certWaitEnded = true;
       wait.endedAt = isoAt(workflowNow());
+
+      // DESIGN §2 Prepare: uncordon → stable → cordon → shut down every node from inside.
+      enter('preparing-cluster', 'uncordoning all nodes');
+      await calls.uncordonNodes({ controller });
+      enter('preparing-cluster', `waiting for the cluster to be stable for ${input.prepare.stablePeriod}`);
+      const stableTimeout = seconds(input.prepare.stableTimeout);
+      await waits(stableTimeout * 1000).waitClusterStable({
+        controller,
+        minimumStablePeriodSeconds: seconds(input.prepare.stablePeriod),
+        timeoutSeconds: stableTimeout,
+      });
+      enter('preparing-cluster', 'cordoning all nodes');
+      await calls.cordonNodes({ controller });
+      const { nodes } = await calls.listNodes({ controller });
+      enter('preparing-cluster', `shutting down ${nodes.length} node(s) from inside`);
+      if (nodes.length > 0) await waits(600_000).shutdownNodes({ controller, nodes: nodes.map((n) => n.name) });
     }
 
-    enter('completed', 'done: the capture phases are not part of this build yet');
+    enter('shutting-down', `shutting down the controller ${controller.name}`);
+    // A retry after the host went away finds it unreachable: that is the state we want, and the
+    // SHUTOFF check below is what proves it.
+    await calls.shutdownController({ controller, acceptUnreachable: true });
+
+    enter('waiting-shutoff', `waiting until Nova reports all ${uuids.length} servers SHUTOFF`);
+    await waitShutoff(input, uuids, cloud);
+
+    // snap_id: 6 random bytes from the workflow's seeded random source (same value on replay).
+    const snapId = snapIdFromBytes(uuid4().replace(/-/g, '').slice(0, 12).match(/../g)!.map((h) => parseInt(h, 16)));
+    progress.snapId = snapId;
+    upsertSearchAttributes([{ key: SnapIdKey, value: snapId }]);
+    const workflowId = workflowInfo().workflowId;
+
+    enter('creating-images', `creating ${names.length} images of set ${snapId}`);
+    const imageWait = waits(durationMs(input.capture.imageTimeout));
+    const images: Record<string, SnapsetImage> = {};
+    await mapLimit(names, input.capture.maxParallelImages ?? names.length, async (name) => {
+      const inst = input!.snapsetData.instances[name]!;
+      const created = await calls.createServerImage({
+        ...cloud,
+        uuid: inst.uuid,
+        imageName: imageName(name, snapId),
+        metadata: { hotstack_snap_id: snapId, hotstack_workflow_id: workflowId, hotstack_set_size: String(names.length) },
+      });
+      imageIds.set(name, created.imageId);
+      await imageWait.waitImageActive({
+        ...cloud,
+        imageId: created.imageId,
+        timeoutSeconds: seconds(input!.capture.imageTimeout),
+        pollSeconds: pollSeconds(input!.capture.imagePollInterval),
+      });
+      images[name] = { imageId: created.imageId, imageName: created.imageName, uuid: inst.uuid, role: inst.role, macAddress: inst.mac_address };
+      progress.details = `images active: ${Object.keys(images).length}/${names.length} (set ${snapId})`;
+    });
+
+    enter('tagging', `tagging ${names.length} images`);
+    await mapLimit(names, 8, (name) => calls.tagImage({ ...cloud, imageId: images[name]!.imageId, tags: seedTags(name, input!.snapsetData.instances[name]!, snapId) }));
+
+    enter('verifying', 'checking every image is active and fully tagged');
+    const listed = await calls.listSnapsetImages({ ...cloud, snapId });
+    const problems: string[] = [];
+    for (const name of names) {
+      const img = listed.images.find((i) => i.id === images[name]!.imageId);
+      if (!img) problems.push(`${name}: image ${images[name]!.imageId} not listed with tag snap_id=${snapId}`);
+      else if (img.status !== 'active') problems.push(`${name}: image status ${img.status}`);
+      else for (const tag of seedTags(name, input.snapsetData.instances[name]!, snapId)) if (!img.tags.includes(tag)) problems.push(`${name}: tag ${tag} missing`);
+    }
+    if (problems.length > 0) {
+      throw ApplicationFailure.create({ type: 'SnapsetVerificationError', message: `SnapSet ${snapId} failed verification: ${problems.join('; ')}`, nonRetryable: true });
+    }
+    await mapLimit(names, 8, (name) => calls.tagImage({ ...cloud, imageId: images[name]!.imageId, tags: [COMPLETE_TAG] }));
+
+    enter('completed', `SnapSet ${snapId} complete: ${names.length} images`);
     return {
+      snapId,
       stackName: input.stackName,
       ...(input.cloud ? { cloud: input.cloud } : {}),
+      createdAt: isoAt(workflowNow()),
+      images,
+      stackParameters: stackParameters(images),
+      ansible: {
+        snap_id: snapId,
+        ...Object.fromEntries(Object.entries(images).map(([n, i]) => [n, { image_id: i.imageId, role: i.role, mac_address: i.macAddress }])),
+      },
       phasesRun: [...progress.phasesRun],
-      phasesNotRun: PHASES.filter((p) => !IMPLEMENTED.includes(p) && !['cleaning-up', 'failed', 'cancelled'].includes(p)),
+      ...(input.retention ? { retention: 'not applied: pruneSnapsets is not part of this build; nothing was deleted' } : {}),
       ...(progress.certWait ? { certWait: progress.certWait } : {}),
-      completedAt: isoAt(workflowNow()),
     };
   } catch (err) {
-    if (isCancellation(err)) {
-      // Nothing outside was touched before the capture phases: just record the outcome.
-      await CancellationScope.nonCancellable(async () => enter('cancelled', 'cancelled; nothing was changed'));
-    } else {
-      enter('failed', err instanceof Error ? err.message : String(err));
-    }
+    const cancelled = isCancellation(err);
+    await CancellationScope.nonCancellable(async () => {
+      if (progress.snapId && input) await compensate(input, progress.snapId, [...imageIds.values()], enter);
+      enter(cancelled ? 'cancelled' : 'failed', outcome(cancelled, err, progress, input));
+    });
     throw err;
   }
+}
+
+function outcome(cancelled: boolean, err: unknown, progress: SnapsetProgress, input?: SnapsetInput): string {
+  const what = cancelled ? 'cancelled' : `failed: ${err instanceof Error ? err.message : String(err)}`;
+  if (!progress.phasesRun.includes('shutting-down')) return `${what}; nothing outside was changed`;
+  const kept = progress.snapId && input?.capture.onFailure === 'keep' ? `; images of ${progress.snapId} kept (onFailure: keep)` : '';
+  return `${what}; the VMs were left SHUTOFF${kept}`;
+}
+
+/** Deletes every image of this snap_id (those we know of and any a lost answer hid from us). */
+async function compensate(input: SnapsetInput, snapId: string, known: string[], enter: (phase: Phase, details: string) => void): Promise<void> {
+  if (input.capture.onFailure === 'keep') return;
+  enter('cleaning-up', `deleting the images of the unfinished set ${snapId}`);
+  const cloud = input.cloud ? { cloud: input.cloud } : {};
+  try {
+    const listed = await calls.listSnapsetImages({ ...cloud, snapId });
+    const ids = [...new Set([...known, ...listed.images.map((i) => i.id)])];
+    if (ids.length > 0) await calls.deleteImages({ ...cloud, imageIds: ids });
+  } catch (cleanupErr) {
+    // Leave the original failure as the workflow's cause; say what is left behind.
+    log.error('cleanup of an unfinished SnapSet failed; images may be left', { snapId, error: String(cleanupErr) });
+  }
+}
+
+/** Waits for SHUTOFF; with `forceStopAfter`, sends Nova os-stop to the stragglers once it passes. */
+async function waitShutoff(input: SnapsetInput, uuids: string[], cloud: { cloud?: string }): Promise<void> {
+  const total = durationMs(input.capture.shutoffTimeout);
+  const poll = pollSeconds(input.capture.shutoffPollInterval);
+  const force = input.capture.forceStopAfter ? durationMs(input.capture.forceStopAfter) : undefined;
+  if (force !== undefined && force < total) {
+    try {
+      await waits(force).waitServersShutoff({ ...cloud, uuids, timeoutSeconds: Math.max(1, force / 1000), pollSeconds: poll });
+      return;
+    } catch (err) {
+      if (!(err instanceof Error) || !/OpenStackWaitTimeoutError/.test(((err as { cause?: { type?: string } }).cause?.type ?? '') + err.message)) throw err;
+      log.warn('servers not SHUTOFF after forceStopAfter: stopping them through Nova', { forceStopAfter: input.capture.forceStopAfter });
+    }
+    await calls.stopServers({ ...cloud, uuids });
+    const rest = total - force;
+    await waits(rest).waitServersShutoff({ ...cloud, uuids, timeoutSeconds: Math.max(1, rest / 1000), pollSeconds: poll });
+    return;
+  }
+  await waits(total).waitServersShutoff({ ...cloud, uuids, timeoutSeconds: Math.max(1, total / 1000), pollSeconds: poll });
+}
+
+/** Hotstack stack parameters `<role>_params.image` (seed: controller_params, ocp_master_params). */
+function stackParameters(images: Record<string, SnapsetImage>): Record<string, { image: string }> {
+  const byRole = new Map<string, string[]>();
+  for (const img of Object.values(images)) byRole.set(img.role, [...(byRole.get(img.role) ?? []), img.imageName]);
+  const out: Record<string, { image: string }> = {};
+  for (const [role, names] of byRole) if (names.length === 1) out[`${role}_params`] = { image: names[0]! };
+  return out;
+}
+
+/** Runs fn over items with at most `limit` at once (deterministic: workflow promises only). */
+async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  const queue = [...items];
+  const lanes = Array.from({ length: Math.max(1, Math.min(limit, queue.length)) }, async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
+  });
+  await Promise.all(lanes);
 }
 
 function validate(rawInput: unknown): SnapsetInput {
@@ -135,7 +292,7 @@ async function certRotationWait(
   let clusterCreatedAt = input.prepare.clusterCreatedAt;
   let source: CertWaitStatus['clusterCreatedAtSource'] = 'input';
   if (!clusterCreatedAt) {
-    clusterCreatedAt = (await clusterCalls.getClusterCreationTime({ controller: input.controller })).createdAt;
+    clusterCreatedAt = (await calls.getClusterCreationTime({ controller: input.controller })).createdAt;
     source = 'cluster';
   }
   const waitMs = durationMs(input.prepare.certRotationWait);

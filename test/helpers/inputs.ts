@@ -1,4 +1,5 @@
 import type { SnapsetInputArg } from '../../src/shared/input.js';
+import type { Simulator } from '../../src/sim/index.js';
 
 /** A valid createSnapset input for a two-VM lab; callers override what they test. */
 export function sampleInput(overrides: Partial<SnapsetInputArg> = {}): SnapsetInputArg {
@@ -13,5 +14,16 @@ export function sampleInput(overrides: Partial<SnapsetInputArg> = {}): SnapsetIn
       },
     },
     ...overrides,
+  };
+}
+
+/** The input for a running simulator's stack, with polls fast enough for tests. */
+export function simInput(sim: Simulator, overrides: Partial<SnapsetInputArg> = {}): SnapsetInputArg {
+  const { prepare, capture, ...rest } = overrides;
+  return {
+    ...sim.snapsetInput(),
+    prepare: { stablePeriod: '60s', ...prepare },
+    capture: { shutoffPollInterval: '100ms', imagePollInterval: '100ms', ...capture },
+    ...rest,
   };
 }

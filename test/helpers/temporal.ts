@@ -9,10 +9,11 @@ import { Runtime, DefaultLogger, Worker, type WorkerOptions } from '@temporalio/
 import { loadToolchain, type Toolchain } from '../../src/dev/toolchain.js';
 import { workflowsPath } from '../../src/dev/bundle.js';
 import { SEARCH_ATTRIBUTES } from '../../src/shared/workflow-api.js';
-import type { ActivityDeps } from '../../src/activities/index.js';
+import { createActivities, type ActivityDeps } from '../../src/activities/index.js';
 import { SshConnector } from '../../src/cluster/index.js';
 import { CloudsYamlClientProvider } from '../../src/openstack/index.js';
-import type { Simulator } from '../../src/sim/index.js';
+import { startSimulator, type Simulator } from '../../src/sim/index.js';
+import { DEFAULT_SCENARIO, type ScenarioInput } from '../../src/sim/scenario.js';
 
 let runtimeInstalled = false;
 function quietRuntime(): void {
@@ -87,4 +88,26 @@ export function simDeps(sim: Simulator): ActivityDeps {
     ssh: new SshConnector(),
     clusterPollIntervalMs: 200,
   };
+}
+
+/** Simulator scenario for workflow tests: two VMs, every latency x0.01. */
+export const FAST_SCENARIO = { ...DEFAULT_SCENARIO, timeScale: 0.01 } as const;
+
+/**
+ * Runs `fn` with a fresh simulator and a worker wired to it on its own task queue (a SnapSet run
+ * shuts the simulated VMs down, so every run gets its own lab).
+ */
+export async function withSimWorker<T>(
+  env: TestWorkflowEnvironment,
+  fn: (ctx: { sim: Simulator; taskQueue: string; worker: Worker }) => Promise<T>,
+  scenario: ScenarioInput = FAST_SCENARIO,
+): Promise<T> {
+  const sim = await startSimulator(scenario);
+  try {
+    const taskQueue = uniqueTaskQueue('sim');
+    const worker = await createTestWorker(env, { taskQueue, activities: createActivities(simDeps(sim)) });
+    return await worker.runUntil(fn({ sim, taskQueue, worker }));
+  } finally {
+    await sim.close();
+  }
 }
