@@ -12,8 +12,8 @@ import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { SnapsetProgress, SnapsetResult } from '../src/shared/workflow-api.js';
-import { sampleInput } from './helpers/inputs.js';
-import { createTestWorker, devServerEnv, toolchain, uniqueTaskQueue } from './helpers/temporal.js';
+import { sampleInput, simInput } from './helpers/inputs.js';
+import { createTestWorker, devServerEnv, toolchain, uniqueTaskQueue, withSimWorker } from './helpers/temporal.js';
 
 const exec = promisify(execFile);
 
@@ -45,9 +45,10 @@ describe('the temporal CLI', () => {
   });
 
   test('temporal workflow start --type createSnapset --input-file, then query and update', async () => {
+    await withSimWorker(env, async ({ sim, taskQueue }) => {
     const workflowId = `snapset-cli-${taskQueue}`;
     const inputFile = join(dir, 'snapset.json');
-    await writeFile(inputFile, JSON.stringify(sampleInput({ stackName: `cli-${taskQueue}`, prepare: { clusterCreatedAt: new Date().toISOString() } })));
+    await writeFile(inputFile, JSON.stringify(simInput(sim, { stackName: `cli-${taskQueue}`, prepare: { clusterCreatedAt: new Date().toISOString() } })));
 
     const started = JSON.parse(
       await temporal('workflow', 'start', '--type', 'createSnapset', '--task-queue', taskQueue, '--workflow-id', workflowId, '--input-file', inputFile, '-o', 'json'),
@@ -68,6 +69,8 @@ describe('the temporal CLI', () => {
     const result = JSON.parse(await temporal('workflow', 'result', '--workflow-id', workflowId, '-o', 'json')) as { status: string; result: SnapsetResult };
     assert.equal(result.status, 'COMPLETED');
     assert.equal(result.result.certWait?.skipped?.reason, 'skipped from the temporal CLI in a test');
+    assert.equal(Object.keys(result.result.images).length, 2);
+    });
   });
 
   test('a bad input file fails the workflow with the field named', async () => {

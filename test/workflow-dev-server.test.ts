@@ -9,8 +9,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { progressQuery, skipCertWaitUpdate, snapsetWorkflowId } from '../src/shared/workflow-api.js';
 import { createSnapset } from '../src/workflows/index.js';
-import { sampleInput } from './helpers/inputs.js';
-import { createTestWorker, devServerEnv, uniqueTaskQueue } from './helpers/temporal.js';
+import { sampleInput, simInput } from './helpers/inputs.js';
+import { createTestWorker, devServerEnv, uniqueTaskQueue, withSimWorker } from './helpers/temporal.js';
 
 async function eventually<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -39,12 +39,13 @@ describe('createSnapset on the dev server', () => {
     await env?.teardown();
   });
 
-  test('progress query, SnapsetPhase visibility and skipCertWait ending the wait', async () => {
-    const stackName = `hs-${taskQueue}`;
+  test('progress query, SnapsetPhase visibility and skipCertWait ending the wait, then a complete SnapSet', async () => {
+    await withSimWorker(env, async ({ sim, taskQueue: simQueue }) => {
+    const stackName = `hs-${simQueue}`;
     const handle = await env.client.workflow.start(createSnapset, {
-      taskQueue,
+      taskQueue: simQueue,
       workflowId: snapsetWorkflowId(stackName),
-      args: [sampleInput({ stackName, prepare: { clusterCreatedAt: new Date().toISOString() } })],
+      args: [simInput(sim, { stackName, prepare: { clusterCreatedAt: new Date().toISOString() } })],
     });
 
     const progress = await eventually(async () => {
@@ -81,7 +82,7 @@ describe('createSnapset on the dev server', () => {
 
     const result = await handle.result();
     assert.equal(result.certWait!.skipped!.reason, reason);
-    assert.deepEqual(result.phasesRun, ['validating', 'waiting-cert-rotation', 'completed']);
+    assert.deepEqual(result.phasesRun, ['validating', 'waiting-cert-rotation', 'preparing-cluster', 'shutting-down', 'waiting-shutoff', 'creating-images', 'tagging', 'verifying', 'completed']);
     const done = await eventually(async () => {
       for await (const wf of env.client.workflow.list({ query: `SnapsetPhase='completed' AND StackName='${stackName}'` })) return wf;
       return undefined;
@@ -90,6 +91,7 @@ describe('createSnapset on the dev server', () => {
 
     // Once the wait is over, skipping again is refused.
     await assert.rejects(handle.executeUpdate(skipCertWaitUpdate, { args: [{ reason }] }));
+    });
   });
 
   test('a second run for the same stack is refused while one is running', async () => {

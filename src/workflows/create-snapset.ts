@@ -122,7 +122,8 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
       await calls.cordonNodes({ controller });
       const { nodes } = await calls.listNodes({ controller });
       enter('preparing-cluster', `shutting down ${nodes.length} node(s) from inside`);
-      if (nodes.length > 0) await waits(600_000).shutdownNodes({ controller, nodes: nodes.map((n) => n.name) });
+      // A retry after every master went down finds the API gone: that is the state we want; the SHUTOFF wait proves it.
+      if (nodes.length > 0) await waits(600_000).shutdownNodes({ controller, nodes: nodes.map((n) => n.name), assumeDownIfApiUnavailable: true });
     }
 
     enter('shutting-down', `shutting down the controller ${controller.name}`);
