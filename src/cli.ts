@@ -244,5 +244,5 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  runCli(process.argv).then((code) => process.exit(code));
+  void runCli(process.argv).then((code) => process.exit(code));
 }
