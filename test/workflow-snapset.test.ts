@@ -1,0 +1,130 @@
+/**
+ * Complete SnapSets on the time-skipping server against the simulator: the seed's names, tags and
+ * result; idempotent images; and nothing left half-done when an image fails.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { COMPLETE_TAG } from '../src/shared/snapset.js';
+import { progressQuery } from '../src/shared/workflow-api.js';
+import { createSnapset } from '../src/workflows/index.js';
+import { simInput } from './helpers/inputs.js';
+import { FAST_SCENARIO, registerSearchAttributes, timeSkippingEnv, withSimWorker } from './helpers/temporal.js';
+
+type SimImage = { id: string; name: string; status: string; tags: string[]; hotstack_snap_id?: string; hotstack_set_size?: string };
+
+describe('createSnapset end to end (time-skipping server + simulator)', () => {
+  let env: TestWorkflowEnvironment;
+  before(async () => {
+    env = await timeSkippingEnv();
+    await registerSearchAttributes(env);
+  });
+  after(async () => {
+    await env?.teardown();
+  });
+
+  test('a complete set: seed names, six tags plus the completion marker, every VM SHUTOFF, seed-compatible result', async () => {
+    await withSimWorker(env, async ({ sim, taskQueue }) => {
+      const handle = await env.client.workflow.start(createSnapset, { taskQueue, workflowId: `e2e-${taskQueue}`, args: [simInput(sim)] });
+      const result = await handle.result();
+
+      assert.match(result.snapId, /^[A-Za-z0-9_-]{8}$/);
+      assert.deepEqual(result.phasesRun, ['validating', 'waiting-cert-rotation', 'preparing-cluster', 'shutting-down', 'waiting-shutoff', 'creating-images', 'tagging', 'verifying', 'completed']);
+      for (const s of sim.cloud.servers()) assert.equal(s.status, 'SHUTOFF', `${s.name} is SHUTOFF`);
+
+      const images = sim.cloud.images() as SimImage[];
+      const ours = images.filter((i) => i.tags.includes(`snap_id=${result.snapId}`));
+      assert.equal(ours.length, 2, 'exactly one image per VM');
+      for (const [name, inst] of Object.entries(sim.snapsetInput().snapsetData.instances)) {
+        const img = ours.find((i) => i.id === result.images[name]!.imageId)!;
+        assert.equal(img.name, `hotstack-${name}-snapshot-${result.snapId}`);
+        assert.equal(img.status, 'active');
+        assert.deepEqual(img.tags.slice().sort(), ['hotstack', 'hotstack-snapset', `name=${name}`, `role=${inst.role}`, `snap_id=${result.snapId}`, `mac_address=${inst.mac_address}`, COMPLETE_TAG].sort());
+        assert.equal(img.hotstack_snap_id, result.snapId);
+        assert.equal(img.hotstack_set_size, '2');
+        assert.deepEqual(result.ansible[name], { image_id: img.id, role: inst.role, mac_address: inst.mac_address });
+      }
+      assert.equal(result.ansible.snap_id, result.snapId);
+      assert.deepEqual(result.stackParameters, {
+        controller_params: { image: `hotstack-controller-snapshot-${result.snapId}` },
+        ocp_master_params: { image: `hotstack-master0-snapshot-${result.snapId}` },
+      });
+      // Nodes were cordoned and shut down from inside, the controller last.
+      const cmds = sim.controller.commands().map((c) => c.command);
+      const at = (re: RegExp) => cmds.findIndex((c) => re.test(c));
+      // (uncordon sends nothing: the simulated nodes are schedulable already)
+      assert.ok(at(/wait-for-stable-cluster/) >= 0, `waited for a stable cluster: ${cmds.join(' | ')}`);
+      assert.ok(at(/adm cordon/) > at(/wait-for-stable-cluster/), 'then cordon');
+      assert.ok(at(/debug node\/master-0 .*shutdown -h \+1/) > at(/adm cordon/), 'then shut the node down from inside');
+      assert.ok(at(/shutdown -h now/) > at(/debug node/), 'the controller last');
+    });
+  });
+
+  test('an image that ends killed: the set is deleted, VMs stay SHUTOFF, the workflow fails with the cause', async () => {
+    const scenario = { ...FAST_SCENARIO, cloud: { faults: { killImagesOfServers: [FAST_SCENARIO.instances.master0!.uuid] } } };
+    await withSimWorker(
+      env,
+      async ({ sim, taskQueue }) => {
+        const handle = await env.client.workflow.start(createSnapset, { taskQueue, workflowId: `e2e-kill-${taskQueue}`, args: [simInput(sim)] });
+        await assert.rejects(handle.result(), (err: unknown) => {
+          assert.ok(err instanceof WorkflowFailedError);
+          assert.ok(err.cause instanceof ActivityFailure);
+          assert.ok(err.cause.cause instanceof ApplicationFailure);
+          assert.equal(err.cause.cause.type, 'OpenStackResourceFailedError');
+          assert.equal(err.cause.cause.nonRetryable, true);
+          return true;
+        });
+        const progress = await handle.query(progressQuery);
+        assert.equal(progress.phase, 'failed');
+        assert.ok(progress.phasesRun.includes('cleaning-up'));
+        assert.match(progress.details, /VMs were left SHUTOFF/);
+        const left = (sim.cloud.images() as SimImage[]).filter((i) => i.hotstack_snap_id === progress.snapId && i.status !== 'deleted');
+        assert.deepEqual(left, [], 'no image of the failed set is left');
+        for (const s of sim.cloud.servers()) assert.equal(s.status, 'SHUTOFF');
+      },
+      scenario,
+    );
+  });
+
+  test('onFailure: keep leaves the images of a failed set for inspection', async () => {
+    const scenario = { ...FAST_SCENARIO, cloud: { faults: { killImagesOfServers: [FAST_SCENARIO.instances.master0!.uuid] } } };
+    await withSimWorker(
+      env,
+      async ({ sim, taskQueue }) => {
+        const handle = await env.client.workflow.start(createSnapset, {
+          taskQueue,
+          workflowId: `e2e-keep-${taskQueue}`,
+          args: [simInput(sim, { capture: { shutoffPollInterval: '100ms', imagePollInterval: '100ms', onFailure: 'keep' } })],
+        });
+        await assert.rejects(handle.result(), WorkflowFailedError);
+        const progress = await handle.query(progressQuery);
+        assert.ok(!progress.phasesRun.includes('cleaning-up'));
+        const kept = (sim.cloud.images() as SimImage[]).filter((i) => i.hotstack_snap_id === progress.snapId);
+        assert.equal(kept.length, 2);
+        assert.ok(kept.every((i) => !i.tags.includes(COMPLETE_TAG)), 'never marked complete');
+      },
+      scenario,
+    );
+  });
+
+  test('30 % of Nova and Glance calls answering 5xx still ends with one correct image per VM', async () => {
+    const scenario = {
+      ...FAST_SCENARIO,
+      cloud: { faults: { seed: 7, endpoints: { 'compute.*': { errorRate: 0.3 }, 'image.*': { errorRate: 0.3 } } } },
+    };
+    await withSimWorker(
+      env,
+      async ({ sim, taskQueue }) => {
+        const result = await env.client.workflow.execute(createSnapset, { taskQueue, workflowId: `e2e-5xx-${taskQueue}`, args: [simInput(sim)] });
+        const ours = (sim.cloud.images() as SimImage[]).filter((i) => i.hotstack_snap_id === result.snapId);
+        assert.equal(ours.length, 2, 'retries made no second image');
+        assert.ok(ours.every((i) => i.status === 'active' && i.tags.includes(COMPLETE_TAG)));
+        const injected = Object.values(sim.cloud.counters()).reduce((n, c) => n + c.injected.error, 0);
+        assert.ok(injected >= 3, `faults were really injected (${injected})`);
+      },
+      scenario,
+    );
+  });
+});
