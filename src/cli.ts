@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import YAML from 'yaml';
 import { connectClient, startSnapset, SnapsetAlreadyRunningError } from './client.js';
@@ -36,6 +36,12 @@ async function readInputFile(file: string): Promise<unknown> {
   } catch (err) {
     throw new ValidationError([{ path: file, message: `not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}` }]);
   }
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return n;
 }
 
 /** A stack name or a workflow ID → the workflow ID. */
@@ -88,9 +94,15 @@ export function buildCli(io: { out: (s: string) => void; err: (s: string) => voi
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
 
-  const connect = (cmd: Command) => {
+  /** Runs fn with a connected client and always closes the connection. */
+  const withClient = async <T>(cmd: Command, fn: (client: Client) => Promise<T>): Promise<T> => {
     const g = cmd.optsWithGlobals<GlobalOpts>();
-    return connectClient({ ...(g.address ? { address: g.address } : {}), ...(g.namespace ? { namespace: g.namespace } : {}), ...(g.profile ? { profile: g.profile } : {}) });
+    const client = await connectClient({ ...(g.address ? { address: g.address } : {}), ...(g.namespace ? { namespace: g.namespace } : {}), ...(g.profile ? { profile: g.profile } : {}) });
+    try {
+      return await fn(client);
+    } finally {
+      await client.connection.close();
+    }
   };
 
   program
@@ -120,14 +132,11 @@ export function buildCli(io: { out: (s: string) => void; err: (s: string) => voi
         raw.prepare = prepare;
       }
       parseSnapsetInput(raw); // bad input is refused before anything is contacted
-      const client = await connect(cmd);
-      try {
+      await withClient(cmd, async (client) => {
         const { handle, input } = await startSnapset(client, raw, { taskQueue: cmd.optsWithGlobals<GlobalOpts>().taskQueue });
         io.out(`started ${handle.workflowId} for stack ${input.stackName} (${Object.keys(input.snapsetData.instances).length} VMs)`);
         if (opts.watch) process.exitCode = await watch(client, handle.workflowId, io.out);
-      } finally {
-        await client.connection.close();
-      }
+      });
     });
 
   program
@@ -135,12 +144,9 @@ export function buildCli(io: { out: (s: string) => void; err: (s: string) => voi
     .argument('<stack>', 'stack name or workflow ID')
     .description('follow the progress of a SnapSet run until it ends; prints the result')
     .action(async (stack: string, _opts: unknown, cmd: Command) => {
-      const client = await connect(cmd);
-      try {
+      await withClient(cmd, async (client) => {
         process.exitCode = await watch(client, workflowIdOf(stack), io.out);
-      } finally {
-        await client.connection.close();
-      }
+      });
     });
 
   program
@@ -148,16 +154,13 @@ export function buildCli(io: { out: (s: string) => void; err: (s: string) => voi
     .argument('<stack>', 'stack name or workflow ID')
     .description('status and progress of the latest SnapSet run of a stack, as JSON')
     .action(async (stack: string, _opts: unknown, cmd: Command) => {
-      const client = await connect(cmd);
-      try {
+      await withClient(cmd, async (client) => {
         const handle = client.workflow.getHandle(workflowIdOf(stack));
         const desc = await handle.describe();
         const progress = desc.status.name === 'RUNNING' ? await handle.query(progressQuery).catch(() => undefined) : undefined;
         const result = desc.status.name === 'COMPLETED' ? await handle.result() : undefined;
         io.out(JSON.stringify({ workflowId: desc.workflowId, runId: desc.runId, status: desc.status.name, startTime: desc.startTime, closeTime: desc.closeTime, phase: desc.typedSearchAttributes.getAll().find((p) => p.key.name === 'SnapsetPhase')?.value, progress, result }, null, 2));
-      } finally {
-        await client.connection.close();
-      }
+      });
     });
 
   program
@@ -165,7 +168,7 @@ export function buildCli(io: { out: (s: string) => void; err: (s: string) => voi
     .description('SnapSet runs, newest first')
     .addOption(new Option('--phase <phase>', 'only runs in this phase').choices([...PHASES]))
     .option('--stack <name>', 'only runs of this stack')
-    .option('--limit <n>', 'at most this many', (v) => Number.parseInt(v, 10), 20)
+    .option('--limit <n>', 'at most this many', positiveInt, 20)
     .action(async (opts: { phase?: string; stack?: string; limit: number }, cmd: Command) => {
       const clauses = [`WorkflowType='createSnapset'`];
       if (opts.phase) clauses.push(`SnapsetPhase='${opts.phase}'`);
@@ -173,8 +176,7 @@ export function buildCli(io: { out: (s: string) => void; err: (s: string) => voi
         if (!/^[A-Za-z][A-Za-z0-9_.-]*$/.test(opts.stack)) throw new ValidationError([{ path: '--stack', message: 'expected a stack name' }]);
         clauses.push(`StackName='${opts.stack}'`);
       }
-      const client = await connect(cmd);
-      try {
+      await withClient(cmd, async (client) => {
         let n = 0;
         for await (const wf of client.workflow.list({ query: clauses.join(' AND ') })) {
           const phase = wf.typedSearchAttributes.getAll().find((p) => p.key.name === 'SnapsetPhase')?.value ?? '-';
@@ -182,9 +184,7 @@ export function buildCli(io: { out: (s: string) => void; err: (s: string) => voi
           if (++n >= opts.limit) break;
         }
         if (n === 0) io.out('no SnapSet runs');
-      } finally {
-        await client.connection.close();
-      }
+      });
     });
 
   program
@@ -193,13 +193,10 @@ export function buildCli(io: { out: (s: string) => void; err: (s: string) => voi
     .requiredOption('--reason <text>', 'why shutting down before the 25 h are over is safe (kept in history)')
     .description('end the certificate-rotation wait now (Update skipCertWait)')
     .action(async (stack: string, opts: { reason: string }, cmd: Command) => {
-      const client = await connect(cmd);
-      try {
+      await withClient(cmd, async (client) => {
         const r = await client.workflow.getHandle(workflowIdOf(stack)).executeUpdate(skipCertWaitUpdate, { args: [{ reason: opts.reason }] });
         io.out(`wait ended (it would have lasted until ${r.wakeAt})`);
-      } finally {
-        await client.connection.close();
-      }
+      });
     });
 
   program
@@ -207,13 +204,10 @@ export function buildCli(io: { out: (s: string) => void; err: (s: string) => voi
     .argument('<stack>', 'stack name or workflow ID')
     .description('cancel a SnapSet run (during the wait nothing outside has been changed)')
     .action(async (stack: string, _opts: unknown, cmd: Command) => {
-      const client = await connect(cmd);
-      try {
+      await withClient(cmd, async (client) => {
         await client.workflow.getHandle(workflowIdOf(stack)).cancel();
         io.out(`cancellation requested for ${workflowIdOf(stack)}`);
-      } finally {
-        await client.connection.close();
-      }
+      });
     });
 
   return program;
