@@ -92,6 +92,7 @@ export function buildCli(io: { out: (s: string) => void; err: (s: string) => voi
     .addOption(new Option('--profile <name>', 'temporal.toml profile').env('TEMPORAL_PROFILE'))
     .addOption(new Option('--task-queue <name>', 'task queue of the workers').env('SNAPSET_TASK_QUEUE').default(TASK_QUEUE))
     .showHelpAfterError()
+    .exitOverride() // inherited by the subcommands: runCli maps commander's errors to exit codes
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
 
   /** Runs fn with a connected client and always closes the connection. */
@@ -215,7 +216,6 @@ export function buildCli(io: { out: (s: string) => void; err: (s: string) => voi
 
 export async function runCli(argv: string[]): Promise<number> {
   const program = buildCli();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -50,10 +50,13 @@ describe('snapset CLI', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  test('--help lists the commands', async () => {
+  test('--help lists the commands; usage errors exit 2', async () => {
     const r = await snapset('--help');
     assert.equal(r.code, 0);
     for (const c of ['create', 'watch', 'show', 'list', 'skip-wait', 'cancel']) assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
+    const bad = await snapset('list', '--limit', 'x');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--limit <n>' argument 'x' is invalid/);
   });
 
   test('bad input is refused with the field named, exit 2, before contacting anything', async () => {
