@@ -119,18 +119,10 @@ export interface ListSnapsetImagesInput extends CloudInput {
   snapId?: string;
 }
 
-/** One image of a SnapSet, plain and secret-free. */
-export interface SnapsetImageSummary {
-  id: string;
-  name: string | null;
-  status: string;
-  tags: string[];
-  created_at: string;
-  updated_at: string;
-  size: number | null;
-  /** The image's `hotstack_*` properties. */
+/** One image of a SnapSet, plain and secret-free: Glance's base attributes and the `hotstack_*` properties. */
+export type SnapsetImageSummary = Pick<Image, 'id' | 'name' | 'status' | 'tags' | 'created_at' | 'updated_at' | 'size'> & {
   properties: Record<string, string>;
-}
+};
 
 export interface ListSnapsetImagesResult {
   images: SnapsetImageSummary[];
