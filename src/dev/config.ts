@@ -38,10 +38,9 @@ export type DevConfig = z.output<typeof devConfigSchema> & {
   simulator?: Scenario;
 };
 
-/** The repository root (two levels above dist/src/dev or src/dev). */
+/** The repository root: this module is compiled to dist/src/dev/. */
 export function projectRoot(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return resolve(here, here.includes(`${'dist'}`) ? '../../..' : '../..');
+  return resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 }
 
 export function parseDevConfig(text: string, file: string): DevConfig {

@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -237,7 +238,7 @@ async function waitShutoff(input: SnapsetInput, uuids: string[], cloud: { cloud?
       await waits(force).waitServersShutoff({ ...cloud, uuids, timeoutSeconds: Math.max(1, force / 1000), pollSeconds: poll });
       return;
     } catch (err) {
-      if (!(err instanceof Error) || !/OpenStackWaitTimeoutError/.test(((err as { cause?: { type?: string } }).cause?.type ?? '') + err.message)) throw err;
+      if (!(err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'OpenStackWaitTimeoutError')) throw err;
       log.warn('servers not SHUTOFF after forceStopAfter: stopping them through Nova', { forceStopAfter: input.capture.forceStopAfter });
     }
     await calls.stopServers({ ...cloud, uuids });
