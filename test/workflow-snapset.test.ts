@@ -109,6 +109,21 @@ describe('createSnapset end to end (time-skipping server + simulator)', () => {
     );
   });
 
+  test('forceStopAfter: a VM still running after it is stopped through Nova os-stop, then imaged', async () => {
+    await withSimWorker(env, async ({ sim, taskQueue }) => {
+      // Without node preparation nothing shuts master0 down from inside: only the force stop can.
+      const result = await env.client.workflow.execute(createSnapset, {
+        taskQueue,
+        workflowId: `e2e-force-${taskQueue}`,
+        args: [simInput(sim, { prepare: { enabled: false }, capture: { shutoffPollInterval: '100ms', imagePollInterval: '100ms', forceStopAfter: '2s' } })],
+      });
+      assert.equal(Object.keys(result.images).length, 2);
+      for (const s of sim.cloud.servers()) assert.equal(s.status, 'SHUTOFF');
+      const stops = sim.cloud.requestLog().filter((r) => r.endpoint === 'compute.servers.stop' && r.status === 202);
+      assert.ok(stops.some((r) => r.path.includes(FAST_SCENARIO.instances.master0!.uuid)), 'master0 was stopped through Nova os-stop');
+    });
+  });
+
   test('30 % of Nova and Glance calls answering 5xx still ends with one correct image per VM', async () => {
     const scenario = {
       ...FAST_SCENARIO,
