@@ -3,31 +3,26 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { simInput } from './helpers/inputs.js';
 import { fixtures, repoRoot } from './helpers/paths.js';
-import { createTestWorker, devServerEnv, uniqueTaskQueue, withSimWorker } from './helpers/temporal.js';
+import { useTempDir, useTemporal, withSimWorker } from './helpers/temporal.js';
 
 const execFileP = promisify(execFile);
 
 describe('snapset CLI', () => {
-  let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let run: Promise<void>;
-  let dir: string;
-  const taskQueue = uniqueTaskQueue('snapset-cli');
+  const t = useTemporal('dev-server', { worker: true });
+  const { taskQueue } = t;
+  const tmp = useTempDir('snapset-cli-');
 
   const snapset = (...args: string[]) => run_(args);
   const run_ = async (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
     try {
       const { stdout, stderr } = await execFileP(process.execPath, [join(repoRoot, 'bin', 'snapset.js'), ...args], {
-        env: { ...process.env, TEMPORAL_ADDRESS: env.address, SNAPSET_TASK_QUEUE: taskQueue },
+        env: { ...process.env, TEMPORAL_ADDRESS: t.env.address, SNAPSET_TASK_QUEUE: taskQueue },
         timeout: 60_000,
       });
       return { code: 0, stdout, stderr };
@@ -36,19 +31,6 @@ describe('snapset CLI', () => {
       return { code: e.code, stdout: e.stdout, stderr: e.stderr };
     }
   };
-
-  before(async () => {
-    env = await devServerEnv();
-    worker = await createTestWorker(env, { taskQueue });
-    run = worker.run();
-    dir = await mkdtemp(join(tmpdir(), 'snapset-cli-'));
-  });
-  after(async () => {
-    worker?.shutdown();
-    await run;
-    await env?.teardown();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
 
   test('--help lists the commands; usage errors exit 2', async () => {
     const r = await snapset('--help');
@@ -69,57 +51,57 @@ describe('snapset CLI', () => {
   });
 
   test('create, refuse a second run, show, list, skip-wait, watch to the result', async () => {
-    await withSimWorker(env, async ({ sim, taskQueue: simQueue }) => {
-    const stackName = `cli-${simQueue}`;
-    const file = join(dir, 'snapset.yaml');
-    await writeFile(file, JSON.stringify(simInput(sim, { stackName, prepare: { clusterCreatedAt: new Date().toISOString() } })));
-    const snapset = (...args: string[]) => run_(['--task-queue', simQueue, ...args]);
+    await withSimWorker(t.env, async ({ sim, taskQueue: simQueue }) => {
+      const stackName = `cli-${simQueue}`;
+      const file = join(tmp.path, 'snapset.yaml');
+      await writeFile(file, JSON.stringify(simInput(sim, { stackName, prepare: { clusterCreatedAt: new Date().toISOString() } })));
+      const snapset = (...args: string[]) => run_(['--task-queue', simQueue, ...args]);
 
-    const created = await snapset('create', '-f', file);
-    assert.equal(created.code, 0, created.stderr);
-    assert.match(created.stdout, new RegExp(`started snapset-${stackName} for stack ${stackName} \\(2 VMs\\)`));
+      const created = await snapset('create', '-f', file);
+      assert.equal(created.code, 0, created.stderr);
+      assert.match(created.stdout, new RegExp(`started snapset-${stackName} for stack ${stackName} \\(2 VMs\\)`));
 
-    const again = await snapset('create', '-f', file);
-    assert.equal(again.code, 1);
-    assert.match(again.stderr, /already in progress/);
+      const again = await snapset('create', '-f', file);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /already in progress/);
 
-    let shown: { status: string; progress?: { phase: string; certWait?: { wakeAt: string } } } | undefined;
-    for (let i = 0; i < 50; i++) {
-      shown = JSON.parse((await snapset('show', stackName)).stdout) as typeof shown;
-      if (shown?.progress?.phase === 'waiting-cert-rotation' && shown.progress.certWait) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.equal(shown?.status, 'RUNNING');
-    assert.ok(shown?.progress?.certWait?.wakeAt);
+      let shown: { status: string; progress?: { phase: string; certWait?: { wakeAt: string } } } | undefined;
+      for (let i = 0; i < 50; i++) {
+        shown = JSON.parse((await snapset('show', stackName)).stdout) as typeof shown;
+        if (shown?.progress?.phase === 'waiting-cert-rotation' && shown.progress.certWait) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal(shown?.status, 'RUNNING');
+      assert.ok(shown?.progress?.certWait?.wakeAt);
 
-    const listed = await snapset('list', '--stack', stackName);
-    assert.match(listed.stdout, new RegExp(`snapset-${stackName}\\tRUNNING`));
+      const listed = await snapset('list', '--stack', stackName);
+      assert.match(listed.stdout, new RegExp(`snapset-${stackName}\\tRUNNING`));
 
-    const tooShort = await snapset('skip-wait', stackName, '--reason', 'x');
-    assert.equal(tooShort.code, 1);
-    assert.match(tooShort.stderr, /reason: required/);
+      const tooShort = await snapset('skip-wait', stackName, '--reason', 'x');
+      assert.equal(tooShort.code, 1);
+      assert.match(tooShort.stderr, /reason: required/);
 
-    const skipped = await snapset('skip-wait', stackName, '--reason', 'certificates rotated by hand in this lab');
-    assert.equal(skipped.code, 0, skipped.stderr);
+      const skipped = await snapset('skip-wait', stackName, '--reason', 'certificates rotated by hand in this lab');
+      assert.equal(skipped.code, 0, skipped.stderr);
 
-    const watched = await snapset('watch', stackName);
-    assert.equal(watched.code, 0, watched.stderr);
-    const result = JSON.parse(watched.stdout.slice(watched.stdout.indexOf('{'))) as { stackName: string; snapId: string; images: Record<string, unknown> };
-    assert.equal(result.stackName, stackName);
-    assert.match(result.snapId, /^[A-Za-z0-9_-]{8}$/);
-    assert.deepEqual(Object.keys(result.images).sort(), ['controller', 'master0']);
+      const watched = await snapset('watch', stackName);
+      assert.equal(watched.code, 0, watched.stderr);
+      const result = JSON.parse(watched.stdout.slice(watched.stdout.indexOf('{'))) as { stackName: string; snapId: string; images: Record<string, unknown> };
+      assert.equal(result.stackName, stackName);
+      assert.match(result.snapId, /^[A-Za-z0-9_-]{8}$/);
+      assert.deepEqual(Object.keys(result.images).sort(), ['controller', 'master0']);
     });
   });
 
   test('--from-stack-outputs takes the stack name from the file name and drops other outputs', async () => {
     // No worker serves the run's controller (192.168.122.10): it is cancelled while it waits.
-    const outputs = join(dir, `so-${taskQueue}-outputs.yaml`);
+    const outputs = join(tmp.path, `so-${taskQueue}-outputs.yaml`);
     const { readFile } = await import('node:fs/promises');
     await writeFile(outputs, await readFile(fixtures('inputs', 'hs-sno-1-outputs.yaml'), 'utf8'));
     const r = await snapset('create', '--from-stack-outputs', outputs, '--cluster-created-at', new Date().toISOString());
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`started snapset-so-${taskQueue} for stack so-${taskQueue} \\(2 VMs\\)`));
-    const handle = env.client.workflow.getHandle(`snapset-so-${taskQueue}`);
+    const handle = t.env.client.workflow.getHandle(`snapset-so-${taskQueue}`);
     const history = await handle.fetchHistory();
     const payload = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
     const input = JSON.parse(Buffer.from(payload.data!).toString('utf8')) as Record<string, unknown>;

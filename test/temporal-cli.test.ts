@@ -4,78 +4,63 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import type { SnapsetProgress, SnapsetResult } from '../src/shared/workflow-api.js';
 import { sampleInput, simInput } from './helpers/inputs.js';
-import { createTestWorker, devServerEnv, toolchain, uniqueTaskQueue, withSimWorker } from './helpers/temporal.js';
+import { toolchain, useTempDir, useTemporal, withSimWorker } from './helpers/temporal.js';
 
 const exec = promisify(execFile);
 
 describe('the temporal CLI', () => {
-  let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let run: Promise<void>;
-  let dir: string;
+  const t = useTemporal('dev-server', { worker: true });
+  const { taskQueue } = t;
+  const tmp = useTempDir('snapset-temporal-cli-');
   let cli: string;
-  const taskQueue = uniqueTaskQueue('cli');
 
   const temporal = async (...args: string[]) => {
-    const { stdout } = await exec(cli, [...args, '--address', env.address, '--namespace', env.namespace ?? 'default'], { timeout: 60_000 });
+    const { stdout } = await exec(cli, [...args, '--address', t.env.address, '--namespace', t.env.namespace ?? 'default'], { timeout: 60_000 });
     return stdout;
   };
 
   before(async () => {
-    env = await devServerEnv();
     cli = (await toolchain()).temporalCli;
-    worker = await createTestWorker(env, { taskQueue });
-    run = worker.run();
-    dir = await mkdtemp(join(tmpdir(), 'snapset-cli-'));
-  });
-  after(async () => {
-    worker?.shutdown();
-    await run;
-    await env?.teardown();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   test('temporal workflow start --type createSnapset --input-file, then query and update', async () => {
-    await withSimWorker(env, async ({ sim, taskQueue }) => {
-    const workflowId = `snapset-cli-${taskQueue}`;
-    const inputFile = join(dir, 'snapset.json');
-    await writeFile(inputFile, JSON.stringify(simInput(sim, { stackName: `cli-${taskQueue}`, prepare: { clusterCreatedAt: new Date().toISOString() } })));
+    await withSimWorker(t.env, async ({ sim, taskQueue }) => {
+      const workflowId = `snapset-cli-${taskQueue}`;
+      const inputFile = join(tmp.path, 'snapset.json');
+      await writeFile(inputFile, JSON.stringify(simInput(sim, { stackName: `cli-${taskQueue}`, prepare: { clusterCreatedAt: new Date().toISOString() } })));
 
-    const started = JSON.parse(
-      await temporal('workflow', 'start', '--type', 'createSnapset', '--task-queue', taskQueue, '--workflow-id', workflowId, '--input-file', inputFile, '-o', 'json'),
-    ) as { workflowId: string; runId: string };
-    assert.equal(started.workflowId, workflowId);
-    assert.ok(started.runId);
+      const started = JSON.parse(
+        await temporal('workflow', 'start', '--type', 'createSnapset', '--task-queue', taskQueue, '--workflow-id', workflowId, '--input-file', inputFile, '-o', 'json'),
+      ) as { workflowId: string; runId: string };
+      assert.equal(started.workflowId, workflowId);
+      assert.ok(started.runId);
 
-    let progress: SnapsetProgress | undefined;
-    for (let i = 0; i < 100 && progress?.phase !== 'waiting-cert-rotation'; i++) {
-      const out = JSON.parse(await temporal('workflow', 'query', '--workflow-id', workflowId, '--name', 'progress', '-o', 'json')) as { queryResult: SnapsetProgress[] };
-      progress = out.queryResult[0];
-      if (progress?.phase !== 'waiting-cert-rotation') await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.equal(progress?.phase, 'waiting-cert-rotation');
-    assert.ok(progress?.certWait?.wakeAt, 'progress shows the wake-up time');
+      let progress: SnapsetProgress | undefined;
+      for (let i = 0; i < 100 && progress?.phase !== 'waiting-cert-rotation'; i++) {
+        const out = JSON.parse(await temporal('workflow', 'query', '--workflow-id', workflowId, '--name', 'progress', '-o', 'json')) as { queryResult: SnapsetProgress[] };
+        progress = out.queryResult[0];
+        if (progress?.phase !== 'waiting-cert-rotation') await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal(progress?.phase, 'waiting-cert-rotation');
+      assert.ok(progress?.certWait?.wakeAt, 'progress shows the wake-up time');
 
-    await temporal('workflow', 'update', 'execute', '--workflow-id', workflowId, '--name', 'skipCertWait', '--input', JSON.stringify({ reason: 'skipped from the temporal CLI in a test' }));
-    const result = JSON.parse(await temporal('workflow', 'result', '--workflow-id', workflowId, '-o', 'json')) as { status: string; result: SnapsetResult };
-    assert.equal(result.status, 'COMPLETED');
-    assert.equal(result.result.certWait?.skipped?.reason, 'skipped from the temporal CLI in a test');
-    assert.equal(Object.keys(result.result.images).length, 2);
+      await temporal('workflow', 'update', 'execute', '--workflow-id', workflowId, '--name', 'skipCertWait', '--input', JSON.stringify({ reason: 'skipped from the temporal CLI in a test' }));
+      const result = JSON.parse(await temporal('workflow', 'result', '--workflow-id', workflowId, '-o', 'json')) as { status: string; result: SnapsetResult };
+      assert.equal(result.status, 'COMPLETED');
+      assert.equal(result.result.certWait?.skipped?.reason, 'skipped from the temporal CLI in a test');
+      assert.equal(Object.keys(result.result.images).length, 2);
     });
   });
 
   test('a bad input file fails the workflow with the field named', async () => {
     const workflowId = `snapset-cli-bad-${taskQueue}`;
-    const inputFile = join(dir, 'bad.json');
+    const inputFile = join(tmp.path, 'bad.json');
     await writeFile(inputFile, JSON.stringify({ ...sampleInput(), snapsetData: { instances: {} } }));
     await temporal('workflow', 'start', '--type', 'createSnapset', '--task-queue', taskQueue, '--workflow-id', workflowId, '--input-file', inputFile);
     const out = JSON.parse(await temporal('workflow', 'result', '--workflow-id', workflowId, '-o', 'json').catch((e: { stdout: string }) => e.stdout)) as {

@@ -4,33 +4,24 @@
  * SnapSet against the simulator.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { progressQuery } from '../src/shared/workflow-api.js';
 import { createSnapset } from '../src/workflows/index.js';
 import { sampleInput, simInput } from './helpers/inputs.js';
-import { createTestWorker, FAST_SCENARIO, registerSearchAttributes, timeSkippingEnv, uniqueTaskQueue, withSimWorker } from './helpers/temporal.js';
+import { createTestWorker, FAST_SCENARIO, uniqueTaskQueue, useTemporal, withSimWorker } from './helpers/temporal.js';
 
 const HOUR = 3_600_000;
 
 describe('certificate-rotation wait on the time-skipping server', () => {
-  let env: TestWorkflowEnvironment;
-
-  before(async () => {
-    env = await timeSkippingEnv();
-    await registerSearchAttributes(env);
-  });
-  after(async () => {
-    await env?.teardown();
-  });
+  const t = useTemporal('time-skipping');
 
   test('the default 25 h wait elapses in workflow time, then the SnapSet is made', async () => {
-    await withSimWorker(env, async ({ sim, taskQueue }) => {
-      const startMs = await env.currentTimeMs();
+    await withSimWorker(t.env, async ({ sim, taskQueue }) => {
+      const startMs = await t.env.currentTimeMs();
       const clusterCreatedAt = new Date(startMs).toISOString();
-      const handle = await env.client.workflow.start(createSnapset, {
+      const handle = await t.env.client.workflow.start(createSnapset, {
         taskQueue,
         workflowId: `cert-wait-${taskQueue}`,
         args: [simInput(sim, { prepare: { clusterCreatedAt } })],
@@ -42,7 +33,7 @@ describe('certificate-rotation wait on the time-skipping server', () => {
       assert.equal(Date.parse(wait.wakeAt) - Date.parse(clusterCreatedAt), 25 * HOUR);
       assert.equal(wait.alreadyOldEnough, false);
       assert.ok(Date.parse(wait.endedAt!) >= Date.parse(wait.wakeAt), 'the wait ended at or after the wake-up time');
-      assert.ok((await env.currentTimeMs()) - startMs >= 25 * HOUR, 'at least 25 h of workflow time passed');
+      assert.ok((await t.env.currentTimeMs()) - startMs >= 25 * HOUR, 'at least 25 h of workflow time passed');
       assert.ok(Date.parse(result.createdAt) >= Date.parse(wait.wakeAt), 'images were made after the wait');
       assert.deepEqual(Object.keys(result.images).sort(), ['controller', 'master0']);
 
@@ -59,11 +50,11 @@ describe('certificate-rotation wait on the time-skipping server', () => {
 
   test('with the install time read from the cluster over SSH: 1 h old waits the remaining 24 h', async () => {
     // The test server's clock runs ahead of real time once earlier tests skipped it.
-    const installed = new Date((await env.currentTimeMs()) - HOUR).toISOString();
+    const installed = new Date((await t.env.currentTimeMs()) - HOUR).toISOString();
     await withSimWorker(
-      env,
+      t.env,
       async ({ sim, taskQueue }) => {
-        const result = await env.client.workflow.execute(createSnapset, {
+        const result = await t.env.client.workflow.execute(createSnapset, {
           taskQueue,
           workflowId: `cert-young-${taskQueue}`,
           args: [simInput(sim)],
@@ -80,8 +71,8 @@ describe('certificate-rotation wait on the time-skipping server', () => {
   });
 
   test('a cluster installed 30 h ago (read from the cluster) does not wait at all', async () => {
-    await withSimWorker(env, async ({ sim, taskQueue }) => {
-      const handle = await env.client.workflow.start(createSnapset, { taskQueue, workflowId: `cert-old-${taskQueue}`, args: [simInput(sim)] });
+    await withSimWorker(t.env, async ({ sim, taskQueue }) => {
+      const handle = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `cert-old-${taskQueue}`, args: [simInput(sim)] });
       const result = await handle.result();
       assert.equal(result.certWait!.clusterCreatedAtSource, 'cluster');
       assert.equal(result.certWait!.alreadyOldEnough, true);
@@ -91,9 +82,9 @@ describe('certificate-rotation wait on the time-skipping server', () => {
   });
 
   test('a custom certRotationWait is honoured', async () => {
-    await withSimWorker(env, async ({ sim, taskQueue }) => {
-      const now = await env.currentTimeMs();
-      const result = await env.client.workflow.execute(createSnapset, {
+    await withSimWorker(t.env, async ({ sim, taskQueue }) => {
+      const now = await t.env.currentTimeMs();
+      const result = await t.env.client.workflow.execute(createSnapset, {
         taskQueue,
         workflowId: `cert-custom-${taskQueue}`,
         args: [simInput(sim, { prepare: { clusterCreatedAt: new Date(now).toISOString(), certRotationWait: '30h' } })],
@@ -107,8 +98,8 @@ describe('certificate-rotation wait on the time-skipping server', () => {
       ...FAST_SCENARIO,
       instances: { ...FAST_SCENARIO.instances, master0: { ...FAST_SCENARIO.instances.master0!, status: 'SHUTOFF' as const } },
     };
-    await withSimWorker(env, async ({ sim, taskQueue }) => {
-      const result = await env.client.workflow.execute(createSnapset, {
+    await withSimWorker(t.env, async ({ sim, taskQueue }) => {
+      const result = await t.env.client.workflow.execute(createSnapset, {
         taskQueue,
         workflowId: `cert-disabled-${taskQueue}`,
         args: [simInput(sim, { prepare: { enabled: false } })],
@@ -120,10 +111,10 @@ describe('certificate-rotation wait on the time-skipping server', () => {
 
   test('cancelling during the wait ends the workflow cancelled, nothing outside touched', async () => {
     const taskQueue = uniqueTaskQueue('ts');
-    const worker = await createTestWorker(env, { taskQueue });
+    const worker = await createTestWorker(t.env, { taskQueue });
     await worker.runUntil(async () => {
-      const now = await env.currentTimeMs();
-      const handle = await env.client.workflow.start(createSnapset, {
+      const now = await t.env.currentTimeMs();
+      const handle = await t.env.client.workflow.start(createSnapset, {
         taskQueue,
         workflowId: `cert-cancel-${taskQueue}`,
         args: [sampleInput({ prepare: { clusterCreatedAt: new Date(now).toISOString() } })],
@@ -145,9 +136,9 @@ describe('certificate-rotation wait on the time-skipping server', () => {
 
   test('bad input fails at once with a non-retryable ValidationError naming the field', async () => {
     const taskQueue = uniqueTaskQueue('ts');
-    const worker = await createTestWorker(env, { taskQueue });
+    const worker = await createTestWorker(t.env, { taskQueue });
     await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(createSnapset, {
+      const handle = await t.env.client.workflow.start(createSnapset, {
         taskQueue,
         workflowId: `bad-input-${taskQueue}`,
         args: [{ ...sampleInput(), stackName: 'has space' }],

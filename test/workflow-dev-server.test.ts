@@ -3,14 +3,12 @@
  * SnapsetPhase search attribute through visibility.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { progressQuery, skipCertWaitUpdate, snapsetWorkflowId } from '../src/shared/workflow-api.js';
 import { createSnapset } from '../src/workflows/index.js';
 import { sampleInput, simInput } from './helpers/inputs.js';
-import { createTestWorker, devServerEnv, uniqueTaskQueue, withSimWorker } from './helpers/temporal.js';
+import { useTemporal, withSimWorker } from './helpers/temporal.js';
 
 async function eventually<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -23,29 +21,16 @@ async function eventually<T>(fn: () => Promise<T | undefined>, what: string, tim
 }
 
 describe('createSnapset on the dev server', () => {
-  let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let run: Promise<void>;
-  const taskQueue = uniqueTaskQueue('dev');
-
-  before(async () => {
-    env = await devServerEnv();
-    worker = await createTestWorker(env, { taskQueue });
-    run = worker.run();
-  });
-  after(async () => {
-    worker?.shutdown();
-    await run;
-    await env?.teardown();
-  });
+  const t = useTemporal('dev-server', { worker: true });
+  const { taskQueue } = t;
 
   test('progress query, SnapsetPhase visibility and skipCertWait ending the wait, then a complete SnapSet', async () => {
-    await withSimWorker(env, async ({ sim, taskQueue: simQueue }) => {
-    const stackName = `hs-${simQueue}`;
-    const handle = await env.client.workflow.start(createSnapset, {
-      taskQueue: simQueue,
-      workflowId: snapsetWorkflowId(stackName),
-      args: [simInput(sim, { stackName, prepare: { clusterCreatedAt: new Date().toISOString() } })],
+    await withSimWorker(t.env, async ({ sim, taskQueue: simQueue }) => {
+      const stackName = `hs-${simQueue}`;
+      const handle = await t.env.client.workflow.start(createSnapset, {
+        taskQueue: simQueue,
+        workflowId: snapsetWorkflowId(stackName),
+        args: [simInput(sim, { stackName, prepare: { clusterCreatedAt: new Date().toISOString() } })],
     });
 
     const progress = await eventually(async () => {
@@ -59,7 +44,7 @@ describe('createSnapset on the dev server', () => {
     assert.match(progress.details, /Update skipCertWait/);
 
     const listed = await eventually(async () => {
-      for await (const wf of env.client.workflow.list({ query: `SnapsetPhase='waiting-cert-rotation' AND StackName='${stackName}'` })) {
+      for await (const wf of t.env.client.workflow.list({ query: `SnapsetPhase='waiting-cert-rotation' AND StackName='${stackName}'` })) {
         if (wf.workflowId === handle.workflowId) return wf;
       }
       return undefined;
@@ -84,7 +69,7 @@ describe('createSnapset on the dev server', () => {
     assert.equal(result.certWait!.skipped!.reason, reason);
     assert.deepEqual(result.phasesRun, ['validating', 'waiting-cert-rotation', 'preparing-cluster', 'shutting-down', 'waiting-shutoff', 'creating-images', 'tagging', 'verifying', 'completed']);
     const done = await eventually(async () => {
-      for await (const wf of env.client.workflow.list({ query: `SnapsetPhase='completed' AND StackName='${stackName}'` })) return wf;
+      for await (const wf of t.env.client.workflow.list({ query: `SnapsetPhase='completed' AND StackName='${stackName}'` })) return wf;
       return undefined;
     }, 'the completed phase to be visible');
     assert.equal(done.workflowId, handle.workflowId);
@@ -101,8 +86,8 @@ describe('createSnapset on the dev server', () => {
       workflowId: snapsetWorkflowId(stackName),
       args: [sampleInput({ stackName, prepare: { clusterCreatedAt: new Date().toISOString() } })] as [unknown],
     };
-    const first = await env.client.workflow.start(createSnapset, opts);
-    await assert.rejects(env.client.workflow.start(createSnapset, { ...opts, workflowIdConflictPolicy: 'FAIL' }), /already started|AlreadyStarted/i);
+    const first = await t.env.client.workflow.start(createSnapset, opts);
+    await assert.rejects(t.env.client.workflow.start(createSnapset, { ...opts, workflowIdConflictPolicy: 'FAIL' }), /already started|AlreadyStarted/i);
     await first.cancel();
   });
 });

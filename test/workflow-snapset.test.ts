@@ -3,31 +3,23 @@
  * result; idempotent images; and nothing left half-done when an image fails.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { COMPLETE_TAG } from '../src/shared/snapset.js';
 import { progressQuery } from '../src/shared/workflow-api.js';
 import { createSnapset } from '../src/workflows/index.js';
 import { simInput } from './helpers/inputs.js';
-import { FAST_SCENARIO, registerSearchAttributes, timeSkippingEnv, withSimWorker } from './helpers/temporal.js';
+import { FAST_SCENARIO, useTemporal, withSimWorker } from './helpers/temporal.js';
 
 type SimImage = { id: string; name: string; status: string; tags: string[]; hotstack_snap_id?: string; hotstack_set_size?: string };
 
 describe('createSnapset end to end (time-skipping server + simulator)', () => {
-  let env: TestWorkflowEnvironment;
-  before(async () => {
-    env = await timeSkippingEnv();
-    await registerSearchAttributes(env);
-  });
-  after(async () => {
-    await env?.teardown();
-  });
+  const t = useTemporal('time-skipping');
 
   test('a complete set: seed names, six tags plus the completion marker, every VM SHUTOFF, seed-compatible result', async () => {
-    await withSimWorker(env, async ({ sim, taskQueue }) => {
-      const handle = await env.client.workflow.start(createSnapset, { taskQueue, workflowId: `e2e-${taskQueue}`, args: [simInput(sim)] });
+    await withSimWorker(t.env, async ({ sim, taskQueue }) => {
+      const handle = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `e2e-${taskQueue}`, args: [simInput(sim)] });
       const result = await handle.result();
 
       assert.match(result.snapId, /^[A-Za-z0-9_-]{8}$/);
@@ -65,9 +57,9 @@ describe('createSnapset end to end (time-skipping server + simulator)', () => {
   test('an image that ends killed: the set is deleted, VMs stay SHUTOFF, the workflow fails with the cause', async () => {
     const scenario = { ...FAST_SCENARIO, cloud: { faults: { killImagesOfServers: [FAST_SCENARIO.instances.master0!.uuid] } } };
     await withSimWorker(
-      env,
+      t.env,
       async ({ sim, taskQueue }) => {
-        const handle = await env.client.workflow.start(createSnapset, { taskQueue, workflowId: `e2e-kill-${taskQueue}`, args: [simInput(sim)] });
+        const handle = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `e2e-kill-${taskQueue}`, args: [simInput(sim)] });
         await assert.rejects(handle.result(), (err: unknown) => {
           assert.ok(err instanceof WorkflowFailedError);
           assert.ok(err.cause instanceof ActivityFailure);
@@ -91,9 +83,9 @@ describe('createSnapset end to end (time-skipping server + simulator)', () => {
   test('onFailure: keep leaves the images of a failed set for inspection', async () => {
     const scenario = { ...FAST_SCENARIO, cloud: { faults: { killImagesOfServers: [FAST_SCENARIO.instances.master0!.uuid] } } };
     await withSimWorker(
-      env,
+      t.env,
       async ({ sim, taskQueue }) => {
-        const handle = await env.client.workflow.start(createSnapset, {
+        const handle = await t.env.client.workflow.start(createSnapset, {
           taskQueue,
           workflowId: `e2e-keep-${taskQueue}`,
           args: [simInput(sim, { capture: { shutoffPollInterval: '100ms', imagePollInterval: '100ms', onFailure: 'keep' } })],
@@ -110,9 +102,9 @@ describe('createSnapset end to end (time-skipping server + simulator)', () => {
   });
 
   test('forceStopAfter: a VM still running after it is stopped through Nova os-stop, then imaged', async () => {
-    await withSimWorker(env, async ({ sim, taskQueue }) => {
+    await withSimWorker(t.env, async ({ sim, taskQueue }) => {
       // Without node preparation nothing shuts master0 down from inside: only the force stop can.
-      const result = await env.client.workflow.execute(createSnapset, {
+      const result = await t.env.client.workflow.execute(createSnapset, {
         taskQueue,
         workflowId: `e2e-force-${taskQueue}`,
         args: [simInput(sim, { prepare: { enabled: false }, capture: { shutoffPollInterval: '100ms', imagePollInterval: '100ms', forceStopAfter: '2s' } })],
@@ -130,9 +122,9 @@ describe('createSnapset end to end (time-skipping server + simulator)', () => {
       cloud: { faults: { seed: 7, endpoints: { 'compute.*': { errorRate: 0.3 }, 'image.*': { errorRate: 0.3 } } } },
     };
     await withSimWorker(
-      env,
+      t.env,
       async ({ sim, taskQueue }) => {
-        const result = await env.client.workflow.execute(createSnapset, { taskQueue, workflowId: `e2e-5xx-${taskQueue}`, args: [simInput(sim)] });
+        const result = await t.env.client.workflow.execute(createSnapset, { taskQueue, workflowId: `e2e-5xx-${taskQueue}`, args: [simInput(sim)] });
         const ours = (sim.cloud.images() as SimImage[]).filter((i) => i.hotstack_snap_id === result.snapId);
         assert.equal(ours.length, 2, 'retries made no second image');
         assert.ok(ours.every((i) => i.status === 'active' && i.tags.includes(COMPLETE_TAG)));

@@ -4,6 +4,10 @@
  * Never a download: both come from the project's toolchain (`existing-path`).
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger, Worker, type WorkerOptions } from '@temporalio/worker';
 import { loadToolchain, type Toolchain } from '../../src/dev/toolchain.js';
@@ -110,4 +114,64 @@ export async function withSimWorker<T>(
   } finally {
     await sim.close();
   }
+}
+
+export interface TemporalFixture {
+  /** The environment (set in `before`). */
+  readonly env: TestWorkflowEnvironment;
+  /** Task queue of the fixture's plain worker (no activities), when one was asked for. */
+  readonly taskQueue: string;
+}
+
+/**
+ * Registers node:test hooks for a suite: a Temporal environment (the shared dev server, or a
+ * time-skipping server with the search attributes registered) and optionally a plain worker on a
+ * task queue of its own; all torn down in `after`.
+ */
+export function useTemporal(kind: 'dev-server' | 'time-skipping', opts: { worker?: boolean } = {}): TemporalFixture {
+  const taskQueue = uniqueTaskQueue(kind === 'dev-server' ? 'dev' : 'ts');
+  let env: TestWorkflowEnvironment | undefined;
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  before(async () => {
+    if (kind === 'dev-server') {
+      env = await devServerEnv();
+    } else {
+      env = await timeSkippingEnv();
+      await registerSearchAttributes(env);
+    }
+    if (opts.worker) {
+      worker = await createTestWorker(env, { taskQueue });
+      running = worker.run();
+    }
+  });
+  after(async () => {
+    worker?.shutdown();
+    await running;
+    await env?.teardown();
+  });
+  return {
+    get env() {
+      if (!env) throw new Error('the Temporal environment is only there once before() ran');
+      return env;
+    },
+    taskQueue,
+  };
+}
+
+/** A temporary directory for the suite, removed in `after`. */
+export function useTempDir(prefix: string): { readonly path: string } {
+  let dir: string | undefined;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+  });
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    get path() {
+      if (!dir) throw new Error('the directory is only there once before() ran');
+      return dir;
+    },
+  };
 }
