@@ -44,6 +44,39 @@ export interface SnapsetProgress {
   certWait?: CertWaitStatus;
   /** Set once images are being made. */
   snapId?: string;
+  /** When the run started (workflow time, ISO 8601). */
+  startedAt?: string;
+  /** Per instance name: the state of its image, once creating-images has begun. */
+  images?: Record<string, InstanceImageProgress>;
+  /** What this run has changed outside so far, in order ("cordoned 3 nodes", "controller shut down"). */
+  changes?: string[];
+  /** Things worth knowing that did not stop the run (e.g. an OpenShift node not in snapset_data). */
+  warnings?: string[];
+  /** Set when the run failed or was cancelled: the root cause, as the workflow failure says it. */
+  failure?: SnapsetFailureInfo;
+}
+
+/** One instance's image during creating-images/tagging/verifying. */
+export interface InstanceImageProgress {
+  /** `pending` (not started), then Glance's status (`queued`, `saving`, `active`, `killed`, …), `tagged`, `complete`, or `deleted` by cleanup. */
+  state: string;
+  imageId?: string;
+}
+
+/** The root cause of a failed run, for `progress`, `snapset show` and `snapset watch`. */
+export interface SnapsetFailureInfo {
+  /** One line: what failed, where (instance, API, status) and what to do. */
+  message: string;
+  /** ApplicationFailure type of the root cause (e.g. `PreflightError`, `OpenStackNotFoundError`). */
+  type: string;
+  /** Instance the failure is about, when there is one. */
+  instance?: string;
+  /** What the user does next. */
+  hint?: string;
+  /** Nova status of every VM as read after the failure (name → status), when the cloud could be read. */
+  finalServerStatus?: Record<string, string>;
+  /** Images of the set deleted by cleanup, and any it could not delete. */
+  cleanup?: { deleted: string[]; left: string[] };
 }
 
 export const progressQuery = defineQuery<SnapsetProgress>('progress');
