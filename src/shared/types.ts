@@ -35,6 +35,7 @@ export interface ControllerTarget {
 /** Names of the SnapSet phases; also the values of the `SnapsetPhase` search attribute. */
 export const PHASES = [
   'validating',
+  'preflight',
   'waiting-cert-rotation',
   'preparing-cluster',
   'shutting-down',
