@@ -363,9 +363,11 @@ export async function startControllerSimulator(
     async close() {
       stopListeningForPower();
       for (const stop of [...stoppers]) stop();
-      await stopListening();
+      // server.close() waits for open sockets: end them first (a stalled one never ends by itself).
+      const stopped = stopListening();
       for (const c of connections) c.end();
       for (const s of sockets) s.destroy();
+      await stopped;
       if (ownsStateDir) await rm(stateDir, { recursive: true, force: true });
     },
   };
