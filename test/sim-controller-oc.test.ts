@@ -13,7 +13,7 @@ import {
 } from '../src/cluster/index.js';
 import { parseScenario } from '../src/sim/scenario.js';
 import { startControllerSimulator, type ControllerSimulator } from '../src/sim/controller/index.js';
-import { FakeCompute, threeMasterScenario } from './fixtures/cluster/helpers.js';
+import { FakeCompute, MASTER_UUIDS, threeMasterScenario } from './fixtures/cluster/helpers.js';
 
 const raw = (line: string): SafeCommand => ({ line, verb: 'test' });
 
@@ -107,5 +107,39 @@ describe('simulated oc', () => {
     await assert.rejects(s2.run(raw('oc api-versions')), SshSessionDroppedError);
     s2.close();
     assert.equal(sim.faults().dropSessions, 0);
+  });
+});
+
+describe('simulated oc after a node restarts', () => {
+  test('one node rebooted while the others run: the API stays up, that node alone is NotReady until its CSRs are approved', async () => {
+    const scenario = threeMasterScenario({ restart: { clientCsrKind: 'kubelet-client', nodeBootSeconds: 0, servingCsrAfterSeconds: 0, readyAfterApprovalSeconds: 0 } });
+    const compute = new FakeCompute(scenario);
+    const sim = await startControllerSimulator(scenario, compute);
+    const session = await new SshConnector().connect(sim.target());
+    const run = (line: string) => session.run(raw(line), { allowNonZeroExit: true });
+    try {
+      assert.equal((await run('oc debug node/master-1 -- chroot /host shutdown -h +1')).exitCode, 0);
+      for (let i = 0; i < 500 && compute.serverStatus(MASTER_UUIDS[1]!) !== 'SHUTOFF'; i++) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(sim.nodes()[1]!.poweredOff, true);
+      compute.powerOn(MASTER_UUIDS[1]!);
+      assert.equal((await run('oc api-versions')).exitCode, 0); // not a cold start: two masters kept the API up
+      assert.deepEqual(sim.nodes().map((n) => [n.name, n.ready]), [['master-0', true], ['master-1', false], ['master-2', true]]);
+      const csrs = JSON.parse((await run('oc get csr -o json')).stdout).items as { metadata: { name: string }; spec: { username: string; signerName: string; usages: string[] } }[];
+      assert.equal(csrs.length, 1);
+      assert.deepEqual([csrs[0]!.spec.username, csrs[0]!.spec.signerName, csrs[0]!.spec.usages], ['system:node:master-1', 'kubernetes.io/kube-apiserver-client-kubelet', ['digital signature', 'client auth']]);
+      const client = csrs[0]!.metadata.name;
+      assert.equal((await run(`oc adm certificate approve ${client}`)).stdout, `certificatesigningrequest.certificates.k8s.io/${client} approved\n`);
+      const serving = sim.csrs().filter((c) => c.name !== client);
+      assert.deepEqual(serving.map((c) => [c.node, c.signerName, c.state]), [['master-1', 'kubernetes.io/kubelet-serving', 'Pending']]);
+      assert.equal(sim.nodes()[1]!.ready, false);
+      await run(`oc adm certificate approve ${serving[0]!.name}`);
+      assert.equal(sim.nodes()[1]!.ready, true);
+      // The node's shutdown schedule went with the old boot: a new one is accepted.
+      assert.equal((await run('oc debug node/master-1 -- chroot /host shutdown -h +1')).exitCode, 0);
+      assert.equal(compute.shutdowns.length, 2);
+    } finally {
+      session.close();
+      await sim.close();
+    }
   });
 });
