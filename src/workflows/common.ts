@@ -21,6 +21,7 @@ import {
   startChild,
   upsertSearchAttributes,
   workflowInfo,
+  type ActivityFunctionWithOptions,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
@@ -73,6 +74,14 @@ export function persistent(budgetMs: number, stepMs = 300_000) {
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: BACKOFF,
   });
+}
+
+/**
+ * One activity call with a one-line summary for the Web UI's event list ("create images (12)",
+ * "wait SHUTOFF (12)"); the options of `fn`'s proxy stay as they are.
+ */
+export function step<A extends unknown[], R>(fn: ActivityFunctionWithOptions<(...args: A) => Promise<R>>, summary: string, ...args: A): Promise<R> {
+  return fn.executeWithOptions({ summary }, args);
 }
 
 /**
