@@ -1,10 +1,11 @@
 import { authToken, header, title, unauthorizedByMiddleware, type ServiceContext, type SimReply, type SimRequest, type SimRoute } from './http.js';
+import { patchImage } from './glance-patch.js';
 import type { SimImage } from './state.js';
 
 /**
  * Glance v2 subset (Image API v2 reference: "Images", "Image tags"): `GET /versions`,
  * `GET /v2/images` (filters, `limit`/`marker`, `sort`/`sort_key`/`sort_dir`, `next` link),
- * `GET|DELETE /v2/images/{id}`, `PUT|DELETE /v2/images/{id}/tags/{tag}` → 204.
+ * `GET|PATCH|DELETE /v2/images/{id}` (PATCH: glance-patch.ts), `PUT|DELETE /v2/images/{id}/tags/{tag}` → 204.
  */
 
 /** webob's error bodies: JSON when the client accepts it, else the plain-text page. */
@@ -28,14 +29,14 @@ export function imageJson(img: SimImage): Record<string, unknown> {
     status: img.status,
     visibility: img.visibility,
     protected: img.protected,
-    os_hidden: false,
+    os_hidden: img.osHidden ?? false,
     checksum: img.checksum,
     os_hash_algo: img.osHashValue ? 'sha512' : null,
     os_hash_value: img.osHashValue,
     owner: img.owner,
     size: img.size,
     virtual_size: null,
-    min_ram: 0,
+    min_ram: img.minRam ?? 0,
     min_disk: img.minDisk,
     disk_format: img.diskFormat,
     container_format: img.containerFormat,
@@ -48,11 +49,16 @@ export function imageJson(img: SimImage): Record<string, unknown> {
   };
 }
 
+/** webob's 405, with the `Allow` header Glance's router sets (glance/common/wsgi.py `reject_method`). */
+function notAllowed(req: SimRequest, allow: string[]): SimReply {
+  const r = glanceError(405, 'The method specified is not allowed for this resource.', req);
+  return { ...r, headers: { ...r.headers, Allow: allow.join(', ') } };
+}
+
 export function glanceRoute(ctx: ServiceContext, req: SimRequest): SimRoute | SimReply {
   const p = req.path.replace(/\/+$/, '') || '/';
-  const notAllowed = () => glanceError(405, 'The method specified is not allowed for this resource.', req);
   if (p === '/' || p === '/versions') {
-    if (req.method !== 'GET') return notAllowed();
+    if (req.method !== 'GET') return notAllowed(req, ['GET']);
     return {
       endpoint: 'image.versions',
       handle: () => ({
@@ -76,8 +82,8 @@ export function glanceRoute(ctx: ServiceContext, req: SimRequest): SimRoute | Si
     },
   });
   if (p === '/v2/images') {
-    if (req.method !== 'GET') return notAllowed();
-    return guard('image.images.list', () => list(ctx, req));
+    if (req.method === 'GET') return guard('image.images.list', () => list(ctx, req));
+    return notAllowed(req, ['GET', 'POST']);
   }
   let m = /^\/v2\/images\/([^/]+)$/.exec(p);
   if (m) {
@@ -85,6 +91,15 @@ export function glanceRoute(ctx: ServiceContext, req: SimRequest): SimRoute | Si
     const img = ctx.state.images.get(id);
     const notFound = () => glanceError(404, `No image found with ID ${id}`, req);
     if (req.method === 'GET') return guard('image.images.get', () => (img ? { status: 200, json: imageJson(img) } : notFound()));
+    if (req.method === 'PATCH') {
+      return guard('image.images.update', () => {
+        if (!img) return notFound();
+        const r = patchImage(req, img);
+        if ('ok' in r) return { status: 200, json: imageJson(img) };
+        const e = glanceError(r.status, r.message, req);
+        return r.headers ? { ...e, headers: { ...e.headers, ...r.headers } } : e;
+      });
+    }
     if (req.method === 'DELETE') {
       return guard('image.images.delete', () => {
         if (!img) return notFound();
@@ -93,7 +108,7 @@ export function glanceRoute(ctx: ServiceContext, req: SimRequest): SimRoute | Si
         return { status: 204 };
       });
     }
-    return notAllowed();
+    return notAllowed(req, ['GET', 'PATCH', 'DELETE']);
   }
   m = /^\/v2\/images\/([^/]+)\/tags\/(.+)$/.exec(p);
   if (m) {
@@ -123,7 +138,7 @@ export function glanceRoute(ctx: ServiceContext, req: SimRequest): SimRoute | Si
         return { status: 204 };
       });
     }
-    return notAllowed();
+    return notAllowed(req, ['PUT', 'DELETE']);
   }
   return glanceError(404, 'The resource could not be found.', req);
 }

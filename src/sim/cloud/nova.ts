@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { authToken, header, INVALID_JSON, unauthorizedByMiddleware, type ServiceContext, type SimReply, type SimRequest, type SimRoute } from './http.js';
+import { selectServers, serversLinks } from './nova-list.js';
 import { CloudState, type SimServer } from './state.js';
 
 /**
@@ -117,11 +118,16 @@ function serverJson(ctx: ServiceContext, req: SimRequest, s: SimServer, mv: Mv):
   return j;
 }
 
+/** Nova's `reject` route: 405 with the methods the path has (nova/api/openstack/wsgi.py). */
+function notAllowed(allow: string[]): SimReply {
+  return { ...novaError(405, 'The method specified is not allowed for this resource.'), headers: { Allow: allow.join(', ') } };
+}
+
 export function novaRoute(ctx: ServiceContext, req: SimRequest): SimRoute | SimReply {
   const max = parseMv(ctx.state.cloud.novaMaxMicroversion) ?? [2, 96];
   const p = req.path.replace(/\/+$/, '') || '/';
   if (p === '/' || p === '/v2.1') {
-    if (req.method !== 'GET') return novaError(405, 'The method specified is not allowed for this resource.');
+    if (req.method !== 'GET') return notAllowed(['GET']);
     const version = {
       id: 'v2.1',
       status: 'CURRENT',
@@ -148,23 +154,26 @@ export function novaRoute(ctx: ServiceContext, req: SimRequest): SimRoute | SimR
     },
   });
   if (!id || id === 'detail') {
-    if (req.method !== 'GET') return novaError(405, 'The method specified is not allowed for this resource.');
-    return guard('compute.servers.list', (mv) => ({
-      status: 200,
-      json: {
-        servers: [...ctx.state.servers.values()].map((s) =>
-          id === 'detail' ? serverJson(ctx, req, s, mv) : { id: s.id, name: s.name, links: (serverJson(ctx, req, s, mv).links as unknown[]) },
-        ),
-      },
-    }));
+    if (req.method !== 'GET') return notAllowed(id ? ['GET'] : ['GET', 'POST']);
+    return guard('compute.servers.list', (mv) => {
+      const page = selectServers(ctx.state, req.query, ctx.state.cloud.novaMaxLimit);
+      if (!('servers' in page)) return novaError(page.status, page.message);
+      const collection = p.replace(/^(\/v2\.1(?:\/[0-9a-f]{32})?).*$/, '$1') + (id ? '/servers/detail' : '/servers');
+      const links = serversLinks(req, page, collection);
+      const servers = page.servers.map((s) => {
+        const full = serverJson(ctx, req, s, mv);
+        return id === 'detail' ? full : { id: s.id, name: s.name, links: full.links };
+      });
+      return { status: 200, json: links.length ? { servers, servers_links: links } : { servers } };
+    });
   }
   const server = ctx.state.servers.get(id);
   const notFound = () => novaError(404, `Instance ${id} could not be found.`);
   if (!action) {
-    if (req.method !== 'GET') return novaError(405, 'The method specified is not allowed for this resource.');
+    if (req.method !== 'GET') return notAllowed(['GET', 'PUT', 'DELETE']);
     return guard('compute.servers.get', (mv) => (server ? { status: 200, json: { server: serverJson(ctx, req, server, mv) } } : notFound()));
   }
-  if (req.method !== 'POST') return novaError(405, 'The method specified is not allowed for this resource.');
+  if (req.method !== 'POST') return notAllowed(['POST']);
   const body = req.body;
   const actionName = body && body !== INVALID_JSON && typeof body === 'object' ? Object.keys(body)[0] : undefined;
   const endpoint =

@@ -21,6 +21,7 @@ export const SIM_ENDPOINTS = [
   'image.versions',
   'image.images.list',
   'image.images.get',
+  'image.images.update',
   'image.images.delete',
   'image.tags.add',
   'image.tags.delete',
@@ -122,6 +123,8 @@ export const cloudScenarioSchema = z
     tokenTtlSeconds: z.number().positive().default(3600),
     /** Highest Nova microversion the simulator speaks. */
     novaMaxMicroversion: z.string().regex(/^2\.\d+$/).default('2.96'),
+    /** Nova `[api]max_limit`: the largest page of a server list. */
+    novaMaxLimit: z.number().int().positive().default(1000),
     latencies: cloudLatenciesSchema.prefault({}),
     /** Size of every snapshot image, bytes. */
     imageSizeBytes: z.number().int().min(0).default(10_737_418_240),
