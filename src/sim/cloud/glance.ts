@@ -1,11 +1,12 @@
 import { authToken, header, title, unauthorizedByMiddleware, type ServiceContext, type SimReply, type SimRequest, type SimRoute } from './http.js';
-import { patchImage } from './glance-patch.js';
+import { imageFilters } from './glance-filters.js';
+import { createImageRecord, patchImage, type Fail } from './glance-write.js';
 import type { SimImage } from './state.js';
 
 /**
  * Glance v2 subset (Image API v2 reference: "Images", "Image tags"): `GET /versions`,
- * `GET /v2/images` (filters, `limit`/`marker`, `sort`/`sort_key`/`sort_dir`, `next` link),
- * `GET|PATCH|DELETE /v2/images/{id}` (PATCH: glance-patch.ts), `PUT|DELETE /v2/images/{id}/tags/{tag}` → 204.
+ * `GET|POST /v2/images` (filters, `limit`/`marker`, `sort`/`sort_key`/`sort_dir`, `next` link),
+ * `GET|PATCH|DELETE /v2/images/{id}` (PATCH: glance-write.ts), `PUT|DELETE /v2/images/{id}/tags/{tag}` → 204.
  */
 
 /** webob's error bodies: JSON when the client accepts it, else the plain-text page. */
@@ -17,8 +18,6 @@ export function glanceError(status: number, message: string, req?: SimRequest): 
   return { status, contentType: 'text/plain', text: `${status} ${title(status)}\n\n${message}\n\n   ` };
 }
 
-/** Query parameters that are not property filters. */
-const RESERVED = new Set(['limit', 'marker', 'sort_key', 'sort_dir', 'sort', 'member_status', 'os_hidden', 'tag']);
 const SORT_KEYS = new Set(['created_at', 'updated_at', 'name', 'status', 'size', 'id', 'visibility', 'owner', 'disk_format', 'container_format', 'min_disk', 'min_ram']);
 
 export function imageJson(img: SimImage): Record<string, unknown> {
@@ -47,6 +46,11 @@ export function imageJson(img: SimImage): Record<string, unknown> {
     file: `/v2/images/${img.id}/file`,
     schema: '/v2/schemas/image',
   };
+}
+
+function failReply(req: SimRequest, f: Fail): SimReply {
+  const e = glanceError(f.status, f.message, req);
+  return f.headers ? { ...e, headers: { ...e.headers, ...f.headers } } : e;
 }
 
 /** webob's 405, with the `Allow` header Glance's router sets (glance/common/wsgi.py `reject_method`). */
@@ -83,6 +87,14 @@ export function glanceRoute(ctx: ServiceContext, req: SimRequest): SimRoute | Si
   });
   if (p === '/v2/images') {
     if (req.method === 'GET') return guard('image.images.list', () => list(ctx, req));
+    if (req.method === 'POST') {
+      return guard('image.images.create', () => {
+        const img = createImageRecord(req, ctx.state.images, ctx.state.cloud.projectId);
+        if ('status' in img && 'message' in img) return failReply(req, img);
+        ctx.state.images.set(img.id, img);
+        return { status: 201, headers: { Location: `${req.serviceRoot}/v2/images/${img.id}` }, json: imageJson(img) };
+      });
+    }
     return notAllowed(req, ['GET', 'POST']);
   }
   let m = /^\/v2\/images\/([^/]+)$/.exec(p);
@@ -95,9 +107,7 @@ export function glanceRoute(ctx: ServiceContext, req: SimRequest): SimRoute | Si
       return guard('image.images.update', () => {
         if (!img) return notFound();
         const r = patchImage(req, img);
-        if ('ok' in r) return { status: 200, json: imageJson(img) };
-        const e = glanceError(r.status, r.message, req);
-        return r.headers ? { ...e, headers: { ...e.headers, ...r.headers } } : e;
+        return 'ok' in r ? { status: 200, json: imageJson(img) } : failReply(req, r);
       });
     }
     if (req.method === 'DELETE') {
@@ -206,21 +216,11 @@ function list(ctx: ServiceContext, req: SimRequest): SimReply {
   if (typeof sort === 'string') return glanceError(400, sort, req);
   const cmp = comparator(sort);
 
-  const tags = q.getAll('tag');
-  const filters: [string, string][] = [];
-  for (const key of new Set(q.keys())) {
-    if (!RESERVED.has(key)) filters.push([key, q.get(key)!]);
-  }
+  const preds = imageFilters(q);
+  if (typeof preds === 'string') return glanceError(400, preds, req);
   const visible = [...ctx.state.images.values()].filter((img) => {
-    if (q.get('os_hidden') === 'true') return false; // we hide nothing
-    if (!tags.every((t) => img.tags.includes(t))) return false;
     const j = imageJson(img);
-    for (const [key, want] of filters) {
-      if (key === 'visibility' && want === 'all') continue;
-      const have = j[key];
-      if (have === undefined || have === null || String(have) !== want) return false;
-    }
-    return true;
+    return preds.every((p) => p(img, j));
   });
   visible.sort(cmp);
   let start = 0;

@@ -1,11 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { header, INVALID_JSON, type SimRequest } from './http.js';
 import { isoSeconds, type SimImage } from './state.js';
 
 /**
- * Glance `PATCH /v2/images/{id}` (Image API v2 reference, "Update image"; glance/api/v2/images.py
- * `RequestDeserializer.update` and `ImagesController._do_add/_do_replace/_do_remove`): a JSON-patch
- * list applied in order and saved only when every operation passed, so a refused request changes
- * nothing.
+ * Glance's writes of image records: `PATCH /v2/images/{id}` (Image API v2 reference, "Update image";
+ * glance/api/v2/images.py `RequestDeserializer.update`, `ImagesController._do_add/_do_replace/
+ * _do_remove`), a JSON-patch list applied in order and saved only when every operation passed, so a
+ * refused request changes nothing; and `POST /v2/images` ("Create image"), a `queued` record.
  */
 
 /** Media type → JSON-schema draft of the patch (v2.0 is draft 4 style `{"add": "/x"}`, v2.1 draft 10 `{"op": "add"}`). */
@@ -29,7 +30,7 @@ const TAG_QUOTA = 128;
 
 export const ACCEPT_PATCH = Object.keys(PATCH_TYPES).sort().join(', ');
 
-type Fail = { status: number; message: string; headers?: Record<string, string> };
+export type Fail = { status: number; message: string; headers?: Record<string, string> };
 const fail = (status: number, message: string, headers?: Record<string, string>): Fail => ({ status, message, headers });
 const schemaError = (detail: string): Fail => fail(400, `Provided object does not match schema 'image': ${detail}`);
 
@@ -212,4 +213,60 @@ export function patchImage(req: SimRequest, img: SimImage): { ok: true } | Fail 
   img.properties = d.properties;
   img.updatedAt = isoSeconds();
   return { ok: true };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * `POST /v2/images` body → a new `queued` image (no data: `size`, `checksum` stay null), or the
+ * refusal Glance gives: 415 for a non-JSON body, 403 for read-only/reserved attributes, 400 for
+ * schema violations, 409 for an id in use, 413 over the property/tag quota.
+ */
+export function createImageRecord(req: SimRequest, existing: ReadonlyMap<string, SimImage>, owner: string): SimImage | Fail {
+  const contentType = (header(req, 'content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+  if (contentType !== 'application/json') return fail(415, `Unsupported Content-Type ${contentType}`);
+  if (req.body === INVALID_JSON) return fail(400, 'Malformed JSON in request body.');
+  const body = req.body ?? {};
+  if (typeof body !== 'object' || Array.isArray(body)) return fail(400, 'Request body must be a JSON object.');
+  const b = body as Record<string, unknown>;
+  for (const [key, value] of Object.entries(b)) {
+    if (key === 'id') continue;
+    if (READ_ONLY.has(key)) return fail(403, `Attribute '${key}' is read-only.`);
+    if (RESERVED.has(key) || key.startsWith('os_glance')) return fail(403, `Attribute '${key}' is reserved.`);
+    const invalid = validateValue(key, value);
+    if (invalid) return invalid;
+  }
+  if (b.id !== undefined) {
+    if (typeof b.id !== 'string' || !UUID.test(b.id)) return schemaError(`${JSON.stringify(b.id)} is not a 'uuid'`);
+    if (existing.has(b.id)) return fail(409, `Image with identifier ${b.id} already exists!`);
+  }
+  if (b.visibility === 'public') return fail(403, 'You are not authorized to complete publicize_image action.');
+  if (b.owner !== undefined && b.owner !== owner) return fail(403, 'You are not permitted to create images owned by \'' + String(b.owner) + '\'.');
+  const properties: Record<string, string> = {};
+  for (const [key, value] of Object.entries(b)) if (!BASE.has(key) && key !== 'id') properties[key] = value as string;
+  if (Object.keys(properties).length > PROPERTY_QUOTA) return fail(413, `Attempted to add ${Object.keys(properties).length} properties while the maximum is ${PROPERTY_QUOTA}.`);
+  const tags = [...new Set((b.tags as string[] | undefined) ?? [])];
+  if (tags.length > TAG_QUOTA) return fail(413, `Attempted to add ${tags.length} tags while the maximum is ${TAG_QUOTA}.`);
+  const now = isoSeconds();
+  return {
+    id: typeof b.id === 'string' ? b.id.toLowerCase() : randomUUID(),
+    name: (b.name as string | null | undefined) ?? null,
+    status: 'queued',
+    tags,
+    properties,
+    createdAt: now,
+    updatedAt: now,
+    size: null,
+    checksum: null,
+    osHashValue: null,
+    owner,
+    // Glance's default since Ocata: `shared` (visible to members once added).
+    visibility: (b.visibility as string | undefined) ?? 'shared',
+    protected: (b.protected as boolean | undefined) ?? false,
+    osHidden: (b.os_hidden as boolean | undefined) ?? false,
+    minDisk: (b.min_disk as number | undefined) ?? 0,
+    minRam: (b.min_ram as number | undefined) ?? 0,
+    diskFormat: (b.disk_format as string | null | undefined) ?? null,
+    containerFormat: (b.container_format as string | null | undefined) ?? null,
+  };
 }
