@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { header, INVALID_JSON, type SimRequest } from './http.js';
 import { isoSeconds, type SimImage } from './state.js';
 
@@ -6,7 +6,8 @@ import { isoSeconds, type SimImage } from './state.js';
  * Glance's writes of image records: `PATCH /v2/images/{id}` (Image API v2 reference, "Update image";
  * glance/api/v2/images.py `RequestDeserializer.update`, `ImagesController._do_add/_do_replace/
  * _do_remove`), a JSON-patch list applied in order and saved only when every operation passed, so a
- * refused request changes nothing; and `POST /v2/images` ("Create image"), a `queued` record.
+ * refused request changes nothing; `POST /v2/images` ("Create image"), a `queued` record; and `PUT /v2/images/{id}/file`
+ * ("Upload binary image data"), which makes it `active`.
  */
 
 /** Media type → JSON-schema draft of the patch (v2.0 is draft 4 style `{"add": "/x"}`, v2.1 draft 10 `{"op": "add"}`). */
@@ -269,4 +270,18 @@ export function createImageRecord(req: SimRequest, existing: ReadonlyMap<string,
     diskFormat: (b.disk_format as string | null | undefined) ?? null,
     containerFormat: (b.container_format as string | null | undefined) ?? null,
   };
+}
+
+/** `PUT /v2/images/{id}/file`: stores the data at once (the simulator keeps only its size and hashes). */
+export function uploadImageData(req: SimRequest, img: SimImage): Fail | undefined {
+  const contentType = (header(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (contentType !== 'application/octet-stream') return fail(415, `Unsupported Content-Type ${contentType || '(none)'}`);
+  if (img.status !== 'queued') return fail(409, `Image status transition from ${img.status} to saving is not allowed`);
+  if (!img.diskFormat || !img.containerFormat) return fail(400, 'Properties disk_format, container_format must be set prior to saving data.');
+  img.status = 'active';
+  img.size = req.rawBody.length;
+  img.checksum = createHash('md5').update(req.rawBody).digest('hex');
+  img.osHashValue = createHash('sha512').update(req.rawBody).digest('hex');
+  img.updatedAt = isoSeconds();
+  return undefined;
 }

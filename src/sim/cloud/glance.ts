@@ -1,12 +1,12 @@
 import { authToken, header, title, unauthorizedByMiddleware, type ServiceContext, type SimReply, type SimRequest, type SimRoute } from './http.js';
 import { imageFilters } from './glance-filters.js';
-import { createImageRecord, patchImage, type Fail } from './glance-write.js';
+import { createImageRecord, patchImage, uploadImageData, type Fail } from './glance-write.js';
 import type { SimImage } from './state.js';
 
 /**
  * Glance v2 subset (Image API v2 reference: "Images", "Image tags"): `GET /versions`,
  * `GET|POST /v2/images` (filters, `limit`/`marker`, `sort`/`sort_key`/`sort_dir`, `next` link),
- * `GET|PATCH|DELETE /v2/images/{id}` (PATCH: glance-write.ts), `PUT|DELETE /v2/images/{id}/tags/{tag}` → 204.
+ * `GET|PATCH|DELETE /v2/images/{id}`, `PUT /v2/images/{id}/file` (writes: glance-write.ts), `PUT|DELETE /v2/images/{id}/tags/{tag}` → 204.
  */
 
 /** webob's error bodies: JSON when the client accepts it, else the plain-text page. */
@@ -119,6 +119,16 @@ export function glanceRoute(ctx: ServiceContext, req: SimRequest): SimRoute | Si
       });
     }
     return notAllowed(req, ['GET', 'PATCH', 'DELETE']);
+  }
+  m = /^\/v2\/images\/([^/]+)\/file$/.exec(p);
+  if (m) {
+    const img = ctx.state.images.get(decodeURIComponent(m[1]!));
+    if (req.method !== 'PUT') return notAllowed(req, ['GET', 'PUT']);
+    return guard('image.images.upload', () => {
+      if (!img) return glanceError(404, `No image found with ID ${decodeURIComponent(m![1]!)}`, req);
+      const refused = uploadImageData(req, img);
+      return refused ? failReply(req, refused) : { status: 204 };
+    });
   }
   m = /^\/v2\/images\/([^/]+)\/tags\/(.+)$/.exec(p);
   if (m) {

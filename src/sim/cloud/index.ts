@@ -105,7 +105,7 @@ export interface StartCloudSimulatorOptions {
 const MAX_BODY = 1 << 20;
 const LOG_SIZE = 500;
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolveBody, reject) => {
     let size = 0;
     const chunks: Buffer[] = [];
@@ -118,7 +118,7 @@ function readBody(req: IncomingMessage): Promise<string> {
       }
       chunks.push(c);
     });
-    req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolveBody(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -219,14 +219,16 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
     const requestId = `req-${randomUUID()}`;
     const url = new URL(req.url ?? '/', origin);
     const method = (req.method ?? 'GET').toUpperCase();
-    let raw = '';
+    let rawBody: Buffer = Buffer.alloc(0);
     try {
-      raw = await readBody(req);
+      rawBody = await readBody(req);
     } catch {
       send(res, { status: 413, json: { error: 'body too large' } }, requestId, 'control');
       return;
     }
     let body: unknown;
+    // Image data is not JSON: the Glance upload handler reads rawBody.
+    const raw = (req.headers['content-type'] ?? '').includes('octet-stream') ? '' : rawBody.toString('utf8');
     if (raw.trim()) {
       try {
         body = JSON.parse(raw);
@@ -252,6 +254,7 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
       query: url.searchParams,
       headers: req.headers,
       body,
+      rawBody,
       origin,
       serviceRoot: origin + url.pathname.slice(0, prefixLen),
       region,

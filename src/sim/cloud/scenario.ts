@@ -25,6 +25,7 @@ export const SIM_ENDPOINTS = [
   'image.images.create',
   'image.images.get',
   'image.images.update',
+  'image.images.upload',
   'image.images.delete',
   'image.tags.add',
   'image.tags.delete',
