@@ -10,7 +10,7 @@ import type { Scenario } from '../scenario.js';
 import type { SimComputeControl } from '../types.js';
 import { FaultEngine, type SimCounters } from './faults.js';
 import { glanceError, glanceRoute, imageJson } from './glance.js';
-import { gatewayError, INVALID_JSON, type ServiceContext, type SimReply, type SimRequest, type SimRoute } from './http.js';
+import { gatewayError, header, INVALID_JSON, type ServiceContext, type SimReply, type SimRequest, type SimRoute } from './http.js';
 import { keystoneError, keystoneRoute } from './keystone.js';
 import { novaError, novaRoute } from './nova.js';
 import { cloudScenarioSchema, type CloudFaults, type CloudFaultsInput, type CloudScenario } from './scenario.js';
@@ -45,6 +45,12 @@ export interface SimRequestRecord {
   interface: string;
   status: number | 'reset';
   requestId: string;
+  /** The query string without `?` ('' when none). */
+  query: string;
+  /** Request headers a test may check (never `X-Auth-Token`). */
+  headers: { contentType?: string; microversion?: string; novaMicroversion?: string };
+  /** The parsed JSON body of a Nova or Glance request (Keystone bodies carry secrets and are left out). */
+  body?: unknown;
 }
 
 /** A `/_sim/*` route outside the cloud (see `CloudSimulator.extendControl`). */
@@ -105,7 +111,7 @@ export interface StartCloudSimulatorOptions {
 const MAX_BODY = 1 << 20;
 const LOG_SIZE = 500;
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolveBody, reject) => {
     let size = 0;
     const chunks: Buffer[] = [];
@@ -118,7 +124,7 @@ function readBody(req: IncomingMessage): Promise<string> {
       }
       chunks.push(c);
     });
-    req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolveBody(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -224,14 +230,16 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
     const requestId = `req-${randomUUID()}`;
     const url = new URL(req.url ?? '/', origin);
     const method = (req.method ?? 'GET').toUpperCase();
-    let raw = '';
+    let rawBody: Buffer = Buffer.alloc(0);
     try {
-      raw = await readBody(req);
+      rawBody = await readBody(req);
     } catch {
       send(res, { status: 413, json: { error: 'body too large' } }, requestId, 'control');
       return;
     }
     let body: unknown;
+    // Image data is not JSON: the Glance upload handler reads rawBody.
+    const raw = (req.headers['content-type'] ?? '').includes('octet-stream') ? '' : rawBody.toString('utf8');
     if (raw.trim()) {
       try {
         body = JSON.parse(raw);
@@ -257,6 +265,7 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
       query: url.searchParams,
       headers: req.headers,
       body,
+      rawBody,
       origin,
       serviceRoot: origin + url.pathname.slice(0, prefixLen),
       region,
@@ -267,7 +276,23 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
       service === 'identity' ? keystoneRoute(ctx, sreq) : service === 'compute' ? novaRoute(ctx, sreq) : glanceRoute(ctx, sreq);
     const record = (endpoint: string, status: number | 'reset') => {
       faults.record(endpoint, status);
-      log.push({ at: new Date().toISOString(), method, path: url.pathname, endpoint, region, interface: iface, status, requestId });
+      log.push({
+        at: new Date().toISOString(),
+        method,
+        path: url.pathname,
+        endpoint,
+        region,
+        interface: iface,
+        status,
+        requestId,
+        query: url.search.slice(1),
+        headers: {
+          contentType: header(sreq, 'content-type'),
+          microversion: header(sreq, 'openstack-api-version'),
+          novaMicroversion: header(sreq, 'x-openstack-nova-api-version'),
+        },
+        body: service === 'identity' || body === INVALID_JSON ? undefined : body,
+      });
       if (log.length > LOG_SIZE) log.splice(0, log.length - LOG_SIZE);
     };
     if (!('handle' in routed)) {

@@ -38,6 +38,9 @@ export interface SimImage {
   visibility: string;
   protected: boolean;
   minDisk: number;
+  /** Absent means Glance's defaults (0, false). */
+  minRam?: number;
+  osHidden?: boolean;
   diskFormat: string | null;
   containerFormat: string | null;
   /** Server the snapshot was taken from, when it was. */
