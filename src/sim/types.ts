@@ -14,6 +14,6 @@ export interface SimComputeControl {
    * Returns the function that removes the listener.
    */
   onPowerOn(listener: (uuid: string) => void): () => void;
-  /** A lab reset: the server is ACTIVE at once, whatever it was doing; in-guest shutdowns still pending are void. */
+  /** A lab reset: the server is ACTIVE at once, whatever it was doing; power actions and in-guest shutdowns still pending are void. */
   resetServer(uuid: string): void;
 }

@@ -221,7 +221,9 @@ export class CloudState {
   stop(s: SimServer): void {
     s.taskState = 'powering-off';
     this.touch(s);
+    const boot = this.boots.get(s.id) ?? 0;
     this.after(this.scaled(this.cloud.latencies.powerOffMs), () => {
+      if ((this.boots.get(s.id) ?? 0) !== boot) return; // a reset overtook it
       s.vmState = 'stopped';
       s.powerState = POWER.SHUTDOWN;
       s.taskState = null;
@@ -233,7 +235,9 @@ export class CloudState {
   start(s: SimServer): void {
     s.taskState = 'powering-on';
     this.touch(s);
+    const boot = this.boots.get(s.id) ?? 0;
     this.after(this.scaled(this.cloud.latencies.powerOnMs), () => {
+      if ((this.boots.get(s.id) ?? 0) !== boot) return; // a reset overtook it
       s.vmState = 'active';
       s.powerState = POWER.RUNNING;
       s.taskState = null;
@@ -242,7 +246,7 @@ export class CloudState {
     });
   }
 
-  /** A lab reset: ACTIVE at once; in-guest shutdowns still pending are void. */
+  /** A lab reset: ACTIVE at once; power actions and in-guest shutdowns still pending are void. */
   reset(s: SimServer): void {
     const wasStopped = s.vmState === 'stopped';
     s.vmState = 'active';
