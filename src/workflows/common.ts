@@ -25,7 +25,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
-import { FailureTypes } from '../shared/errors.js';
+import { FailureTypes, ValidationError } from '../shared/errors.js';
 import { failureHint } from '../shared/failures.js';
 import { SnapsetPhaseKey, stackLockWorkflowId, type RunProgress, type SnapsetFailureInfo } from '../shared/workflow-api.js';
 
@@ -164,6 +164,25 @@ export function failureInfo(err: unknown, opts: { instance?: string; context?: s
     ...(opts.instance ? { instance: opts.instance } : {}),
     ...(hint ? { hint } : {}),
   };
+}
+
+/**
+ * Validation, the first phase of every workflow: `parse` (a src/shared parser) turns the raw input
+ * into the canonical one; its notes become warnings; a ValidationError fails the run at once,
+ * non-retryable, naming the field — nothing outside touched.
+ */
+export function validateInput<T>(raw: unknown, run: RunTracker<string>, parse: (raw: unknown) => { input: T; notes?: string[] }): T {
+  run.enter('validating', 'validating input');
+  try {
+    const parsed = parse(raw);
+    for (const note of parsed.notes ?? []) run.warn(note);
+    return parsed.input;
+  } catch (err) {
+    const failure = err instanceof ValidationError ? ApplicationFailure.create({ type: FailureTypes.validation, message: err.message, nonRetryable: true, details: [err.details()] }) : err;
+    run.progress.failure = failureInfo(failure);
+    run.enter('failed', `failed: ${run.progress.failure.message}; nothing outside was changed`);
+    throw failure;
+  }
 }
 
 // ---- the per-stack lock -------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { formatDuration } from '../shared/duration.js';
-import { FailureTypes, ValidationError } from '../shared/errors.js';
+import { FailureTypes } from '../shared/errors.js';
 import { describeStatuses } from '../shared/failures.js';
 import { parseSnapsetInputWithNotes, type SnapsetInput } from '../shared/input.js';
 import { ansibleResult, imageName, seedTags, SNAP_ID_PROPERTY, snapIdFromUuid, snapsetImageProperties, stackParameters } from '../shared/snapset.js';
@@ -28,7 +28,7 @@ import {
   type SnapsetResult,
 } from '../shared/workflow-api.js';
 import { isoAt, workflowNow } from './clock.js';
-import { acquireStackLock, changes, checks, failureInfo, persistent, RunTracker, step, waits, type HeldStackLock } from './common.js';
+import { acquireStackLock, changes, checks, failureInfo, persistent, RunTracker, step, validateInput, waits, type HeldStackLock } from './common.js';
 import { runPreflight } from './preflight.js';
 
 /** Minimum length of a skipCertWait reason: an audit trail, not a checkbox. */
@@ -74,18 +74,7 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
     },
   );
 
-  run.enter('validating', 'validating input');
-  let input: SnapsetInput;
-  try {
-    const parsed = parseSnapsetInputWithNotes(rawInput);
-    input = parsed.input;
-    for (const note of parsed.notes) run.warn(note);
-  } catch (err) {
-    const failure = err instanceof ValidationError ? ApplicationFailure.create({ type: FailureTypes.validation, message: err.message, nonRetryable: true, details: [err.details()] }) : err;
-    progress.failure = failureInfo(failure);
-    run.enter('failed', `failed: ${progress.failure.message}; nothing outside was changed`);
-    throw failure;
-  }
+  const input: SnapsetInput = validateInput(rawInput, run, parseSnapsetInputWithNotes);
   progress.stackName = input.stackName;
   upsertSearchAttributes([{ key: StackNameKey, value: input.stackName }]);
 

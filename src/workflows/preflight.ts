@@ -1,10 +1,10 @@
 import { ApplicationFailure, upsertSearchAttributes, setHandler } from '@temporalio/workflow';
-import { FailureTypes, ValidationError, type PreflightCheck } from '../shared/errors.js';
+import { FailureTypes, type PreflightCheck } from '../shared/errors.js';
 import { parseSnapsetInputWithNotes, type SnapsetInput } from '../shared/input.js';
 import { progressQuery, StackNameKey, stackLockWorkflowId, type RunProgress } from '../shared/workflow-api.js';
 import type { PreflightServer } from '../activities/snapset-images.js';
 import { isoAt, workflowNow } from './clock.js';
-import { checks, failureInfo, RunTracker, step } from './common.js';
+import { checks, failureInfo, RunTracker, step, validateInput } from './common.js';
 
 export interface PreflightOutcome {
   servers: Record<string, PreflightServer>;
@@ -68,16 +68,7 @@ export async function preflightSnapset(rawInput: unknown): Promise<PreflightRepo
   const progress: RunProgress<string> = { phase: 'validating', phasesRun: [], details: 'validating input', startedAt: isoAt(workflowNow()) };
   setHandler(progressQuery, () => progress as never);
   const run = new RunTracker<string>(progress);
-  run.enter('validating', 'validating input');
-  let input: SnapsetInput;
-  try {
-    const parsed = parseSnapsetInputWithNotes(rawInput);
-    input = parsed.input;
-    for (const n of parsed.notes) run.warn(n);
-  } catch (err) {
-    if (err instanceof ValidationError) throw ApplicationFailure.create({ type: FailureTypes.validation, message: err.message, nonRetryable: true, details: [err.details()] });
-    throw err;
-  }
+  const input: SnapsetInput = validateInput(rawInput, run, parseSnapsetInputWithNotes);
   upsertSearchAttributes([{ key: StackNameKey, value: input.stackName }]);
   try {
     const holder = await checks.describeStackLock({ lockWorkflowId: stackLockWorkflowId(input.stackName) });
