@@ -292,8 +292,12 @@ export async function startControllerSimulator(
     sock.on('error', () => {
       /* a client giving up on a silent host */
     });
-    // A powered-off host never answers: the connection hangs until the client's timeout.
-    if (controllerDown()) return;
+    // A powered-off host never answers: the connection hangs until the client gives up (read and
+    // dropped, so the client's FIN is seen and the socket closes).
+    if (controllerDown()) {
+      sock.resume();
+      return;
+    }
     sock.setNoDelay(true);
     sshServer.injectSocket(sock);
   });
