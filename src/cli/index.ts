@@ -3,8 +3,10 @@
  * Temporal CLI (temporal.toml profile, TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY, or
  * the global flags). A verb is one file in commands/ plus one line in COMMANDS below.
  */
+import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
-import { SnapsetAlreadyRunningError } from '../client.js';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { rootMessage, SnapsetAlreadyRunningError, TemporalUnreachableError } from '../client.js';
 import { SnapsetError, ValidationError } from '../shared/errors.js';
 import { TASK_QUEUE } from '../shared/workflow-api.js';
 import { createContext, EXIT, type CliContext, type CliIo } from './context.js';
@@ -18,6 +20,12 @@ import * as watch from './commands/watch.js';
 /** The verbs, in the order `--help` lists them. */
 const COMMANDS: { register(program: Command, ctx: CliContext): void }[] = [create, watch, show, list, skipWait, cancel];
 
+/** package.json, from dist/src/cli/ or src/cli/. */
+const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
+
+/** gRPC UNAVAILABLE: the frontend went away after the connection was made. */
+const GRPC_UNAVAILABLE = 14;
+
 const defaultIo = (): CliIo => ({ out: console.log, err: console.error, isTTY: !!process.stdout.isTTY });
 
 export function buildCli(ctx: CliContext = createContext(defaultIo())): Command {
@@ -28,6 +36,7 @@ export function buildCli(ctx: CliContext = createContext(defaultIo())): Command 
     .addOption(new Option('--namespace <ns>', 'Temporal namespace').env('TEMPORAL_NAMESPACE'))
     .addOption(new Option('--profile <name>', 'temporal.toml profile').env('TEMPORAL_PROFILE'))
     .addOption(new Option('--task-queue <name>', 'task queue of the workers').env('SNAPSET_TASK_QUEUE').default(TASK_QUEUE))
+    .version(VERSION, '-V, --version', 'the version of snapset')
     .showHelpAfterError()
     .exitOverride() // inherited by the subcommands: runCli maps commander's errors to exit codes
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
@@ -38,6 +47,11 @@ export function buildCli(ctx: CliContext = createContext(defaultIo())): Command 
 export async function runCli(argv: string[], io: CliIo = defaultIo()): Promise<number> {
   const ctx = createContext(io);
   const program = buildCli(ctx);
+  if (argv.length <= 2) {
+    // Bare `snapset` did nothing asked for: help on stderr, usage exit code.
+    io.err(program.helpInformation().trimEnd());
+    return EXIT.usage;
+  }
   try {
     await program.parseAsync(argv);
     return ctx.exitCode;
@@ -49,14 +63,34 @@ export async function runCli(argv: string[], io: CliIo = defaultIo()): Promise<n
       io.err(`snapset: ${err.message}`);
       return EXIT.usage;
     }
+    if (err instanceof TemporalUnreachableError) {
+      io.err(`snapset: ${err.message}`);
+      return EXIT.unreachable;
+    }
+    if (hasGrpcCode(err, GRPC_UNAVAILABLE)) {
+      io.err(`snapset: lost the Temporal service: ${rootMessage(err)}`);
+      return EXIT.unreachable;
+    }
+    if (err instanceof WorkflowNotFoundError) {
+      io.err(`snapset: no SnapSet run ${err.workflowId ?? ''} in this namespace (snapset list shows the runs)`);
+      return EXIT.failed;
+    }
     if (err instanceof SnapsetAlreadyRunningError || err instanceof SnapsetError) {
       io.err(`snapset: ${err.message}`);
       return EXIT.failed;
     }
-    const cause = (err as { cause?: Error }).cause;
-    io.err(`snapset: ${(err as Error).message ?? String(err)}${cause?.message ? `: ${cause.message}` : ''}`);
+    const top = (err as Error).message ?? String(err);
+    const root = rootMessage(err);
+    io.err(`snapset: ${top}${root && root !== top ? `: ${root}` : ''}`);
     return EXIT.failed;
   }
+}
+
+function hasGrpcCode(err: unknown, code: number): boolean {
+  for (let e = err, depth = 0; e && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === code) return true;
+  }
+  return false;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,8 +1,9 @@
-/** `snapset show`: status, progress and result of the latest run of a stack, as JSON. */
+/** `snapset show`: status, progress and result (or the failure's root cause) of the latest run of a stack, as JSON. */
 import type { Command } from 'commander';
-import { progressQuery } from '../../shared/workflow-api.js';
 import { workflowIdOf } from '../args.js';
 import type { CliContext } from '../context.js';
+import { json } from '../format.js';
+import { failureLines, queryProgress } from '../watch.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -14,10 +15,13 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.withClient(cmd, async (client) => {
           const handle = client.workflow.getHandle(workflowIdOf(stack));
           const desc = await handle.describe();
-          const progress = desc.status.name === 'RUNNING' ? await handle.query(progressQuery).catch(() => undefined) : undefined;
-          const result = desc.status.name === 'COMPLETED' ? await handle.result() : undefined;
+          const status = desc.status.name;
+          // A closed run answers the query too while a worker is up; it carries the failure's details.
+          const progress = await queryProgress(handle);
+          const result = status === 'COMPLETED' ? await handle.result() : undefined;
+          const failure = status !== 'RUNNING' && status !== 'COMPLETED' ? (progress?.failure ?? { message: (await failureLines(handle, desc, progress))[0]!.replace(/^[A-Z_]+: /, '') }) : undefined;
           const phase = desc.typedSearchAttributes.getAll().find((p) => p.key.name === 'SnapsetPhase')?.value;
-          ctx.io.out(JSON.stringify({ workflowId: desc.workflowId, runId: desc.runId, status: desc.status.name, startTime: desc.startTime, closeTime: desc.closeTime, phase, progress, result }, null, 2));
+          ctx.io.out(json({ workflowId: desc.workflowId, runId: desc.runId, status, startTime: desc.startTime, closeTime: desc.closeTime, taskQueue: desc.taskQueue, phase, progress, ...(failure ? { failure } : {}), result }));
         }),
       ),
     );
