@@ -15,6 +15,8 @@ export interface CliIo {
   err: (line: string) => void;
   /** Whether `out` is a terminal (live views, colours); false in CI logs and pipes. */
   isTTY: boolean;
+  /** Terminal width, for the live view (long lines would wrap and break its redraw). */
+  columns?: number;
 }
 
 export interface GlobalOpts {

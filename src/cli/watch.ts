@@ -103,7 +103,9 @@ export async function watchRun(client: Client, workflowId: string, io: CliIo, op
   let progress: SnapsetProgress | undefined;
   let noPollerSince: number | undefined;
   let warned = false;
-  const draw = (lines: string[]) => {
+  const width = Math.max(40, (io.columns ?? 120) - 1);
+  const draw = (all: string[]) => {
+    const lines = all.map((l) => (l.length > width ? `${l.slice(0, width - 1)}…` : l));
     // Cursor to the start of the previous view, clear to the end of the screen, draw again.
     io.out(`${drawn ? `\x1b[${drawn}F\x1b[J` : ''}${lines.join('\n')}`);
     drawn = lines.length;
