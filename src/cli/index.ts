@@ -26,7 +26,7 @@ const VERSION = (createRequire(import.meta.url)('../../../package.json') as { ve
 /** gRPC UNAVAILABLE: the frontend went away after the connection was made. */
 const GRPC_UNAVAILABLE = 14;
 
-const defaultIo = (): CliIo => ({ out: console.log, err: console.error, isTTY: !!process.stdout.isTTY, columns: process.stdout.columns });
+const defaultIo = (): CliIo => ({ out: console.log, err: console.error, isTTY: !!process.stdout.isTTY, columns: process.stdout.columns || Number(process.env.COLUMNS) || undefined });
 
 export function buildCli(ctx: CliContext = createContext(defaultIo())): Command {
   const { io } = ctx;
