@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { SshConnector } from '../src/cluster/index.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
 import type { ScenarioInput } from '../src/sim/scenario.js';
-import { captureLab, labActivities } from './fixtures/cluster/capture.js';
+import { captureLab, labActivities, openstackCall } from './fixtures/cluster/capture.js';
 import { CONTROLLER_UUID, MASTER_UUIDS, runActivity, threeMasterScenario } from './fixtures/cluster/helpers.js';
 
 const SCALE = 0.005; // 60 simulated seconds = 300 ms
@@ -53,7 +53,7 @@ describe('a lab that comes back', () => {
       assert.ok(sim.controller.controllerDown());
       await assert.rejects(new SshConnector({ connectTimeoutMs: 2000 }).connect(controller), (err: Error) => err.name === 'SshConnectionError');
 
-      await runActivity(acts.startServers, { uuids: [CONTROLLER_UUID, ...MASTER_UUIDS] });
+      await openstackCall(acts.startServers, { uuids: [CONTROLLER_UUID, ...MASTER_UUIDS] });
       // The route API wait meets, in order: a booting controller (no SSH), an API that is not
       // back yet, the API without route.openshift.io, and finally the route group.
       const route = await runActivity(acts.waitRouteApi, { controller, timeoutSeconds: 60, pollIntervalSeconds: 0.01 });
@@ -109,7 +109,7 @@ describe('a lab that comes back', () => {
       const acts = labActivities(sim);
       const input = sim.snapsetInput();
       await captureLab(acts, input, 'cccccccccccc');
-      await runActivity(acts.startServers, { uuids: [MASTER_UUIDS[0]!] }); // a half-revived lab: one node booting, with a CSR
+      await openstackCall(acts.startServers, { uuids: [MASTER_UUIDS[0]!] }); // a half-revived lab: one node booting, with a CSR
       await until('the booted node asks for a certificate', () => sim.controller.csrs().length === 1);
       const images = sim.cloud.images().map((i) => i.id).sort();
 
@@ -146,7 +146,7 @@ describe('a lab that comes back', () => {
       const acts = labActivities(sim);
       const input = sim.snapsetInput();
       await captureLab(acts, input, 'eeeeeeeeeeee');
-      await runActivity(acts.startServers, { uuids: [CONTROLLER_UUID, ...MASTER_UUIDS] });
+      await openstackCall(acts.startServers, { uuids: [CONTROLLER_UUID, ...MASTER_UUIDS] });
       const route = await runActivity(acts.waitRouteApi, { controller: input.controller, timeoutSeconds: 60, pollIntervalSeconds: 0.01 });
       assert.ok(route.result.attempts > 1);
       const ready = await runActivity(acts.waitNodesReady, { controller: input.controller, timeoutSeconds: 60, pollIntervalSeconds: 0.01 });
@@ -163,7 +163,7 @@ describe('the controller VM powered off through Nova', () => {
         const acts = labActivities(sim);
         const controller = sim.snapsetInput().controller;
         await runActivity(acts.listNodes, { controller });
-        await runActivity(acts.stopServers, { uuids: [CONTROLLER_UUID] });
+        await openstackCall(acts.stopServers, { uuids: [CONTROLLER_UUID] });
         await until('controller SHUTOFF', () => sim.cloud.servers().find((s) => s.id === CONTROLLER_UUID)?.status === 'SHUTOFF');
         const accepted = sim.controller.connectionCount();
         await assert.rejects(
@@ -171,7 +171,7 @@ describe('the controller VM powered off through Nova', () => {
           (err: Error) => err.name === 'SshConnectionError' && (whenPoweredOff === 'refuse' || /tim(ed|e) ?out/i.test(err.message)),
         );
         assert.equal(sim.controller.connectionCount(), accepted + 1); // it reached the port and got nothing
-        await runActivity(acts.startServers, { uuids: [CONTROLLER_UUID] });
+        await openstackCall(acts.startServers, { uuids: [CONTROLLER_UUID] });
         const nodes = await runActivity(acts.waitNodesReady, { controller, timeoutSeconds: 60, pollIntervalSeconds: 0.05 });
         assert.deepEqual(nodes.result.ready, NODES); // only the controller rebooted: the nodes stayed Ready
       });
