@@ -102,10 +102,10 @@ void describe('OpenStack activities (MockActivityEnvironment, simulator over HTT
   void test('waitServersShutoff: a missing server fails for good; running out of time too', async () => {
     const { env } = activityEnv();
     await rejectsWith(
-      runIn(env, acts.waitServersShutoff, { uuids: ['00000000-0000-4000-8000-000000000002'], timeoutSeconds: 1, pollSeconds: 0.01 }),
-      'OpenStackNotFoundError',
+      runIn(env, acts.waitServersShutoff, { uuids: ['00000000-0000-4000-8000-000000000002'], names: { '00000000-0000-4000-8000-000000000002': 'master7' }, timeoutSeconds: 1, pollSeconds: 0.01 }),
+      'OpenStackResourceFailedError',
       true,
-    );
+    ).then((e) => assert.match(e.message, /master7 \(server 00000000-0000-4000-8000-000000000002\) is gone from Nova/));
     const s2 = await startSim({}, { instances: { solo: { uuid: '11111111-2222-4333-8444-555555555555', role: 'worker', mac_address: 'fa:16:3e:00:00:01' } } });
     try {
       const a2 = withFailureMapping(createOpenstackActivities({ openstack: s2.provider }));

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import YAML from 'yaml';
 import { ValidationError } from '../src/shared/errors.js';
-import { findSecrets, fromStackOutputs, parseSnapsetInput, stackNameFromOutputsFile } from '../src/shared/input.js';
+import { findSecrets, fromStackOutputs, LIMITS, parseSnapsetInput, parseSnapsetInputWithNotes, stackNameFromOutputsFile } from '../src/shared/input.js';
 import { fixtures } from './helpers/paths.js';
 
 const load = (file: string): unknown => {
@@ -28,8 +28,8 @@ describe('createSnapset input', () => {
     assert.equal(input.cloud, 'sim');
     assert.deepEqual(Object.keys(input.snapsetData.instances), ['controller', 'master0']);
     assert.equal(input.capture.maxParallelImages, 8);
-    assert.equal(input.capture.forceStopAfter, '5m');
-    assert.deepEqual(input.retention, { keep: 3, maxAge: '30d' });
+    assert.equal(input.capture.forceStopAfter, 5 * 60_000, 'durations are parsed once, to milliseconds');
+    assert.deepEqual(input.retention, { keep: 3, maxAge: 30 * 86_400_000 });
   });
 
   test('the seed snake_case variables map to the same canonical input', () => {
@@ -46,8 +46,8 @@ describe('createSnapset input', () => {
     delete raw.capture;
     delete raw.retention;
     const input = parseSnapsetInput(raw);
-    assert.deepEqual(input.prepare, { enabled: true, certRotationWait: '25h', stablePeriod: '60s', stableTimeout: '20m' });
-    assert.deepEqual(input.capture, { shutoffTimeout: '250s', shutoffPollInterval: '10s', imageTimeout: '20m', imagePollInterval: '5s', onFailure: 'cleanup' });
+    assert.deepEqual(input.prepare, { enabled: true, certRotationWait: 25 * 3_600_000, stablePeriod: 60_000, stableTimeout: 20 * 60_000 });
+    assert.deepEqual(input.capture, { shutoffTimeout: 250_000, shutoffPollInterval: 10_000, imageTimeout: 1_200_000, imagePollInterval: 5_000, onFailure: 'cleanup' });
     assert.equal(input.retention, undefined);
   });
 
@@ -113,4 +113,44 @@ describe('bad-input corpus (test/fixtures/inputs/bad)', () => {
       assert.equal(err.retryable, false);
     });
   }
+
+  test('the seed’s example MAC fa:16:9e:81:f6:5 and uppercase MACs are accepted in canonical form, and the change is noted', () => {
+    const raw = load(fixtures('inputs', 'good-camel.json')) as { snapsetData: { instances: Record<string, { mac_address: string }> } };
+    raw.snapsetData.instances.controller!.mac_address = 'fa:16:9e:81:f6:5';
+    raw.snapsetData.instances.master0!.mac_address = 'FA-16-9E-81-F6-10';
+    const { input, notes } = parseSnapsetInputWithNotes(raw);
+    assert.equal(input.snapsetData.instances.controller!.mac_address, 'fa:16:9e:81:f6:05');
+    assert.equal(input.snapsetData.instances.master0!.mac_address, 'fa:16:9e:81:f6:10');
+    assert.deepEqual(notes, [
+      'instances.controller.mac_address fa:16:9e:81:f6:5 normalized to fa:16:9e:81:f6:05',
+      'instances.master0.mac_address FA-16-9E-81-F6-10 normalized to fa:16:9e:81:f6:10',
+    ]);
+    assert.match(rejection({ ...raw, snapsetData: { instances: { a: { uuid: '6f4512de-f744-4979-8ab2-45f5461e304c', role: 'x', mac_address: 'fa:16:9e:81:f6' } } } }).message, /mac_address/);
+    assert.match(rejection({ ...raw, snapsetData: { instances: { a: { uuid: '6f4512de-f744-4979-8ab2-45f5461e304c', role: 'x', mac_address: 'fa:16-9e:81:f6:05' } } } }).message, /mac_address/, 'mixed separators');
+  });
+
+  test('an instance named __proto__ (or another Object.prototype key) is refused, not silently dropped', () => {
+    const raw = JSON.parse(readFileSync(fixtures('inputs', 'good-camel.json'), 'utf8').replace('"master0":', '"__proto__":')) as unknown;
+    const err = rejection(raw);
+    assert.deepEqual(err.issues.map((i) => i.path), ['snapsetData.instances.__proto__']);
+    const seed = YAML.parse(readFileSync(fixtures('inputs', 'good-seed.yaml'), 'utf8').replace('master0:', 'constructor:')) as unknown;
+    assert.deepEqual(rejection(seed).issues.map((i) => i.path), ['snapset_data.instances.constructor']);
+  });
+
+  test('caps: instances per set, string length and nesting depth give clear errors, never a stack overflow', () => {
+    const base = load(fixtures('inputs', 'good-camel.json')) as Record<string, unknown> & { controller: Record<string, unknown> };
+    const many = Object.fromEntries(
+      Array.from({ length: LIMITS.instances + 1 }, (_, i) => [`vm${i}`, { uuid: `6f4512de-f744-4979-8ab2-${String(i).padStart(12, '0')}`, role: 'worker', mac_address: 'fa:16:9e:81:f6:05' }]),
+    );
+    assert.match(rejection({ ...base, snapsetData: { instances: many } }).message, /snapsetData\.instances: expected at most 500 instances \(got 501\)/);
+    const longPath = rejection({ ...base, controller: { ...base.controller, privateKeyFile: `/${'k'.repeat(1_000_000)}` } });
+    assert.deepEqual(longPath.issues.map((i) => i.path), ['controller.privateKeyFile']);
+    assert.ok(longPath.message.length < 500, 'the 1 MB value is not echoed');
+    let deep: Record<string, unknown> = {};
+    const top = deep;
+    for (let i = 0; i < 5000; i++) deep = (deep.x = {}) as Record<string, unknown>;
+    const nested = rejection({ ...base, prepare: top });
+    assert.match(nested.message, /nested deeper than 16 levels/);
+    assert.match(nested.issues[0]!.path, /^prepare\.x\.x/);
+  });
 });

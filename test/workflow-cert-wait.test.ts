@@ -41,10 +41,12 @@ describe('certificate-rotation wait on the time-skipping server', () => {
       const timers = history.events!.filter((e) => e.timerStartedEventAttributes);
       assert.equal(timers.length, 1, 'one durable timer');
       assert.equal(history.events!.filter((e) => e.timerFiredEventAttributes).length, 1, 'and it fired');
-      // Nothing touched the cluster before the timer fired.
-      const firstActivity = history.events!.findIndex((e) => e.activityTaskScheduledEventAttributes);
+      // Only read-only checks before the timer fired, and the same checks again right after it.
       const fired = history.events!.findIndex((e) => e.timerFiredEventAttributes);
-      assert.ok(firstActivity > fired, 'no activity before the wait ended');
+      const scheduled = (from: number, to: number) =>
+        history.events!.slice(from, to).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType!.name!] : []));
+      assert.deepEqual(scheduled(0, fired), ['preflightCloud', 'preflightController'], 'nothing but preflight before the wait ended');
+      assert.deepEqual(scheduled(fired, history.events!.length).slice(0, 2), ['preflightCloud', 'preflightController'], 'preflight again after the wait');
     });
   });
 
@@ -104,22 +106,20 @@ describe('certificate-rotation wait on the time-skipping server', () => {
         workflowId: `cert-disabled-${taskQueue}`,
         args: [simInput(sim, { prepare: { enabled: false } })],
       });
-      assert.deepEqual(result.phasesRun, ['validating', 'shutting-down', 'waiting-shutoff', 'creating-images', 'tagging', 'verifying', 'completed']);
+      assert.deepEqual(result.phasesRun, ['validating', 'preflight', 'shutting-down', 'waiting-shutoff', 'creating-images', 'tagging', 'verifying', 'completed']);
       assert.equal(result.certWait, undefined);
     }, scenario);
   });
 
   test('cancelling during the wait ends the workflow cancelled, nothing outside touched', async () => {
-    const taskQueue = uniqueTaskQueue('ts');
-    const worker = await createTestWorker(t.env, { taskQueue });
-    await worker.runUntil(async () => {
+    await withSimWorker(t.env, async ({ sim, taskQueue }) => {
       const now = await t.env.currentTimeMs();
       const handle = await t.env.client.workflow.start(createSnapset, {
         taskQueue,
         workflowId: `cert-cancel-${taskQueue}`,
-        args: [sampleInput({ prepare: { clusterCreatedAt: new Date(now).toISOString() } })],
+        args: [simInput(sim, { prepare: { clusterCreatedAt: new Date(now).toISOString() } })],
       });
-      for (let i = 0; i < 100; i++) {
+      for (let i = 0; i < 200; i++) {
         const p = await handle.query(progressQuery);
         if (p.phase === 'waiting-cert-rotation' && p.certWait) break;
         await new Promise((r) => setTimeout(r, 50));
@@ -129,8 +129,10 @@ describe('certificate-rotation wait on the time-skipping server', () => {
       const progress = await handle.query(progressQuery);
       assert.equal(progress.phase, 'cancelled');
       assert.match(progress.details, /nothing outside was changed/);
-      const history = await handle.fetchHistory();
-      assert.equal(history.events!.filter((e) => e.activityTaskScheduledEventAttributes).length, 0, 'nothing outside was touched');
+      // From the outside: no Nova action, no cordon, no shutdown; every VM still running.
+      assert.deepEqual(sim.cloud.requestLog().filter((r) => r.method !== 'GET' && !r.endpoint.startsWith('identity')), []);
+      assert.deepEqual(sim.controller.commands().filter((c) => /cordon|debug|shutdown/.test(c.command)), []);
+      for (const s of sim.cloud.servers()) assert.equal(s.status, 'ACTIVE', `${s.name} untouched`);
     });
   });
 

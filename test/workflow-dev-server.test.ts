@@ -38,7 +38,7 @@ describe('createSnapset on the dev server', () => {
       return p.phase === 'waiting-cert-rotation' && p.certWait ? p : undefined;
     }, 'the wait to start');
     assert.equal(progress.stackName, stackName);
-    assert.deepEqual(progress.phasesRun, ['validating', 'waiting-cert-rotation']);
+    assert.deepEqual(progress.phasesRun, ['validating', 'preflight', 'waiting-cert-rotation']);
     const wakeIn = Date.parse(progress.certWait!.wakeAt) - Date.now();
     assert.ok(wakeIn > 24 * 3_600_000 && wakeIn <= 25 * 3_600_000, `wake-up in ${wakeIn} ms`);
     assert.match(progress.details, /Update skipCertWait/);
@@ -67,7 +67,7 @@ describe('createSnapset on the dev server', () => {
 
     const result = await handle.result();
     assert.equal(result.certWait!.skipped!.reason, reason);
-    assert.deepEqual(result.phasesRun, ['validating', 'waiting-cert-rotation', 'preparing-cluster', 'shutting-down', 'waiting-shutoff', 'creating-images', 'tagging', 'verifying', 'completed']);
+    assert.deepEqual(result.phasesRun, ['validating', 'preflight', 'waiting-cert-rotation', 'preparing-cluster', 'shutting-down', 'waiting-shutoff', 'creating-images', 'tagging', 'verifying', 'completed']);
     const done = await eventually(async () => {
       for await (const wf of t.env.client.workflow.list({ query: `SnapsetPhase='completed' AND StackName='${stackName}'` })) return wf;
       return undefined;

@@ -23,7 +23,7 @@ describe('createSnapset end to end (time-skipping server + simulator)', () => {
       const result = await handle.result();
 
       assert.match(result.snapId, /^[A-Za-z0-9_-]{8}$/);
-      assert.deepEqual(result.phasesRun, ['validating', 'waiting-cert-rotation', 'preparing-cluster', 'shutting-down', 'waiting-shutoff', 'creating-images', 'tagging', 'verifying', 'completed']);
+      assert.deepEqual(result.phasesRun, ['validating', 'preflight', 'waiting-cert-rotation', 'preparing-cluster', 'shutting-down', 'waiting-shutoff', 'creating-images', 'tagging', 'verifying', 'completed']);
       for (const s of sim.cloud.servers()) assert.equal(s.status, 'SHUTOFF', `${s.name} is SHUTOFF`);
 
       const images = sim.cloud.images() as SimImage[];
@@ -62,16 +62,19 @@ describe('createSnapset end to end (time-skipping server + simulator)', () => {
         const handle = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `e2e-kill-${taskQueue}`, args: [simInput(sim)] });
         await assert.rejects(handle.result(), (err: unknown) => {
           assert.ok(err instanceof WorkflowFailedError);
-          assert.ok(err.cause instanceof ActivityFailure);
-          assert.ok(err.cause.cause instanceof ApplicationFailure);
-          assert.equal(err.cause.cause.type, 'OpenStackResourceFailedError');
-          assert.equal(err.cause.cause.nonRetryable, true);
+          assert.ok(err.cause instanceof ApplicationFailure);
+          assert.equal(err.cause.type, 'OpenStackResourceFailedError');
+          assert.equal(err.cause.nonRetryable, true);
+          assert.match(err.cause.message, /the image of master0 .* is killed/, 'the failure names the instance and the state');
+          assert.ok(err.cause.cause instanceof ActivityFailure, 'the activity failure stays the cause');
           return true;
         });
         const progress = await handle.query(progressQuery);
         assert.equal(progress.phase, 'failed');
         assert.ok(progress.phasesRun.includes('cleaning-up'));
-        assert.match(progress.details, /VMs were left SHUTOFF/);
+        assert.match(progress.details, /VMs now: 2 SHUTOFF/);
+        assert.equal(progress.failure?.type, 'OpenStackResourceFailedError');
+        assert.deepEqual(progress.failure?.finalServerStatus, { controller: 'SHUTOFF', master0: 'SHUTOFF' });
         const left = (sim.cloud.images() as SimImage[]).filter((i) => i.hotstack_snap_id === progress.snapId && i.status !== 'deleted');
         assert.deepEqual(left, [], 'no image of the failed set is left');
         for (const s of sim.cloud.servers()) assert.equal(s.status, 'SHUTOFF');

@@ -24,7 +24,9 @@ import {
   type ControllerConnector,
   type NodeInfo,
 } from '../cluster/index.js';
-import { SnapsetError, ValidationError } from '../shared/errors.js';
+import { ConfigError, PreflightError, SnapsetError, ValidationError, type PreflightCheck } from '../shared/errors.js';
+import { HostKeyVerificationError, SshAuthenticationError } from '../cluster/errors.js';
+import { activityCtx, heartbeatPacer } from './context.js';
 import type { ControllerTarget } from '../shared/types.js';
 
 /** What the cluster activities need; the worker passes `{ ssh: new SshConnector() }`. */
@@ -83,6 +85,25 @@ export interface WaitNodesReadyInput extends NodesInput {
   approveCsrs?: boolean;
 }
 
+export interface PreflightControllerInput extends ControllerInput {
+  /** Instance name → Nova server name (from preflightCloud): the OpenShift nodes are matched to them. */
+  instances: Record<string, { serverName?: string; role: string }>;
+  /** Also check `oc` on the controller and list the nodes (needed when the nodes are prepared). @default true */
+  checkCluster?: boolean;
+}
+
+export interface PreflightControllerResult {
+  checks: PreflightCheck[];
+  /** Nodes of the cluster and the instance each maps onto (absent: not in snapset_data). */
+  nodes: { name: string; ready: boolean; unschedulable: boolean; instance?: string }[];
+  warnings: string[];
+}
+
+/** `master-0`, `master-0.hs-sno-1.example`, `Master0` → `master0`: how node and instance names are compared. */
+function nameKey(name: string): string {
+  return (name.split('.')[0] ?? name).toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
 export interface ApprovedCsr {
   name: string;
   node: string;
@@ -118,23 +139,6 @@ function requiredNodes(nodes: unknown): string[] {
 
 function elapsedSeconds(start: number): number {
   return Math.round((Date.now() - start) / 1000);
-}
-
-/** Keeps heartbeating at a fixed pace while a long call runs, with the latest details. */
-function heartbeatPacer(initial: Record<string, unknown>, everyMs = 5000) {
-  const ctx = Context.current();
-  let details = initial;
-  ctx.heartbeat(details);
-  const timer = setInterval(() => ctx.heartbeat(details), everyMs);
-  return {
-    update(next: Record<string, unknown>) {
-      details = next;
-      ctx.heartbeat(details);
-    },
-    stop() {
-      clearInterval(timer);
-    },
-  };
 }
 
 function isTransient(err: unknown): boolean {
@@ -214,7 +218,8 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
             session = undefined;
           }
         }
-        ctx.heartbeat({ waitingFor, attempt: attempts, elapsedSeconds: elapsedSeconds(start), last });
+        const beat = () => ({ waitingFor, attempt: attempts, elapsedSeconds: elapsedSeconds(start), last });
+        ctx.heartbeat(beat());
         const remaining = deadline - Date.now();
         if (remaining <= 0) {
           throw new ClusterWaitTimeoutError(
@@ -224,7 +229,7 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
             last,
           );
         }
-        await ctx.sleep(Math.min(intervalMs, remaining));
+        await activityCtx().sleep(Math.min(intervalMs, remaining), beat);
       }
     } finally {
       session?.close();
@@ -256,6 +261,51 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
   }
 
   return {
+    /**
+     * Read-only checks of the controller before anything is changed: SSH with the expected host key
+     * and the key (or agent), `oc` answering, and the OpenShift nodes mapped onto the instances
+     * (by node, server or instance name); nodes that map onto none are warnings. Definite problems
+     * fail with a non-retryable `PreflightError` saying what to do; a refused connection stays
+     * retryable (the retry policy gives it a few tries).
+     */
+    async preflightController(input: PreflightControllerInput): Promise<PreflightControllerResult> {
+      const controller = validateTarget(input?.controller);
+      const where = `${controller.user}@${controller.host}:${controller.port}`;
+      const checks: PreflightCheck[] = [];
+      const fail = (check: string, message: string, hint: string): never => {
+        throw new PreflightError([{ check, ok: false, message, hint }]);
+      };
+      try {
+        return await withSession(controller, async (oc, session) => {
+          checks.push({ check: 'controller ssh', ok: true, message: `${where} answered with the expected host key` });
+          void session;
+          if (input.checkCluster === false) return { checks, nodes: [], warnings: [] };
+          const nodes = await oc.listNodes();
+          checks.push({ check: 'oc', ok: true, message: `oc answers: ${nodes.length} node(s)` });
+          if (nodes.length === 0) fail('oc', 'the cluster lists no nodes', 'check the kubeconfig of the controller user (oc get nodes)');
+          const keys = new Map<string, string>();
+          for (const [name, inst] of Object.entries(input.instances ?? {})) {
+            keys.set(nameKey(name), name);
+            if (inst.serverName) keys.set(nameKey(inst.serverName), name);
+          }
+          const mapped = nodes.map((n) => ({ name: n.name, ready: n.ready, unschedulable: n.unschedulable, instance: keys.get(nameKey(n.name)) }));
+          const warnings = mapped
+            .filter((n) => !n.instance)
+            .map((n) => `OpenShift node ${n.name} matches no instance of snapset_data: it will be shut down but not imaged`);
+          return { checks, nodes: mapped.map((n) => (n.instance ? n : { name: n.name, ready: n.ready, unschedulable: n.unschedulable })), warnings };
+        });
+      } catch (err) {
+        if (err instanceof HostKeyVerificationError) {
+          fail('controller host key', err.message, `compare with ssh-keygen -lf on the controller, then pin it as controller.hostKeyFingerprint or add it to ${controller.knownHostsFile ?? '~/.ssh/known_hosts'}`);
+        }
+        if (err instanceof SshAuthenticationError) {
+          fail('controller ssh auth', err.message, `check controller.privateKeyFile${controller.privateKeyFile ? ` (${controller.privateKeyFile})` : ''} or the worker's ssh-agent, and controller.user`);
+        }
+        if (err instanceof ConfigError) fail('controller ssh', err.message, 'the key file and known_hosts are read on the worker’s machine: check the path and permissions there');
+        throw err;
+      }
+    },
+
     /** Every node with its Ready and cordon state (`oc get nodes -o json`). */
     async listNodes(input: ControllerInput): Promise<{ nodes: NodeInfo[] }> {
       const controller = validateTarget(input?.controller);

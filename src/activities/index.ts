@@ -1,6 +1,8 @@
 import { createClusterActivities, type ClusterActivityDeps } from './cluster.js';
 import { withFailureMapping } from './failures.js';
 import { createOpenstackActivities, type OpenstackActivityDeps } from './openstack.js';
+import { createSnapsetImageActivities } from './snapset-images.js';
+import { createTemporalActivities } from './temporal.js';
 
 /** Everything the activities need from the outside world; wired in `src/worker.ts` only. */
 export interface ActivityDeps extends OpenstackActivityDeps, ClusterActivityDeps {}
@@ -12,7 +14,9 @@ export interface ActivityDeps extends OpenstackActivityDeps, ClusterActivityDeps
 export function createActivities(deps: ActivityDeps) {
   return withFailureMapping({
     ...createOpenstackActivities(deps),
+    ...createSnapsetImageActivities(deps),
     ...createClusterActivities(deps),
+    ...createTemporalActivities(),
   });
 }
 

@@ -4,19 +4,22 @@
  * become `ApplicationFailure`s in `withFailureMapping` (non-retryable: 400/401/403/404, config,
  * failed resources, exhausted waits; retryable: 409, 5xx, network, request timeouts).
  */
-import { Context } from '@temporalio/activity';
 import {
   OpenStackConflictError,
   OpenStackNotFoundError,
   OpenStackResourceFailedError,
   OpenStackWaitTimeoutError,
-  sleep,
   type Image,
   type OpenStackClient,
   type OpenStackClientProvider,
   type Server,
 } from '../openstack/index.js';
 import { SnapsetError, ValidationError, type FieldIssue } from '../shared/errors.js';
+import { SNAP_ID_PROPERTY, SNAPSET_TAG } from '../shared/snapset.js';
+import { activityCtx, mapLimit } from './context.js';
+import { serversByUuid } from './snapset-images.js';
+
+export { SNAP_ID_PROPERTY, SNAPSET_TAG };
 
 /** What the OpenStack activities need; the worker passes `{ openstack: new CloudsYamlClientProvider() }`. */
 export interface OpenstackActivityDeps {
@@ -50,6 +53,8 @@ export interface ServerStatusesResult {
 }
 
 export interface WaitServersShutoffInput extends ServersInput {
+  /** uuid → instance name, for messages. */
+  names?: Record<string, string>;
   /** Give up after this long (seed: 25 × 10 s). */
   timeoutSeconds: number;
   /** @default 10 */
@@ -138,10 +143,6 @@ export interface DeleteImagesResult {
   alreadyGone: string[];
 }
 
-/** The tag every SnapSet image carries (seed: `openstack image list --tag hotstack-snapset`). */
-export const SNAPSET_TAG = 'hotstack-snapset';
-/** The image property that, with the image name, makes `createServerImage` idempotent. */
-export const SNAP_ID_PROPERTY = 'hotstack_snap_id';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const FAILED_IMAGE_STATES = new Set(['killed', 'deleted', 'pending_delete']);
@@ -182,23 +183,6 @@ function checkSeconds(v: unknown, path: string, issues: FieldIssue[], optional =
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) issues.push({ path, message: 'expected a positive number of seconds' });
 }
 
-// ---- activity context: heartbeats and cancellation (no-ops outside an activity) ----
-
-interface Ctx {
-  heartbeat(details: unknown): void;
-  signal?: AbortSignal;
-}
-
-function activityCtx(): Ctx {
-  let c: Context;
-  try {
-    c = Context.current();
-  } catch {
-    return { heartbeat: () => undefined };
-  }
-  return { heartbeat: (d) => c.heartbeat(d), signal: c.cancellationSignal };
-}
-
 function serverView(s: Server): ServerStatusView {
   return { name: s.name, status: s.status, vmState: s.vmState, taskState: s.taskState, powerState: s.powerState };
 }
@@ -218,20 +202,6 @@ function summary(img: Image): SnapsetImageSummary {
     size: img.size,
     properties,
   };
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time, keeping order of results. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 /** An error a poll loop may shrug off and try again at the next poll (409, 5xx, network, timeouts). */
@@ -261,14 +231,8 @@ export function createOpenstackActivities(deps: OpenstackActivityDeps) {
       check(issues, 'getServerStatuses');
       const { signal } = activityCtx();
       const c = await client(input);
-      const views = await mapLimit(input.uuids, 8, async (id) => {
-        try {
-          return serverView(await c.compute.getServer(id, { signal }));
-        } catch (err) {
-          if (err instanceof OpenStackNotFoundError) return NOT_FOUND_VIEW;
-          throw err;
-        }
-      });
+      const found = await serversByUuid(c, input.uuids, signal);
+      const views = input.uuids.map((id) => (found.has(id) ? serverView(found.get(id)!) : NOT_FOUND_VIEW));
       const statuses: Record<string, string> = {};
       const servers: Record<string, ServerStatusView> = {};
       input.uuids.forEach((id, i) => {
@@ -298,27 +262,27 @@ export function createOpenstackActivities(deps: OpenstackActivityDeps) {
       const statuses: Record<string, string> = Object.fromEntries(input.uuids.map((u) => [u, 'UNKNOWN']));
       for (;;) {
         let lastError: string | undefined;
-        await mapLimit(
-          input.uuids.filter((u) => statuses[u] !== 'SHUTOFF'),
-          8,
-          async (id) => {
-            try {
-              const s = await c.compute.getServer(id, { signal: ctx.signal });
-              statuses[id] = s.status;
-              if (s.status === 'ERROR') throw new OpenStackResourceFailedError('server', id, 'ERROR', `server ${id} (${s.name}) is in ERROR`);
-            } catch (err) {
-              if (!transient(err)) throw err;
-              lastError = err.message;
-            }
-          },
-        );
+        const pending = input.uuids.filter((u) => statuses[u] !== 'SHUTOFF');
+        try {
+          const found = await serversByUuid(c, pending, ctx.signal);
+          for (const id of pending) {
+            const label = input.names?.[id] ? `${input.names[id]} (server ${id})` : `server ${id}`;
+            const s = found.get(id);
+            if (!s) throw new OpenStackResourceFailedError('server', id, 'NOT_FOUND', `${label} is gone from Nova`);
+            statuses[id] = s.status;
+            if (s.status === 'ERROR') throw new OpenStackResourceFailedError('server', id, 'ERROR', `${label} (${s.name}) is in ERROR`);
+          }
+        } catch (err) {
+          if (!transient(err)) throw err;
+          lastError = err.message;
+        }
         const waitedSeconds = Math.round((Date.now() - started) / 1000);
         ctx.heartbeat({ statuses, waitedSeconds, ...(lastError ? { lastError } : {}) });
         if (input.uuids.every((u) => statuses[u] === 'SHUTOFF')) return { statuses, waitedSeconds };
         if (Date.now() + pollMs > deadline) {
-          throw new OpenStackWaitTimeoutError('server', statuses, input.timeoutSeconds, 'SHUTOFF');
+          throw new OpenStackWaitTimeoutError('server', statuses, input.timeoutSeconds, 'SHUTOFF', input.names);
         }
-        await sleep(pollMs, ctx.signal);
+        await ctx.sleep(pollMs, () => ({ statuses, waitedSeconds: Math.round((Date.now() - started) / 1000) }));
       }
     },
 
@@ -433,7 +397,7 @@ export function createOpenstackActivities(deps: OpenstackActivityDeps) {
         if (Date.now() + pollMs > deadline) {
           throw new OpenStackWaitTimeoutError('image', { [input.imageId]: status }, input.timeoutSeconds, 'active');
         }
-        await sleep(pollMs, ctx.signal);
+        await ctx.sleep(pollMs, () => ({ imageId: input.imageId, status, waitedSeconds: Math.round((Date.now() - started) / 1000) }));
       }
     },
 

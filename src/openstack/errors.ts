@@ -175,10 +175,12 @@ export class OpenStackWaitTimeoutError extends SnapsetError {
     readonly lastStatuses: Record<string, string>,
     readonly timeoutSeconds: number,
     readonly wanted: string,
+    /** id → what the user calls it (an instance name), for the message. */
+    labels: Record<string, string> = {},
   ) {
     const pending = Object.entries(lastStatuses)
       .filter(([, s]) => s.toLowerCase() !== wanted.toLowerCase())
-      .map(([id, s]) => `${id}=${s}`);
+      .map(([id, s]) => (labels[id] ? `${labels[id]} (${id}) ${s}` : `${id}=${s}`));
     super(`timed out after ${timeoutSeconds} s waiting for ${resource}s to be ${wanted}: ${pending.join(', ')}`);
   }
   override details(): Record<string, unknown> {

@@ -47,3 +47,53 @@ export class ValidationError extends SnapsetError {
 export class ConfigError extends SnapsetError {
   readonly retryable = false;
 }
+
+/** One read-only check made before anything is changed (DESIGN §5 step 1b). */
+export interface PreflightCheck {
+  /** What was checked, e.g. `cloud auth`, `instance master0`, `controller host key`. */
+  check: string;
+  ok: boolean;
+  /** What was found. */
+  message: string;
+  /** What to do about it, when it failed. */
+  hint?: string;
+  /** The instance the check is about. */
+  instance?: string;
+}
+
+/** Thrown when a preflight check failed: nothing was changed. Lists every failed check with what to do. Never retryable. */
+export class PreflightError extends SnapsetError {
+  readonly retryable = false;
+  constructor(readonly failed: PreflightCheck[]) {
+    super(
+      `preflight failed, nothing was changed: ${failed.map((c) => `${c.check}: ${c.message}${c.hint ? ` (${c.hint})` : ''}`).join('; ')}`,
+    );
+  }
+  override details(): Record<string, unknown> {
+    return { failed: this.failed };
+  }
+}
+
+/**
+ * ApplicationFailure types that workflows and clients match on. Each is the `name` of an error class
+ * (src/shared, src/openstack, src/cluster) or of a failure a workflow throws itself; kept here so that
+ * code matching them (workflows, retry policies, the CLI) never spells them by hand.
+ */
+export const FailureTypes = {
+  validation: 'ValidationError',
+  config: 'ConfigError',
+  cloudConfig: 'CloudConfigError',
+  preflight: 'PreflightError',
+  /** Thrown by a workflow: another run holds the stack. */
+  stackLocked: 'StackLockedError',
+  /** Thrown by a workflow: the set failed verification. */
+  verification: 'SnapsetVerificationError',
+  waitTimeout: 'OpenStackWaitTimeoutError',
+  resourceFailed: 'OpenStackResourceFailedError',
+  notFound: 'OpenStackNotFoundError',
+  unauthorized: 'OpenStackUnauthorizedError',
+  hostKey: 'HostKeyVerificationError',
+  sshAuth: 'SshAuthenticationError',
+  sshConnection: 'SshConnectionError',
+  clusterWaitTimeout: 'ClusterWaitTimeoutError',
+} as const;

@@ -14,7 +14,8 @@ import { ValidationError, type FieldIssue } from './errors.js';
 import type { ControllerTarget, InstanceSpec } from './types.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
+/** Six octets of one or two hex digits, `:` or `-` separated: the seed's own example writes `fa:16:9e:81:f6:5`. */
+const MAC = /^[0-9a-f]{1,2}(?:([:-])[0-9a-f]{1,2})(?:\1[0-9a-f]{1,2}){4}$/i;
 /** Instance names end up in image names (`hotstack-{name}-snapshot-{id}`) and in the `name=` tag. */
 const INSTANCE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62})$/;
 const ROLE = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62})$/;
@@ -26,6 +27,29 @@ const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1
 const IPV6 = /^[0-9a-f:]+(?:%[A-Za-z0-9_.-]+)?$/i;
 const SSH_USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+
+/** Caps that keep one input well inside Temporal's 2 MB payload limit and any real lab. */
+export const LIMITS = {
+  /** Instances of one SnapSet (a Hotstack lab has a handful; 500 is far above any real one). */
+  instances: 500,
+  /** Length of any string in the input (file paths included: Linux PATH_MAX is 4096). */
+  stringLength: 4096,
+  /** Nesting depth of the input document (the schema itself needs 4). */
+  depth: 16,
+  /** Keys in any one mapping. */
+  keys: 1000,
+} as const;
+
+/** Keys an instance name must not be: they are Object.prototype's and would vanish or misbehave as map keys. */
+const PROTOTYPE_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/** `FA-16-9E-81-F6-5` → `fa:16:9e:81:f6:05`: the form Nova reports and the tags carry. */
+export function canonicalMac(mac: string): string {
+  return mac
+    .split(/[:-]/)
+    .map((o) => o.toLowerCase().padStart(2, '0'))
+    .join(':');
+}
 
 const DEFAULTS = {
   certRotationWait: '25h',
@@ -42,10 +66,12 @@ function required(what: string) {
 
 const text = (what: string, re: RegExp, hint: string) => z.string(required(what)).regex(re, `expected ${hint}`);
 
-const anyDuration = z
+/** Durations are written as text (`25h`, `60s`) and parsed once, here: the output carries milliseconds. */
+const durationText = z
   .string(required('a duration such as 25h or 60s'))
   .refine((s) => parseDuration(s) !== undefined, 'expected a duration such as 25h, 60s, 1h30m or 500ms');
-const duration = (fallback: string) => anyDuration.default(fallback);
+const anyDuration = durationText.transform((s) => parseDuration(s)!);
+const duration = (fallback: string) => durationText.default(fallback).transform((s) => parseDuration(s)!);
 
 const isoTime = z
   .string(required('an ISO 8601 time'))
@@ -56,7 +82,7 @@ export const instanceSchema = z.strictObject(
   {
     uuid: text('a string', UUID, 'a server UUID such as 6f4512de-f744-4979-8ab2-45f5461e304c'),
     role: text('a string', ROLE, 'a role such as controller or ocp_master (letters, digits, _ . -)'),
-    mac_address: text('a string', MAC, 'a MAC address such as fa:16:9e:81:f6:05'),
+    mac_address: text('a string', MAC, 'a MAC address such as fa:16:9e:81:f6:05').transform(canonicalMac),
   },
   required('an object with uuid, role and mac_address'),
 );
@@ -69,9 +95,9 @@ const controllerSchema = z.strictObject(
       .refine((h) => HOSTNAME.test(h) || IPV4.test(h) || (h.includes(':') && IPV6.test(h)), 'expected a host name or IP address'),
     port: z.number(required('a TCP port number')).int('expected a whole number').min(1).max(65535).default(22),
     user: text('a string', SSH_USER, 'a login name'),
-    privateKeyFile: z.string(required('a file path')).min(1, 'expected a file path').optional(),
+    privateKeyFile: z.string(required('a file path')).min(1, 'expected a file path').max(LIMITS.stringLength, `expected a file path of at most ${LIMITS.stringLength} characters`).optional(),
     hostKeyFingerprint: text('a string', FINGERPRINT, 'a host key fingerprint as `ssh-keygen -lf` prints it: SHA256:<43 base64 characters>').optional(),
-    knownHostsFile: z.string(required('a file path')).min(1, 'expected a file path').optional(),
+    knownHostsFile: z.string(required('a file path')).min(1, 'expected a file path').max(LIMITS.stringLength, `expected a file path of at most ${LIMITS.stringLength} characters`).optional(),
     insecureIgnoreHostKey: z.boolean(required('true or false')).optional(),
   },
   required('an object'),
@@ -121,6 +147,7 @@ export const snapsetInputSchema = z.strictObject(
           .superRefine((instances, ctx) => {
             const names = Object.keys(instances);
             if (names.length === 0) ctx.addIssue({ code: 'custom', message: 'expected at least one instance' });
+            if (names.length > LIMITS.instances) ctx.addIssue({ code: 'custom', message: `expected at most ${LIMITS.instances} instances (got ${names.length})` });
             for (const name of names) {
               if (!INSTANCE_NAME.test(name)) {
                 ctx.addIssue({ code: 'custom', path: [name], message: 'instance name must be usable in an image name: letters, digits, _ . - (at most 63, not starting with a symbol)' });
@@ -249,7 +276,43 @@ export function zodIssues(error: z.ZodError, mapPath: (p: PropertyKey[]) => stri
  * with defaults filled in. Throws {@link ValidationError} listing every problem.
  */
 export function parseSnapsetInput(raw: unknown): SnapsetInput {
+  return parseSnapsetInputWithNotes(raw).input;
+}
+
+/**
+ * Walks the raw document without recursion (a 5,000-deep input must not overflow the stack) and
+ * reports what is beyond {@link LIMITS}, before any other check looks at it.
+ */
+export function checkShape(raw: unknown): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const stack: { value: unknown; path: string[] }[] = [{ value: raw, path: [] }];
+  while (stack.length > 0 && issues.length < 20) {
+    const { value, path } = stack.pop()!;
+    const where = path.join('.');
+    if (typeof value === 'string') {
+      if (value.length > LIMITS.stringLength) issues.push({ path: where, message: `expected at most ${LIMITS.stringLength} characters (got ${value.length})` });
+      continue;
+    }
+    if (!value || typeof value !== 'object') continue;
+    if (path.length >= LIMITS.depth) {
+      issues.push({ path: where, message: `nested deeper than ${LIMITS.depth} levels` });
+      continue;
+    }
+    const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+    if (entries.length > LIMITS.keys) {
+      issues.push({ path: where, message: `expected at most ${LIMITS.keys} entries (got ${entries.length})` });
+      continue;
+    }
+    for (const [k, v] of entries) stack.push({ value: v, path: [...path, k] });
+  }
+  return issues;
+}
+
+/** The validated input plus notes on what validation changed (a MAC written `FA:16:…:5` → `fa:16:…:05`). */
+export function parseSnapsetInputWithNotes(raw: unknown): { input: SnapsetInput; notes: string[] } {
   if (!isRecord(raw)) throw new ValidationError([{ path: '', message: 'expected an object (JSON or YAML mapping)' }]);
+  const shape = checkShape(raw);
+  if (shape.length > 0) throw new ValidationError(shape);
   const secrets = findSecrets(raw);
   if (secrets.length > 0) throw new ValidationError(secrets);
   const hasSnake = Object.keys(raw).some((k) => k in SNAKE_TOP);
@@ -260,9 +323,22 @@ export function parseSnapsetInput(raw: unknown): SnapsetInput {
     ]);
   }
   const candidate = hasSnake ? fromSnake(raw) : raw;
+  const rawInstances = isRecord(candidate.snapsetData) && isRecord(candidate.snapsetData.instances) ? candidate.snapsetData.instances : {};
+  // JSON.parse makes `__proto__` an own key; copying it into a plain object would silently drop the instance.
+  const reserved = Object.keys(rawInstances).filter((k) => PROTOTYPE_KEYS.has(k));
+  if (reserved.length > 0) {
+    throw new ValidationError(
+      reserved.map((k) => ({ path: toUserPath(['snapsetData', 'instances', k], hasSnake), message: 'reserved name (a JavaScript object key): rename the instance' })),
+    );
+  }
   const result = snapsetInputSchema.safeParse(candidate);
   if (!result.success) throw new ValidationError(zodIssues(result.error, (p) => toUserPath(p, hasSnake)));
-  return result.data;
+  const notes: string[] = [];
+  for (const [name, inst] of Object.entries(result.data.snapsetData.instances)) {
+    const given = (rawInstances[name] as Record<string, unknown> | undefined)?.mac_address;
+    if (typeof given === 'string' && given !== inst.mac_address) notes.push(`instances.${name}.mac_address ${given} normalized to ${inst.mac_address}`);
+  }
+  return { input: result.data, notes };
 }
 
 /**

@@ -13,6 +13,11 @@ export function snapsetWorkflowId(stackName: string): string {
   return `snapset-${stackName}`;
 }
 
+/** The per-stack lock every run of a stack holds while it runs (src/workflows/common.ts `stackLock`). */
+export function stackLockWorkflowId(stackName: string): string {
+  return `snapset-lock-${stackName}`;
+}
+
 export const SnapsetPhaseKey = defineSearchAttributeKey('SnapsetPhase', SearchAttributeType.KEYWORD);
 export const SnapIdKey = defineSearchAttributeKey('SnapId', SearchAttributeType.KEYWORD);
 export const StackNameKey = defineSearchAttributeKey('StackName', SearchAttributeType.KEYWORD);
@@ -34,26 +39,30 @@ export interface CertWaitStatus {
   endedAt?: string;
 }
 
-export interface SnapsetProgress {
+/** What every workflow of the project reports through its `progress` query. */
+export interface RunProgress<P extends string = string> {
   stackName?: string;
-  phase: Phase;
+  phase: P;
   /** Phases entered so far, in order. */
-  phasesRun: Phase[];
+  phasesRun: P[];
   /** Human-readable current step (also the workflow's current details in the Web UI). */
   details: string;
-  certWait?: CertWaitStatus;
-  /** Set once images are being made. */
-  snapId?: string;
   /** When the run started (workflow time, ISO 8601). */
   startedAt?: string;
-  /** Per instance name: the state of its image, once creating-images has begun. */
-  images?: Record<string, InstanceImageProgress>;
   /** What this run has changed outside so far, in order ("cordoned 3 nodes", "controller shut down"). */
   changes?: string[];
   /** Things worth knowing that did not stop the run (e.g. an OpenShift node not in snapset_data). */
   warnings?: string[];
   /** Set when the run failed or was cancelled: the root cause, as the workflow failure says it. */
   failure?: SnapsetFailureInfo;
+}
+
+export interface SnapsetProgress extends RunProgress<Phase> {
+  certWait?: CertWaitStatus;
+  /** Set once images are being made. */
+  snapId?: string;
+  /** Per instance name: the state of its image, once creating-images has begun. */
+  images?: Record<string, InstanceImageProgress>;
 }
 
 /** One instance's image during creating-images/tagging/verifying. */
@@ -113,6 +122,8 @@ export interface SnapsetResult {
   /** The seed role's result shape: `snap_id` and, per instance, `image_id`, `role`, `mac_address`. */
   ansible: Record<string, unknown> & { snap_id: string };
   phasesRun: Phase[];
+  /** What validation or preflight noted (a MAC normalized, a node not in snapset_data). */
+  warnings?: string[];
   /** Present when `retention` was given: what happened to older sets. */
   retention?: string;
   certWait?: CertWaitStatus;

@@ -5,59 +5,50 @@ import {
   condition,
   isCancellation,
   log,
-  proxyActivities,
-  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import { durationMs, formatDuration } from '../shared/duration.js';
-import { ValidationError } from '../shared/errors.js';
-import { parseSnapsetInput, type SnapsetInput } from '../shared/input.js';
-import { COMPLETE_TAG, imageName, seedTags, snapIdFromBytes } from '../shared/snapset.js';
+import { formatDuration } from '../shared/duration.js';
+import { FailureTypes, ValidationError } from '../shared/errors.js';
+import { describeStatuses } from '../shared/failures.js';
+import { parseSnapsetInputWithNotes, type SnapsetInput } from '../shared/input.js';
+import { ansibleResult, imageName, seedTags, SNAP_ID_PROPERTY, snapIdFromUuid, snapsetImageProperties, stackParameters } from '../shared/snapset.js';
 import type { Phase } from '../shared/types.js';
 import {
   progressQuery,
   skipCertWaitUpdate,
   SnapIdKey,
-  SnapsetPhaseKey,
   StackNameKey,
   type CertWaitStatus,
+  type SnapsetFailureInfo,
   type SnapsetImage,
   type SnapsetProgress,
   type SnapsetResult,
 } from '../shared/workflow-api.js';
 import { isoAt, workflowNow } from './clock.js';
-
-const RETRY = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 } as const;
-
-/** One REST call or one `oc` command. */
-const calls = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry: RETRY });
-
-/** Long waits: they heartbeat every poll, so a lost worker is noticed within a minute. */
-function waits(timeoutMs: number) {
-  return proxyActivities<Activities>({
-    startToCloseTimeout: timeoutMs + 120_000,
-    heartbeatTimeout: '1m',
-    retry: { ...RETRY, maximumAttempts: 3 },
-  });
-}
+import { acquireStackLock, changes, checks, failureInfo, persistent, RunTracker, step, waits, type HeldStackLock } from './common.js';
+import { runPreflight } from './preflight.js';
 
 /** Minimum length of a skipCertWait reason: an audit trail, not a checkbox. */
 const MIN_REASON = 10;
-const seconds = (d: string) => Math.max(1, Math.ceil(durationMs(d) / 1000));
-const pollSeconds = (d: string) => Math.max(0.05, durationMs(d) / 1000);
+/** Cleanup keeps trying this long (transient errors) before it reports what it could not delete. */
+const CLEANUP_BUDGET_MS = 30 * 60_000;
+/** `oc debug` shutdowns at once (channels of one SSH connection; the activity allows up to 8). */
+const NODE_SHUTDOWN_PARALLEL = 4;
+const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
 /**
- * Builds a SnapSet of a Hotstack deployment (DESIGN §5): validate → wait for the kubelet
- * certificate rotation → cordon and shut down the nodes → shut down the controller → wait SHUTOFF
- * → create images in parallel → tag → verify and mark complete. A failure or cancellation after
- * images exist deletes them (unless `capture.onFailure: keep`); VMs are left SHUTOFF.
+ * Builds a SnapSet of a Hotstack deployment (DESIGN §5): validate → take the stack's lock → preflight
+ * (nothing changed yet) → wait for the kubelet certificate rotation → preflight again → cordon and
+ * shut down the nodes → shut down the controller → wait SHUTOFF → capture every image → tag → verify
+ * and mark complete. A failure or cancellation after the set exists deletes every image of it (unless
+ * `capture.onFailure: keep`) and reports the VMs' real states, read from Nova.
  */
 export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
-  const progress: SnapsetProgress = { phase: 'validating', phasesRun: [], details: 'validating input' };
+  const progress: SnapsetProgress = { phase: 'validating', phasesRun: [], details: 'validating input', startedAt: isoAt(workflowNow()) };
+  const run = new RunTracker<Phase>(progress);
   let certWaitEnded = false;
 
   setHandler(progressQuery, () => progress);
@@ -83,104 +74,116 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
     },
   );
 
-  const enter = (phase: Phase, details: string) => {
-    progress.phase = phase;
-    if (!progress.phasesRun.includes(phase)) progress.phasesRun.push(phase);
-    progress.details = details;
-    upsertSearchAttributes([{ key: SnapsetPhaseKey, value: phase }]);
-    setCurrentDetails(`**${phase}** — ${details}`);
-  };
-
-  let input: SnapsetInput | undefined;
-  /** Image IDs this run created or adopted; what compensation deletes. */
-  const imageIds = new Map<string, string>();
+  run.enter('validating', 'validating input');
+  let input: SnapsetInput;
   try {
-    enter('validating', 'validating input');
-    input = validate(rawInput);
-    progress.stackName = input.stackName;
-    upsertSearchAttributes([{ key: StackNameKey, value: input.stackName }]);
-    const cloud = input.cloud ? { cloud: input.cloud } : {};
-    const controller = input.controller;
-    const names = Object.keys(input.snapsetData.instances);
-    const uuids = names.map((n) => input!.snapsetData.instances[n]!.uuid);
+    const parsed = parseSnapsetInputWithNotes(rawInput);
+    input = parsed.input;
+    for (const note of parsed.notes) run.warn(note);
+  } catch (err) {
+    const failure = err instanceof ValidationError ? ApplicationFailure.create({ type: FailureTypes.validation, message: err.message, nonRetryable: true, details: [err.details()] }) : err;
+    progress.failure = failureInfo(failure);
+    run.enter('failed', `failed: ${progress.failure.message}; nothing outside was changed`);
+    throw failure;
+  }
+  progress.stackName = input.stackName;
+  upsertSearchAttributes([{ key: StackNameKey, value: input.stackName }]);
+
+  const cloud = input.cloud ? { cloud: input.cloud } : {};
+  const controller = input.controller;
+  const instances = input.snapsetData.instances;
+  const names = Object.keys(instances);
+  const uuidOf = Object.fromEntries(names.map((n) => [n, instances[n]!.uuid]));
+  const nameOfUuid = Object.fromEntries(names.map((n) => [instances[n]!.uuid, n]));
+  const uuids = names.map((n) => uuidOf[n]!);
+
+  let lock: HeldStackLock | undefined;
+  let snapId: string | undefined;
+  const images: Record<string, SnapsetImage> = {};
+
+  try {
+    lock = await acquireStackLock(input.stackName);
+    let checked = await runPreflight(input, run, 'checking before anything is changed');
 
     if (input.prepare.enabled) {
-      const wait = await certRotationWait(input, progress, enter, () => certWaitEnded);
+      const wait = await certRotationWait(input, progress, run, () => certWaitEnded);
       certWaitEnded = true;
       wait.endedAt = isoAt(workflowNow());
+      if (!wait.alreadyOldEnough) checked = await runPreflight(input, run, 'checking again after the certificate wait');
 
       // DESIGN §2 Prepare: uncordon → stable → cordon → shut down every node from inside.
-      enter('preparing-cluster', 'uncordoning all nodes');
-      await calls.uncordonNodes({ controller });
-      enter('preparing-cluster', `waiting for the cluster to be stable for ${input.prepare.stablePeriod}`);
-      const stableTimeout = seconds(input.prepare.stableTimeout);
-      await waits(stableTimeout * 1000).waitClusterStable({
+      run.enter('preparing-cluster', 'uncordoning all nodes');
+      const uncordoned = await step(changes.uncordonNodes, 'uncordon all nodes', { controller });
+      if (uncordoned.changed.length > 0) run.changed(`uncordoned ${uncordoned.changed.join(', ')}`);
+      run.say(`waiting for the cluster to be stable for ${formatDuration(input.prepare.stablePeriod)}`);
+      await step(waits(input.prepare.stableTimeout).waitClusterStable, `wait stable cluster (${formatDuration(input.prepare.stablePeriod)})`, {
         controller,
         minimumStablePeriodSeconds: seconds(input.prepare.stablePeriod),
-        timeoutSeconds: stableTimeout,
+        timeoutSeconds: seconds(input.prepare.stableTimeout),
       });
-      enter('preparing-cluster', 'cordoning all nodes');
-      await calls.cordonNodes({ controller });
-      const { nodes } = await calls.listNodes({ controller });
-      enter('preparing-cluster', `shutting down ${nodes.length} node(s) from inside`);
-      // A retry after every master went down finds the API gone: that is the state we want; the SHUTOFF wait proves it.
-      if (nodes.length > 0) await waits(600_000).shutdownNodes({ controller, nodes: nodes.map((n) => n.name), assumeDownIfApiUnavailable: true });
+      run.say('cordoning all nodes');
+      const cordoned = await step(changes.cordonNodes, 'cordon all nodes', { controller });
+      if (cordoned.changed.length > 0) run.changed(`cordoned ${cordoned.changed.join(', ')}`);
+      const { nodes } = await step(changes.listNodes, 'list nodes', { controller });
+      run.say(`shutting down ${nodes.length} node(s) from inside`);
+      if (nodes.length > 0) {
+        run.changed(`shutting down nodes ${nodes.map((n) => n.name).join(', ')}`);
+        // A retry after every master went down finds the API gone: that is the state we want; the SHUTOFF wait proves it.
+        await step(waits(600_000).shutdownNodes, `shut down ${nodes.length} node(s) from inside`, { controller, nodes: nodes.map((n) => n.name), maxParallel: NODE_SHUTDOWN_PARALLEL, assumeDownIfApiUnavailable: true });
+      }
     }
 
-    enter('shutting-down', `shutting down the controller ${controller.name}`);
-    // A retry after the host went away finds it unreachable: that is the state we want, and the
-    // SHUTOFF check below is what proves it.
-    await calls.shutdownController({ controller, acceptUnreachable: true });
+    if (checked.controllerShutoff) {
+      run.enter('shutting-down', `the controller ${controller.name} is already SHUTOFF`);
+    } else {
+      run.enter('shutting-down', `shutting down the controller ${controller.name}`);
+      run.changed(`controller ${controller.name} shutdown sent`);
+      // A retry after the host went away finds it unreachable: that is the state we want, and the
+      // SHUTOFF check below is what proves it.
+      await step(changes.shutdownController, `shut down controller ${controller.name}`, { controller, acceptUnreachable: true });
+    }
 
-    enter('waiting-shutoff', `waiting until Nova reports all ${uuids.length} servers SHUTOFF`);
-    await waitShutoff(input, uuids, cloud);
+    run.enter('waiting-shutoff', `waiting until Nova reports all ${uuids.length} servers SHUTOFF`);
+    await waitShutoff(input, uuids, nameOfUuid, cloud, run);
 
     // snap_id: 6 random bytes from the workflow's seeded random source (same value on replay).
-    const snapId = snapIdFromBytes(uuid4().replace(/-/g, '').slice(0, 12).match(/../g)!.map((h) => parseInt(h, 16)));
+    snapId = snapIdFromUuid(uuid4());
     progress.snapId = snapId;
     upsertSearchAttributes([{ key: SnapIdKey, value: snapId }]);
-    const workflowId = workflowInfo().workflowId;
+    const setId = snapId;
+    progress.images = Object.fromEntries(names.map((n) => [n, { state: 'pending' }]));
 
-    enter('creating-images', `creating ${names.length} images of set ${snapId}`);
-    const imageWait = waits(durationMs(input.capture.imageTimeout));
-    const images: Record<string, SnapsetImage> = {};
-    await mapLimit(names, input.capture.maxParallelImages ?? names.length, async (name) => {
-      const inst = input!.snapsetData.instances[name]!;
-      const created = await calls.createServerImage({
-        ...cloud,
-        uuid: inst.uuid,
-        imageName: imageName(name, snapId),
-        metadata: { hotstack_snap_id: snapId, hotstack_workflow_id: workflowId, hotstack_set_size: String(names.length) },
-      });
-      imageIds.set(name, created.imageId);
-      await imageWait.waitImageActive({
-        ...cloud,
-        imageId: created.imageId,
-        timeoutSeconds: seconds(input!.capture.imageTimeout),
-        pollSeconds: pollSeconds(input!.capture.imagePollInterval),
-      });
-      images[name] = { imageId: created.imageId, imageName: created.imageName, uuid: inst.uuid, role: inst.role, macAddress: inst.mac_address };
-      progress.details = `images active: ${Object.keys(images).length}/${names.length} (set ${snapId})`;
+    run.enter('creating-images', `creating ${names.length} images of set ${snapId}${input.capture.maxParallelImages ? `, at most ${input.capture.maxParallelImages} at once` : ''}`);
+    run.changed(`images of set ${snapId} created`);
+    const captured = await step(persistent(input.capture.imageTimeout + 120_000, input.capture.imageTimeout + 120_000).captureImages, `create ${names.length} images of set ${snapId}`, {
+      ...cloud,
+      snapId,
+      properties: snapsetImageProperties({ snapId, stackName: input.stackName, workflowId: workflowInfo().workflowId, setSize: names.length }),
+      instances: Object.fromEntries(names.map((n) => [n, { uuid: uuidOf[n]!, imageName: imageName(n, setId) }])),
+      ...(input.capture.maxParallelImages ? { maxParallel: input.capture.maxParallelImages } : {}),
+      timeoutSeconds: seconds(input.capture.imageTimeout),
+      maxPollSeconds: input.capture.imagePollInterval / 1000,
     });
-
-    enter('tagging', `tagging ${names.length} images`);
-    await mapLimit(names, 8, (name) => calls.tagImage({ ...cloud, imageId: images[name]!.imageId, tags: seedTags(name, input!.snapsetData.instances[name]!, snapId) }));
-
-    enter('verifying', 'checking every image is active and fully tagged');
-    const listed = await calls.listSnapsetImages({ ...cloud, snapId });
-    const problems: string[] = [];
-    for (const name of names) {
-      const img = listed.images.find((i) => i.id === images[name]!.imageId);
-      if (!img) problems.push(`${name}: image ${images[name]!.imageId} not listed with tag snap_id=${snapId}`);
-      else if (img.status !== 'active') problems.push(`${name}: image status ${img.status}`);
-      else for (const tag of seedTags(name, input.snapsetData.instances[name]!, snapId)) if (!img.tags.includes(tag)) problems.push(`${name}: tag ${tag} missing`);
+    for (const n of names) {
+      const img = captured.images[n]!;
+      images[n] = { imageId: img.imageId, imageName: img.imageName, uuid: uuidOf[n]!, role: instances[n]!.role, macAddress: instances[n]!.mac_address };
+      progress.images[n] = { state: 'active', imageId: img.imageId };
     }
-    if (problems.length > 0) {
-      throw ApplicationFailure.create({ type: 'SnapsetVerificationError', message: `SnapSet ${snapId} failed verification: ${problems.join('; ')}`, nonRetryable: true });
-    }
-    await mapLimit(names, 8, (name) => calls.tagImage({ ...cloud, imageId: images[name]!.imageId, tags: [COMPLETE_TAG] }));
 
-    enter('completed', `SnapSet ${snapId} complete: ${names.length} images`);
+    // Idempotent from here on: transient errors are retried for as long as the capture timeout allows.
+    const afterCapture = persistent(input.capture.imageTimeout);
+    const expected = Object.fromEntries(names.map((n) => [n, { imageId: images[n]!.imageId, tags: seedTags(n, instances[n]!, setId) }]));
+    run.enter('tagging', `tagging ${names.length} images`);
+    await step(afterCapture.tagSnapset, `tag ${names.length} images`, { ...cloud, snapId, images: expected });
+    for (const n of names) progress.images[n] = { state: 'tagged', imageId: images[n]!.imageId };
+
+    run.enter('verifying', 'checking every image is active and fully tagged, then marking the set complete');
+    await step(afterCapture.verifySnapset, `verify set ${snapId} and mark it complete`, { ...cloud, snapId, images: expected });
+    for (const n of names) progress.images[n] = { state: 'complete', imageId: images[n]!.imageId };
+
+    run.enter('completed', `SnapSet ${snapId} complete: ${names.length} images`);
+    await lock.release();
+    lock = undefined;
     return {
       snapId,
       stackName: input.stackName,
@@ -188,94 +191,82 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
       createdAt: isoAt(workflowNow()),
       images,
       stackParameters: stackParameters(images),
-      ansible: {
-        snap_id: snapId,
-        ...Object.fromEntries(Object.entries(images).map(([n, i]) => [n, { image_id: i.imageId, role: i.role, mac_address: i.macAddress }])),
-      },
+      ansible: ansibleResult(snapId, images),
       phasesRun: [...progress.phasesRun],
+      ...(progress.warnings!.length > 0 ? { warnings: [...progress.warnings!] } : {}),
       ...(input.retention ? { retention: 'not applied: pruneSnapsets is not part of this build; nothing was deleted' } : {}),
       ...(progress.certWait ? { certWait: progress.certWait } : {}),
     };
   } catch (err) {
     const cancelled = isCancellation(err);
+    const failure: SnapsetFailureInfo = cancelled ? { message: 'cancelled', type: 'CancelledFailure' } : failureInfo(err);
     await CancellationScope.nonCancellable(async () => {
-      if (progress.snapId && input) await compensate(input, progress.snapId, [...imageIds.values()], enter);
-      enter(cancelled ? 'cancelled' : 'failed', outcome(cancelled, err, progress, input));
+      if (snapId && input.capture.onFailure === 'cleanup') {
+        run.enter('cleaning-up', `deleting every image of the unfinished set ${snapId}`);
+        try {
+          const known = Object.values(progress.images ?? {}).flatMap((i) => (i.imageId ? [i.imageId] : []));
+          const cleanup = await step(persistent(CLEANUP_BUDGET_MS).cleanupSnapset, `delete every image of set ${snapId}`, { ...cloud, snapId, knownImageIds: known });
+          failure.cleanup = { deleted: cleanup.deleted, left: cleanup.left.map((l) => `${l.id} (${l.name ?? 'unnamed'}: ${l.reason})`) };
+          for (const n of names) if (progress.images?.[n]?.imageId) progress.images[n] = { state: 'deleted', imageId: progress.images[n].imageId };
+        } catch (cleanupErr) {
+          failure.cleanup = { deleted: [], left: [`every image with ${SNAP_ID_PROPERTY}=${snapId}: cleanup failed (${failureInfo(cleanupErr).message})`] };
+        }
+      }
+      if (!run.untouched) {
+        try {
+          const { statuses } = await step(checks.getServerStatuses, `read the state of ${uuids.length} VMs`, { ...cloud, uuids });
+          failure.finalServerStatus = Object.fromEntries(names.map((n) => [n, statuses[uuidOf[n]!] ?? 'UNKNOWN']));
+        } catch {
+          // The report says the states could not be read.
+        }
+      }
+      progress.failure = failure;
+      run.enter(cancelled ? 'cancelled' : 'failed', outcome(cancelled, failure, run, snapId, input.capture.onFailure));
+      if (lock) await lock.release();
     });
-    throw err;
+    if (cancelled) throw err;
+    throw ApplicationFailure.create({
+      type: failure.type,
+      message: `${failure.message}${failure.hint ? ` — ${failure.hint}` : ''}. ${progress.details}`,
+      nonRetryable: true,
+      details: [failure],
+      ...(err instanceof Error ? { cause: err } : {}),
+    });
   }
 }
 
-function outcome(cancelled: boolean, err: unknown, progress: SnapsetProgress, input?: SnapsetInput): string {
-  const what = cancelled ? 'cancelled' : `failed: ${err instanceof Error ? err.message : String(err)}`;
-  if (!progress.phasesRun.includes('shutting-down')) return `${what}; nothing outside was changed`;
-  const kept = progress.snapId && input?.capture.onFailure === 'keep' ? `; images of ${progress.snapId} kept (onFailure: keep)` : '';
-  return `${what}; the VMs were left SHUTOFF${kept}`;
-}
-
-/** Deletes every image of this snap_id (those we know of and any a lost answer hid from us). */
-async function compensate(input: SnapsetInput, snapId: string, known: string[], enter: (phase: Phase, details: string) => void): Promise<void> {
-  if (input.capture.onFailure === 'keep') return;
-  enter('cleaning-up', `deleting the images of the unfinished set ${snapId}`);
-  const cloud = input.cloud ? { cloud: input.cloud } : {};
-  try {
-    const listed = await calls.listSnapsetImages({ ...cloud, snapId });
-    const ids = [...new Set([...known, ...listed.images.map((i) => i.id)])];
-    if (ids.length > 0) await calls.deleteImages({ ...cloud, imageIds: ids });
-  } catch (cleanupErr) {
-    // Leave the original failure as the workflow's cause; say what is left behind.
-    log.error('cleanup of an unfinished SnapSet failed; images may be left', { snapId, error: String(cleanupErr) });
-  }
+/** What a failed or cancelled run says it leaves behind: only what it knows, read from Nova where it can. */
+function outcome(cancelled: boolean, f: SnapsetFailureInfo, run: RunTracker<Phase>, snapId: string | undefined, onFailure: 'cleanup' | 'keep'): string {
+  const what = cancelled ? 'cancelled' : `failed: ${f.message}`;
+  if (run.untouched && !snapId) return `${what}; nothing outside was changed`;
+  const parts = [what, `changed before it stopped: ${run.progress.changes!.join('; ')}`];
+  if (snapId && onFailure === 'keep') parts.push(`images of ${snapId} kept (onFailure: keep)`);
+  if (f.cleanup) parts.push(f.cleanup.left.length === 0 ? `every image of set ${snapId} deleted (${f.cleanup.deleted.length})` : `images NOT deleted: ${f.cleanup.left.join(', ')}`);
+  parts.push(f.finalServerStatus ? `VMs now: ${describeStatuses(f.finalServerStatus)}` : 'the VMs’ states could not be read from Nova');
+  return parts.join('; ');
 }
 
 /** Waits for SHUTOFF; with `forceStopAfter`, sends Nova os-stop to the stragglers once it passes. */
-async function waitShutoff(input: SnapsetInput, uuids: string[], cloud: { cloud?: string }): Promise<void> {
-  const total = durationMs(input.capture.shutoffTimeout);
-  const poll = pollSeconds(input.capture.shutoffPollInterval);
-  const force = input.capture.forceStopAfter ? durationMs(input.capture.forceStopAfter) : undefined;
-  if (force !== undefined && force < total) {
-    try {
-      await waits(force).waitServersShutoff({ ...cloud, uuids, timeoutSeconds: Math.max(1, force / 1000), pollSeconds: poll });
-      return;
-    } catch (err) {
-      if (!(err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'OpenStackWaitTimeoutError')) throw err;
-      log.warn('servers not SHUTOFF after forceStopAfter: stopping them through Nova', { forceStopAfter: input.capture.forceStopAfter });
-    }
-    await calls.stopServers({ ...cloud, uuids });
-    const rest = total - force;
-    await waits(rest).waitServersShutoff({ ...cloud, uuids, timeoutSeconds: Math.max(1, rest / 1000), pollSeconds: poll });
+async function waitShutoff(input: SnapsetInput, uuids: string[], names: Record<string, string>, cloud: { cloud?: string }, run: RunTracker<Phase>): Promise<void> {
+  const total = input.capture.shutoffTimeout;
+  const pollSeconds = input.capture.shutoffPollInterval / 1000;
+  const force = input.capture.forceStopAfter;
+  const wait = (ms: number) => step(waits(ms).waitServersShutoff, `wait SHUTOFF (${uuids.length})`, { ...cloud, uuids, names, timeoutSeconds: Math.max(1, ms / 1000), pollSeconds });
+  if (force === undefined || force >= total) {
+    await wait(total);
     return;
   }
-  await waits(total).waitServersShutoff({ ...cloud, uuids, timeoutSeconds: Math.max(1, total / 1000), pollSeconds: poll });
-}
-
-/** Hotstack stack parameters `<role>_params.image` (seed: controller_params, ocp_master_params). */
-function stackParameters(images: Record<string, SnapsetImage>): Record<string, { image: string }> {
-  const byRole = new Map<string, string[]>();
-  for (const img of Object.values(images)) byRole.set(img.role, [...(byRole.get(img.role) ?? []), img.imageName]);
-  const out: Record<string, { image: string }> = {};
-  for (const [role, names] of byRole) if (names.length === 1) out[`${role}_params`] = { image: names[0]! };
-  return out;
-}
-
-/** Runs fn over items with at most `limit` at once (deterministic: workflow promises only). */
-async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  const queue = [...items];
-  const lanes = Array.from({ length: Math.max(1, Math.min(limit, queue.length)) }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
-  });
-  await Promise.all(lanes);
-}
-
-function validate(rawInput: unknown): SnapsetInput {
   try {
-    return parseSnapsetInput(rawInput);
+    await wait(force);
+    return;
   } catch (err) {
-    if (err instanceof ValidationError) {
-      throw ApplicationFailure.create({ type: 'ValidationError', message: err.message, nonRetryable: true, details: [err.details()] });
-    }
-    throw err;
+    if (!(err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FailureTypes.waitTimeout)) throw err;
+    log.warn('servers not SHUTOFF after forceStopAfter: stopping them through Nova', { forceStopAfter: formatDuration(force) });
   }
+  run.say(`servers still running after ${formatDuration(force)}: stopping them through Nova os-stop`);
+  run.changed('stragglers stopped through Nova os-stop');
+  await step(changes.stopServers, `os-stop stragglers (${uuids.length})`, { ...cloud, uuids });
+  await wait(total - force);
 }
 
 /**
@@ -284,20 +275,15 @@ function validate(rawInput: unknown): SnapsetInput {
  * waits until clusterCreatedAt + certRotationWait, unless the cluster is already old enough or an
  * operator skips it.
  */
-async function certRotationWait(
-  input: SnapsetInput,
-  progress: SnapsetProgress,
-  enter: (phase: Phase, details: string) => void,
-  ended: () => boolean,
-): Promise<CertWaitStatus> {
-  enter('waiting-cert-rotation', 'finding when the cluster was installed');
+async function certRotationWait(input: SnapsetInput, progress: SnapsetProgress, run: RunTracker<Phase>, ended: () => boolean): Promise<CertWaitStatus> {
+  run.enter('waiting-cert-rotation', 'finding when the cluster was installed');
   let clusterCreatedAt = input.prepare.clusterCreatedAt;
   let source: CertWaitStatus['clusterCreatedAtSource'] = 'input';
   if (!clusterCreatedAt) {
-    clusterCreatedAt = (await calls.getClusterCreationTime({ controller: input.controller })).createdAt;
+    clusterCreatedAt = (await step(checks.getClusterCreationTime, 'read the cluster install time', { controller: input.controller })).createdAt;
     source = 'cluster';
   }
-  const waitMs = durationMs(input.prepare.certRotationWait);
+  const waitMs = input.prepare.certRotationWait;
   const wakeAtMs = Date.parse(clusterCreatedAt) + waitMs;
   const remaining = wakeAtMs - workflowNow();
   const status: CertWaitStatus = {
@@ -308,13 +294,13 @@ async function certRotationWait(
   };
   progress.certWait = status;
   if (remaining > 0) {
-    enter(
+    run.enter(
       'waiting-cert-rotation',
-      `waiting ${formatDuration(remaining)} until ${status.wakeAt} (cluster installed ${status.clusterCreatedAt} + ${input.prepare.certRotationWait}) for the kubelet certificate rotation; Update skipCertWait ends it early`,
+      `waiting ${formatDuration(Math.ceil(remaining / 1000) * 1000)} until ${status.wakeAt} (cluster installed ${status.clusterCreatedAt} + ${formatDuration(waitMs)}) for the kubelet certificate rotation; Update skipCertWait ends it early`,
     );
     await condition(ended, remaining);
   } else {
-    enter('waiting-cert-rotation', `no wait: the cluster was installed at ${status.clusterCreatedAt}, more than ${input.prepare.certRotationWait} ago`);
+    run.enter('waiting-cert-rotation', `no wait: the cluster was installed at ${status.clusterCreatedAt}, more than ${formatDuration(waitMs)} ago`);
   }
   return status;
 }

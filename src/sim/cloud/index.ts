@@ -30,6 +30,7 @@ import { CloudState } from './state.js';
  *   GET    /_sim/requests               the last 500 requests (endpoint, region, interface, status, request id)
  *   GET    /_sim/state                  servers and images
  *   POST   /_sim/servers/{uuid}/guest-shutdown  `{"delayMs": n}`: the guest powers off from inside
+ *   /_sim/labs…, /_sim/reset     the labs (controllers, nodes, reset), added by src/sim/index.ts
  */
 export { cloudScenarioSchema, SIM_ENDPOINTS, type CloudScenario, type CloudScenarioInput, type CloudFaults, type CloudFaultsInput } from './scenario.js';
 export type { SimCounters, EndpointCounters } from './faults.js';
@@ -51,6 +52,9 @@ export interface SimRequestRecord {
   /** The parsed JSON body of a Nova or Glance request (Keystone bodies carry secrets and are left out). */
   body?: unknown;
 }
+
+/** A `/_sim/*` route outside the cloud (see `CloudSimulator.extendControl`). */
+export type SimControlHandler = (method: string, path: string, body: unknown) => SimReply | undefined | Promise<SimReply | undefined>;
 
 /** A Nova server as the control endpoint shows it. */
 export interface SimServerView {
@@ -87,6 +91,8 @@ export interface CloudSimulator {
   counters(): SimCounters;
   resetCounters(): void;
   requestLog(): SimRequestRecord[];
+  /** Adds `/_sim/*` routes of the rest of the simulator (the labs: src/sim/index.ts); a handler answers undefined for paths it does not own. */
+  extendControl(handler: SimControlHandler): void;
   servers(): SimServerView[];
   /** Glance JSON of every image (as `GET /v2/images/{id}` shows it). */
   images(): Record<string, unknown>[];
@@ -167,6 +173,7 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
   faults.onExpireTokens = () => void state.expireAllTokens();
   state.shouldKill = (s) => faults.killImage(s.id);
   const log: SimRequestRecord[] = [];
+  const controlExtensions: SimControlHandler[] = [];
   const ctx: ServiceContext = { state };
   const regions = new Set([cloud.region, ...cloud.extraRegions]);
   let origin = '';
@@ -195,6 +202,10 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
         if (!state.servers.has(gs[1]!)) return { status: 404, json: { error: `no server ${gs[1]}` } };
         state.guestShutdown(gs[1]!, delayMs);
         return { status: 202, json: { id: gs[1], delayMs } };
+      }
+      for (const extension of controlExtensions) {
+        const reply = await extension(method, path, body);
+        if (reply) return reply;
       }
       return { status: 404, json: { error: `no control endpoint ${method} ${path}` } };
     } catch (err) {
@@ -382,6 +393,14 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
         const s = state.servers.get(uuid);
         return s ? CloudState.statusOf(s) : undefined;
       },
+      onPowerOn: (listener: (uuid: string) => void) => {
+        state.powerOnListeners.add(listener);
+        return () => void state.powerOnListeners.delete(listener);
+      },
+      resetServer: (uuid: string) => {
+        const s = state.servers.get(uuid);
+        if (s) state.reset(s);
+      },
     },
     faults: () => faults.faults,
     setFaults: (patch, mode = 'merge') => (mode === 'replace' ? faults.replace(patch) : faults.merge(patch)),
@@ -389,6 +408,7 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
     counters: () => faults.counters(),
     resetCounters: () => faults.resetCounters(),
     requestLog: () => structuredClone(log),
+    extendControl: (handler) => void controlExtensions.push(handler),
     servers: serversView,
     images: imagesView,
     close: async () => {

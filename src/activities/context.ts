@@ -1,0 +1,102 @@
+/**
+ * What every activity shares: the activity context (heartbeats, cancellation) when there is one, a
+ * heartbeat pacer for long calls, a cancellable sleep that keeps heartbeating, and the one bounded
+ * parallel helper of the Node side.
+ */
+import { Context } from '@temporalio/activity';
+
+/**
+ * Longest gap between two heartbeats of a waiting activity. Workflows set heartbeat timeouts of 10 s
+ * (src/workflows/common.ts), so a lost worker is noticed within seconds; a gap well below that keeps a
+ * healthy one alive even when a poll interval is long.
+ */
+export const HEARTBEAT_EVERY_MS = 2000;
+
+export interface ActivityCtx {
+  heartbeat(details: unknown): void;
+  /** Aborted when the workflow cancels the activity (learnt through heartbeats) or the worker shuts down. */
+  signal?: AbortSignal;
+  /** Sleeps `ms`, heartbeating `details()` every {@link HEARTBEAT_EVERY_MS}; rejects on cancellation. */
+  sleep(ms: number, details: () => unknown): Promise<void>;
+}
+
+/** The current activity's context; outside an activity (unit tests, the CLI) heartbeats are no-ops. */
+export function activityCtx(): ActivityCtx {
+  let c: Context | undefined;
+  try {
+    c = Context.current();
+  } catch {
+    c = undefined;
+  }
+  const heartbeat = (d: unknown) => c?.heartbeat(d);
+  const signal = c?.cancellationSignal;
+  return {
+    heartbeat,
+    ...(signal ? { signal } : {}),
+    async sleep(ms, details) {
+      const until = Date.now() + ms;
+      for (let left = ms; left > 0; left = until - Date.now()) {
+        await abortableDelay(Math.min(left, HEARTBEAT_EVERY_MS), signal);
+        heartbeat(details());
+      }
+    },
+  };
+}
+
+function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason instanceof Error ? signal.reason : new Error('cancelled'));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason instanceof Error ? signal!.reason : new Error('cancelled'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Keeps heartbeating at a fixed pace while one long call runs (an SSH command, an `oc` wait). */
+export function heartbeatPacer(initial: Record<string, unknown>, everyMs = HEARTBEAT_EVERY_MS) {
+  const ctx = activityCtx();
+  let details = initial;
+  ctx.heartbeat(details);
+  const timer = setInterval(() => ctx.heartbeat(details), everyMs);
+  return {
+    update(next: Record<string, unknown>) {
+      details = next;
+      ctx.heartbeat(details);
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
+
+/**
+ * Runs `fn` over `items`, at most `limit` at a time, results in input order. Fail-fast and
+ * settle-all: after the first failure (or once `signal` aborts) nothing new starts, every call
+ * already running is awaited, then the first error is thrown — so a caller never returns while a
+ * call it started may still create something.
+ */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>, signal?: AbortSignal): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const lane = async () => {
+    while (next < items.length && !failure && !signal?.aborted) {
+      const i = next++;
+      try {
+        out[i] = await fn(items[i]!, i);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  if (failure) throw failure.err;
+  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
+  return out;
+}

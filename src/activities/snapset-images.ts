@@ -1,0 +1,453 @@
+/**
+ * Set-level activities of a capture: one activity per phase whatever the number of VMs (DESIGN §5
+ * steps 1b, 6–8, 10). Each finds the set by the `hotstack_snap_id` image property, which Nova copies
+ * from the `createImage` metadata the moment an image exists — long before it has tags — so a retried
+ * activity, a re-run workflow and the cleanup all see every image a run may have made.
+ */
+import {
+  OpenStackConflictError,
+  OpenStackForbiddenError,
+  OpenStackNotFoundError,
+  OpenStackResourceFailedError,
+  OpenStackUnauthorizedError,
+  OpenStackWaitTimeoutError,
+  type Image,
+  type OpenStackClient,
+  type Server,
+} from '../openstack/index.js';
+import { ConfigError, PreflightError, SnapsetError, ValidationError, type PreflightCheck } from '../shared/errors.js';
+import { COMPLETE_TAG, SNAP_ID_PROPERTY, setProblems, type ExpectedSetImage } from '../shared/snapset.js';
+import { activityCtx, mapLimit } from './context.js';
+import type { CloudInput, OpenstackActivityDeps } from './openstack.js';
+
+/** Image states after which an image will never become `active`. */
+const FAILED = new Set(['killed', 'deleted', 'pending_delete', 'deactivated']);
+/** Glance list polls while images are saving: never faster than this… */
+const MIN_POLL_MS = 500;
+/** …and a twentieth of the time the oldest pending image has taken so far: ≤ 5 % overshoot, few requests on long snapshots. */
+const POLL_FRACTION = 1 / 20;
+/** Parallel REST calls of one activity (tags, deletes, server reads). */
+const REST_PARALLEL = 8;
+
+export interface PreflightCloudInput extends CloudInput {
+  /** Instance name → Nova server UUID. */
+  instances: Record<string, string>;
+}
+
+export interface PreflightServer {
+  uuid: string;
+  /** Nova's name of the server. */
+  serverName: string;
+  status: string;
+  taskState: string | null;
+}
+
+export interface PreflightCloudResult {
+  /** The cloud that answered (clouds.yaml name) and the project of the token. */
+  cloud: string;
+  projectId: string | null;
+  servers: Record<string, PreflightServer>;
+  checks: PreflightCheck[];
+}
+
+export interface CaptureImagesInput extends CloudInput {
+  snapId: string;
+  /** Image properties of every image of the set; must include `hotstack_snap_id`. */
+  properties: Record<string, string>;
+  /** Instance name → its server and the image name it gets. */
+  instances: Record<string, { uuid: string; imageName: string }>;
+  /** Snapshots in progress at once. @default all */
+  maxParallel?: number;
+  timeoutSeconds: number;
+  /** Longest interval between two polls of the set. @default 5 */
+  maxPollSeconds?: number;
+}
+
+export interface CapturedImage {
+  imageId: string;
+  imageName: string;
+  /** false: it existed already (a retried activity or a re-run workflow made it). */
+  created: boolean;
+  /** Seconds from `createImage` (or from when this attempt found it) to `active`. */
+  seconds: number;
+}
+
+export interface CaptureImagesResult {
+  images: Record<string, CapturedImage>;
+  /** Glance list calls made to watch the set. */
+  polls: number;
+}
+
+export interface TagSnapsetInput extends CloudInput {
+  snapId: string;
+  /** Instance name → image and the tags it must carry. */
+  images: Record<string, ExpectedSetImage>;
+}
+
+export interface TagSnapsetResult {
+  /** Instance name → tags this call added. */
+  added: Record<string, string[]>;
+}
+
+export interface VerifySnapsetInput extends TagSnapsetInput {}
+
+export interface CleanupSnapsetInput extends CloudInput {
+  snapId: string;
+  /** Image IDs the workflow knows of (found again by the property anyway). */
+  knownImageIds?: string[];
+}
+
+export interface CleanupSnapsetResult {
+  deleted: string[];
+  /** Images of the set still there after every round (somebody protected them, or the cloud refuses). */
+  left: { id: string; name: string | null; reason: string }[];
+}
+
+/** A per-phase view of one image for heartbeats and progress. */
+type ImageState = { imageId?: string; status: string };
+
+function validateSnapId(snapId: unknown, source: string): string {
+  if (typeof snapId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(snapId)) {
+    throw new ValidationError([{ path: 'snapId', message: 'expected a snap id (URL-safe base64)' }], { source });
+  }
+  return snapId;
+}
+
+function validateMap(v: unknown, path: string, source: string): Record<string, unknown> {
+  if (!v || typeof v !== 'object' || Array.isArray(v) || Object.keys(v).length === 0) {
+    throw new ValidationError([{ path, message: 'expected a non-empty mapping of instance names' }], { source });
+  }
+  return v as Record<string, unknown>;
+}
+
+/** Glance's default `api_limit_max`: a whole set in one page (the client still follows `next`). */
+const PAGE = 1000;
+
+/** Every image carrying `hotstack_snap_id=snapId`, all pages. */
+async function setImages(c: OpenStackClient, snapId: string, signal?: AbortSignal): Promise<Image[]> {
+  return c.image.listAllImages({ properties: { [SNAP_ID_PROPERTY]: snapId }, limit: PAGE }, { signal });
+}
+
+/**
+ * The servers of `uuids` with one paginated Nova list (`GET /servers/detail`) instead of one GET
+ * each; a server the list does not show (another project, a policy) is asked for by its UUID, and
+ * is absent from the result when Nova has no such server.
+ */
+export async function serversByUuid(c: OpenStackClient, uuids: readonly string[], signal?: AbortSignal): Promise<Map<string, Server>> {
+  const wanted = new Set(uuids.map((u) => u.toLowerCase()));
+  const found = new Map<string, Server>();
+  if (uuids.length > 1) {
+    for await (const s of c.compute.listServers({ limit: PAGE }, { signal })) if (wanted.has(s.id.toLowerCase())) found.set(s.id.toLowerCase(), s);
+  }
+  await mapLimit(
+    uuids.filter((u) => !found.has(u.toLowerCase())),
+    REST_PARALLEL,
+    async (u) => {
+      try {
+        found.set(u.toLowerCase(), await c.compute.getServer(u, { signal }));
+      } catch (err) {
+        if (!(err instanceof OpenStackNotFoundError)) throw err;
+      }
+    },
+    signal,
+  );
+  return new Map(uuids.flatMap((u) => (found.has(u.toLowerCase()) ? [[u, found.get(u.toLowerCase())!] as const] : [])));
+}
+
+const hint = {
+  config: 'put clouds.yaml in ./, ~/.config/openstack/ or /etc/openstack/ (or set OS_CLIENT_CONFIG_FILE), and name the cloud with the input’s `cloud` or the worker’s OS_CLOUD',
+  auth: (cloud: string) => `check the credentials of cloud ${cloud} in clouds.yaml / secure.yaml (openstack --os-cloud ${cloud} token issue)`,
+  uuid: (name: string, uuid: string) => `check snapsetData.instances.${name}.uuid (openstack server show ${uuid}) and that the cloud and project are the lab's`,
+};
+
+export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
+  const client = (input: CloudInput): Promise<OpenStackClient> => deps.openstack.client(input.cloud);
+
+  return {
+    /**
+     * Read-only checks of the cloud before anything is changed: clouds.yaml, Keystone auth, every
+     * instance's server (found, ACTIVE or SHUTOFF, not busy), Glance reachable. Definite problems
+     * fail with a non-retryable `PreflightError` listing each with what to do; transient ones
+     * (5xx, network) are thrown as they are, for the retry policy.
+     */
+    async preflightCloud(input: PreflightCloudInput): Promise<PreflightCloudResult> {
+      const instances = validateMap(input?.instances, 'instances', 'preflightCloud') as Record<string, string>;
+      const ctx = activityCtx();
+      const cloudName = input.cloud ?? '(default cloud)';
+      let c: OpenStackClient;
+      try {
+        c = await client(input);
+      } catch (err) {
+        if (err instanceof ConfigError) throw new PreflightError([{ check: 'clouds.yaml', ok: false, message: err.message, hint: hint.config }]);
+        throw err;
+      }
+      const cloud = c.cloud.name;
+      let projectId: string | null = null;
+      try {
+        projectId = (await c.session.getToken(ctx.signal)).projectId ?? null;
+      } catch (err) {
+        if (err instanceof OpenStackUnauthorizedError || err instanceof OpenStackForbiddenError) {
+          throw new PreflightError([{ check: 'cloud auth', ok: false, message: `Keystone refused the credentials of cloud ${cloud}: ${err.serviceMessage || err.message}`, hint: hint.auth(cloud) }]);
+        }
+        if (err instanceof ConfigError) throw new PreflightError([{ check: 'cloud auth', ok: false, message: err.message, hint: hint.config }]);
+        throw err;
+      }
+      const checks: PreflightCheck[] = [{ check: 'cloud auth', ok: true, message: `authenticated to ${cloud}${projectId ? ` (project ${projectId})` : ''}` }];
+      const servers: Record<string, PreflightServer> = {};
+      const names = Object.keys(instances);
+      const found = await serversByUuid(c, Object.values(instances), ctx.signal);
+      for (const name of names) {
+        const uuid = instances[name]!;
+        const check = `instance ${name}`;
+        const s = found.get(uuid);
+        if (!s) {
+          checks.push({ check, instance: name, ok: false, message: `no server ${uuid} in Nova (cloud ${cloud}${projectId ? `, project ${projectId}` : ''})`, hint: hint.uuid(name, uuid) });
+          continue;
+        }
+        servers[name] = { uuid, serverName: s.name, status: s.status, taskState: s.taskState };
+        if (s.status !== 'ACTIVE' && s.status !== 'SHUTOFF') {
+          checks.push({ check, instance: name, ok: false, message: `server ${uuid} (${s.name}) is ${s.status}`, hint: 'a SnapSet needs every server ACTIVE or SHUTOFF: repair or rebuild it first' });
+        } else if (s.taskState) {
+          checks.push({ check, instance: name, ok: false, message: `server ${uuid} (${s.name}) is busy (task_state ${s.taskState})`, hint: 'wait until Nova has finished with it, then start again' });
+        } else {
+          checks.push({ check, instance: name, ok: true, message: `server ${uuid} (${s.name}) ${s.status}` });
+        }
+      }
+      try {
+        for await (const img of c.image.listImages({ limit: 1 }, { signal: ctx.signal })) {
+          void img;
+          break;
+        }
+        checks.push({ check: 'image service', ok: true, message: 'Glance answers' });
+      } catch (err) {
+        if (!(err instanceof SnapsetError) || err.retryable) throw err;
+        checks.push({ check: 'image service', ok: false, message: `Glance: ${err.message}`, hint: `cloud ${cloud} must let this project list and create images` });
+      }
+      const failed = checks.filter((k) => !k.ok);
+      if (failed.length > 0) throw new PreflightError(failed);
+      return { cloud: cloud ?? cloudName, projectId, servers, checks };
+    },
+
+    /**
+     * Creates the image of every instance (Nova `createImage`, the set's properties as metadata) and
+     * waits until all are `active`, watching the whole set with one Glance list per poll.
+     *
+     * Idempotent: the set is listed once first, and an instance whose image exists (a retried
+     * activity, a lost answer) is not imaged again. At most `maxParallel` snapshots are in progress.
+     * Fail-fast, settle-all: on a killed image, a timeout or cancellation nothing new is started,
+     * every `createImage` already sent is awaited (so cleanup finds its image), then it throws.
+     */
+    async captureImages(input: CaptureImagesInput): Promise<CaptureImagesResult> {
+      const snapId = validateSnapId(input?.snapId, 'captureImages');
+      const instances = validateMap(input.instances, 'instances', 'captureImages') as CaptureImagesInput['instances'];
+      if (input.properties?.[SNAP_ID_PROPERTY] !== snapId) {
+        throw new ValidationError([{ path: `properties.${SNAP_ID_PROPERTY}`, message: 'must equal snapId (the set is found by it)' }], { source: 'captureImages' });
+      }
+      const names = Object.keys(instances);
+      const maxParallel = Math.max(1, Math.min(input.maxParallel ?? names.length, names.length));
+      const maxPollMs = Math.max(MIN_POLL_MS, (input.maxPollSeconds ?? 5) * 1000);
+      const ctx = activityCtx();
+      const c = await client(input);
+      const started = Date.now();
+      const deadline = started + input.timeoutSeconds * 1000;
+
+      const state: Record<string, ImageState> = Object.fromEntries(names.map((n) => [n, { status: 'pending' }]));
+      const since: Record<string, number> = {};
+      const done: Record<string, CapturedImage> = {};
+      const byName = new Map(names.map((n) => [instances[n]!.imageName, n]));
+      const nameOf = (img: Image) => (img.name ? byName.get(img.name) : undefined);
+      const createdHere = new Set<string>();
+      let polls = 0;
+      let failure: unknown;
+
+      const heartbeat = () => ({ images: state, polls, elapsedSeconds: Math.round((Date.now() - started) / 1000) });
+      /** Takes in one listing of the set; a failed image ends the capture. */
+      const absorb = (listed: Image[]) => {
+        for (const img of listed) {
+          const name = nameOf(img);
+          if (!name) continue;
+          const status = img.status.toLowerCase();
+          const prev = state[name]!;
+          // The same name twice: keep following the one we know (the oldest live one otherwise).
+          if (prev.imageId && prev.imageId !== img.id && !FAILED.has(prev.status)) continue;
+          state[name] = { imageId: img.id, status };
+          since[name] ??= Date.now();
+          if (status === 'active' && !done[name]) {
+            done[name] = { imageId: img.id, imageName: instances[name]!.imageName, created: false, seconds: Math.round((Date.now() - since[name]!) / 100) / 10 };
+          }
+          if (FAILED.has(status) && !failure) {
+            failure = new OpenStackResourceFailedError('image', img.id, status, `the image of ${name} (${img.id}, ${img.name}) is ${status}: the cloud failed the snapshot of server ${instances[name]!.uuid}`);
+          }
+        }
+      };
+
+      absorb(await setImages(c, snapId, ctx.signal));
+      polls++;
+      const inFlight = new Set<Promise<void>>();
+      const create = async (name: string) => {
+        const inst = instances[name]!;
+        state[name] = { status: 'creating' };
+        since[name] = Date.now();
+        try {
+          // No abort signal: a createImage once sent is let finish, so its image is known (or found) before we return.
+          const { imageId } = await c.compute.createImage(inst.uuid, inst.imageName, input.properties);
+          createdHere.add(name);
+          if (!state[name]!.imageId) state[name] = { imageId, status: 'queued' };
+        } catch (err) {
+          if (err instanceof OpenStackConflictError) {
+            // Busy: most likely snapshotting for an earlier attempt whose answer was lost. The next poll finds that image.
+            state[name] = { status: 'queued' };
+            return;
+          }
+          if (err instanceof OpenStackNotFoundError) {
+            failure ??= new OpenStackResourceFailedError('server', inst.uuid, 'NOT_FOUND', `createImage for ${name}: no server ${inst.uuid} in Nova`);
+            return;
+          }
+          failure ??= err;
+        }
+      };
+
+      try {
+        for (;;) {
+          const active = names.filter((n) => done[n]).length;
+          const inProgress = names.filter((n) => state[n]!.status !== 'pending' && !done[n]).length;
+          let room = maxParallel - inProgress;
+          for (const name of names) {
+            if (room <= 0 || failure || ctx.signal?.aborted) break;
+            if (state[name]!.status !== 'pending') continue;
+            const p: Promise<void> = create(name).finally(() => inFlight.delete(p));
+            inFlight.add(p);
+            room--;
+          }
+          if (failure) throw failure;
+          if (active === names.length) {
+            for (const [name, d] of Object.entries(done)) d.created = createdHere.has(name);
+            return { images: done, polls };
+          }
+          const now = Date.now();
+          if (now >= deadline) {
+            const labels = Object.fromEntries(names.map((n) => [state[n]!.imageId ?? n, n]));
+            const last = Object.fromEntries(names.filter((n) => !done[n]).map((n) => [state[n]!.imageId ?? n, state[n]!.status]));
+            throw new OpenStackWaitTimeoutError('image', last, input.timeoutSeconds, 'active', labels);
+          }
+          const oldest = Math.min(...names.filter((n) => !done[n] && since[n] !== undefined).map((n) => since[n]!), now);
+          const interval = Math.min(maxPollMs, Math.max(MIN_POLL_MS, (now - oldest) * POLL_FRACTION), deadline - now);
+          await ctx.sleep(interval, heartbeat);
+          try {
+            absorb(await setImages(c, snapId, ctx.signal));
+            polls++;
+          } catch (err) {
+            if (!(err instanceof SnapsetError && err.retryable)) throw err;
+          }
+          ctx.heartbeat(heartbeat());
+        }
+      } finally {
+        // Settle-all: every createImage sent is answered before this attempt ends, whatever ended it.
+        await Promise.allSettled([...inFlight]);
+      }
+    },
+
+    /** Adds the tags each image lacks: one listing of the set, then one PATCH per image that lacks any. */
+    async tagSnapset(input: TagSnapsetInput): Promise<TagSnapsetResult> {
+      const snapId = validateSnapId(input?.snapId, 'tagSnapset');
+      const images = validateMap(input.images, 'images', 'tagSnapset') as Record<string, ExpectedSetImage>;
+      const ctx = activityCtx();
+      const c = await client(input);
+      const current = new Map((await setImages(c, snapId, ctx.signal)).map((i) => [i.id, i]));
+      const added: Record<string, string[]> = {};
+      const names = Object.keys(images);
+      await mapLimit(
+        names,
+        REST_PARALLEL,
+        async (name) => {
+          const want = images[name]!;
+          const img = current.get(want.imageId);
+          if (!img) throw new OpenStackResourceFailedError('image', want.imageId, 'deleted', `the image of ${name} (${want.imageId}) is gone`);
+          const missing = want.tags.filter((t) => !img.tags.includes(t));
+          added[name] = missing;
+          // One JSON-patch sets every missing tag at once (Images API v2: PATCH `/tags` as a whole list).
+          if (missing.length > 0) await c.image.updateImage(want.imageId, [{ op: 'replace', path: '/tags', value: [...img.tags, ...missing] }], { signal: ctx.signal });
+          ctx.heartbeat({ tagged: Object.keys(added).length, of: names.length });
+        },
+        ctx.signal,
+      );
+      return { added };
+    },
+
+    /**
+     * Checks every image of the set is there, `active` and carries its tags, then adds the completion
+     * marker to each (idempotent). A set that fails the check is never marked.
+     */
+    async verifySnapset(input: VerifySnapsetInput): Promise<{ complete: true; images: number }> {
+      const snapId = validateSnapId(input?.snapId, 'verifySnapset');
+      const images = validateMap(input.images, 'images', 'verifySnapset') as Record<string, ExpectedSetImage>;
+      const ctx = activityCtx();
+      const c = await client(input);
+      const listed = await setImages(c, snapId, ctx.signal);
+      const problems = setProblems(images, listed);
+      if (problems.length > 0) throw new SnapsetVerificationError(snapId, problems);
+      const byId = new Map(listed.map((i) => [i.id, i]));
+      await mapLimit(
+        Object.values(images),
+        REST_PARALLEL,
+        async (want) => {
+          if (!byId.get(want.imageId)!.tags.includes(COMPLETE_TAG)) await c.image.addTag(want.imageId, COMPLETE_TAG, { signal: ctx.signal });
+        },
+        ctx.signal,
+      );
+      return { complete: true, images: listed.length };
+    },
+
+    /**
+     * Deletes every image of the set — found by its property, plus any the workflow knows of — and
+     * lists again until none is left (an image whose `createImage` was answered late shows up in a
+     * later round). Images already gone count as deleted.
+     */
+    async cleanupSnapset(input: CleanupSnapsetInput): Promise<CleanupSnapsetResult> {
+      const snapId = validateSnapId(input?.snapId, 'cleanupSnapset');
+      const ctx = activityCtx();
+      const c = await client(input);
+      const deleted = new Set<string>();
+      const refused = new Map<string, string>();
+      let known = [...(input.knownImageIds ?? [])];
+      for (let round = 0; round < 5; round++) {
+        const listed = await setImages(c, snapId, ctx.signal);
+        const ids = [...new Set([...known, ...listed.filter((i) => !['deleted', 'pending_delete'].includes(i.status.toLowerCase())).map((i) => i.id)])].filter((id) => !deleted.has(id) && !refused.has(id));
+        known = [];
+        if (ids.length === 0) break;
+        await mapLimit(ids, REST_PARALLEL, async (id) => {
+          try {
+            await c.image.deleteImage(id, { signal: ctx.signal });
+            deleted.add(id);
+          } catch (err) {
+            if (err instanceof OpenStackNotFoundError) deleted.add(id);
+            else if (err instanceof SnapsetError && !err.retryable) refused.set(id, err.message);
+            else throw err;
+          }
+          ctx.heartbeat({ deleted: deleted.size, round });
+        });
+      }
+      const remaining = (await setImages(c, snapId, ctx.signal)).filter((i) => !['deleted', 'pending_delete'].includes(i.status.toLowerCase()));
+      return {
+        deleted: [...deleted],
+        left: remaining.map((i) => ({ id: i.id, name: i.name, reason: refused.get(i.id) ?? `still ${i.status}` })),
+      };
+    },
+  };
+}
+
+/** Thrown when a set does not pass verification (an image missing, not active or lacking tags). Never retryable. */
+export class SnapsetVerificationError extends SnapsetError {
+  readonly retryable = false;
+  constructor(
+    readonly snapId: string,
+    readonly problems: string[],
+  ) {
+    super(`SnapSet ${snapId} failed verification: ${problems.join('; ')}`);
+  }
+  override details(): Record<string, unknown> {
+    return { snapId: this.snapId, problems: this.problems };
+  }
+}
+
+export type SnapsetImageActivities = ReturnType<typeof createSnapsetImageActivities>;

@@ -1,0 +1,241 @@
+/**
+ * What the workflows share (STYLE: the samples keep workflows to orchestration): the activity option
+ * sets, the run tracker (phase, search attribute, current details, progress), the per-stack lock and
+ * the reading of a failure down to its root cause. Deterministic: workflow APIs only.
+ */
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  ChildWorkflowFailure,
+  ParentClosePolicy,
+  TemporalFailure,
+  TimeoutFailure,
+  condition,
+  defineSignal,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityFunctionWithOptions,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Activities } from '../activities/index.js';
+import { FailureTypes } from '../shared/errors.js';
+import { failureHint } from '../shared/failures.js';
+import { SnapsetPhaseKey, stackLockWorkflowId, type RunProgress, type SnapsetFailureInfo } from '../shared/workflow-api.js';
+
+/**
+ * Heartbeat timeout of every waiting activity. Activities heartbeat at least every 2 s
+ * (src/activities/context.ts), so a worker that dies costs ~10 s before another worker retries the
+ * step, not a minute.
+ */
+export const HEARTBEAT_TIMEOUT = '10s';
+
+/** Transient errors (5xx, 409, network, a lost worker): back off from 1 s to 30 s. */
+const BACKOFF = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
+
+/** Read-only checks before anything is changed: a few quick tries, then the run ends with nothing touched. */
+export const checks = proxyActivities<Activities>({
+  startToCloseTimeout: '2m',
+  retry: { ...BACKOFF, maximumInterval: '10s', maximumAttempts: 4 },
+});
+
+/** One call that changes the lab (cordon, a shutdown): idempotent, retried with backoff. */
+export const changes = proxyActivities<Activities>({
+  startToCloseTimeout: '2m',
+  retry: { ...BACKOFF, initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 10 },
+});
+
+/** A long wait (SHUTOFF, a stable cluster): heartbeats, honours cancellation, a few attempts. */
+export function waits(timeoutMs: number) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: timeoutMs + 120_000,
+    heartbeatTimeout: HEARTBEAT_TIMEOUT,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { ...BACKOFF, maximumAttempts: 5 },
+  });
+}
+
+/**
+ * Steps after the images exist (capture, tags, verification, cleanup): all idempotent, so transient
+ * errors are retried for as long as `budgetMs` allows instead of a fixed number of attempts — giving up
+ * early would throw away a capture that is already good. Non-retryable failures still end at once.
+ */
+export function persistent(budgetMs: number, stepMs = 300_000) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: Math.min(stepMs, budgetMs),
+    scheduleToCloseTimeout: budgetMs,
+    heartbeatTimeout: HEARTBEAT_TIMEOUT,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: BACKOFF,
+  });
+}
+
+/**
+ * One activity call with a one-line summary for the Web UI's event list ("create images (12)",
+ * "wait SHUTOFF (12)"); the options of `fn`'s proxy stay as they are.
+ */
+export function step<A extends unknown[], R>(fn: ActivityFunctionWithOptions<(...args: A) => Promise<R>>, summary: string, ...args: A): Promise<R> {
+  return fn.executeWithOptions({ summary }, args);
+}
+
+/**
+ * The phase of a run as everybody sees it: the `progress` query, the `SnapsetPhase` search attribute
+ * and the Web UI's current details. Also what the run changed outside and its warnings, so a failure
+ * can say exactly what state it leaves.
+ */
+export class RunTracker<P extends string> {
+  constructor(readonly progress: RunProgress<P>) {
+    progress.changes ??= [];
+    progress.warnings ??= [];
+  }
+
+  enter(phase: P, details: string): void {
+    this.progress.phase = phase;
+    if (!this.progress.phasesRun.includes(phase)) this.progress.phasesRun.push(phase);
+    upsertSearchAttributes([{ key: SnapsetPhaseKey, value: phase }]);
+    this.say(details);
+  }
+
+  /** New details within the same phase. */
+  say(details: string): void {
+    this.progress.details = details;
+    const warn = this.progress.warnings!.length > 0 ? `\n\nwarnings: ${this.progress.warnings!.join('; ')}` : '';
+    setCurrentDetails(`**${this.progress.phase}** — ${details}${warn}`);
+  }
+
+  /** Records a change made to the lab (reported on failure). */
+  changed(what: string): void {
+    this.progress.changes!.push(what);
+  }
+
+  warn(message: string): void {
+    if (!this.progress.warnings!.includes(message)) this.progress.warnings!.push(message);
+  }
+
+  /** Nothing has been changed outside so far. */
+  get untouched(): boolean {
+    return this.progress.changes!.length === 0;
+  }
+}
+
+/** The root cause of a failure: the deepest ApplicationFailure (or timeout) under activity and child failures. */
+export function rootCause(err: unknown): { type: string; message: string; activityType?: string; details?: unknown } {
+  let activityType: string | undefined;
+  let cur: unknown = err;
+  for (let depth = 0; depth < 20 && cur; depth++) {
+    if (cur instanceof ActivityFailure) {
+      activityType = cur.activityType;
+      cur = cur.cause;
+    } else if (cur instanceof ChildWorkflowFailure) {
+      cur = cur.cause;
+    } else if (cur instanceof ApplicationFailure) {
+      return { type: cur.type ?? 'Error', message: cur.message, ...(activityType ? { activityType } : {}), ...(cur.details?.[0] ? { details: cur.details[0] } : {}) };
+    } else if (cur instanceof TimeoutFailure) {
+      const what = activityType ? `step ${activityType}` : 'a step';
+      return { type: 'TimeoutFailure', message: `${what} timed out (${String(cur.timeoutType)}): its worker stopped answering or the step outlived its time limit`, ...(activityType ? { activityType } : {}) };
+    } else if (cur instanceof CancelledFailure) {
+      return { type: 'CancelledFailure', message: 'cancelled' };
+    } else if (cur instanceof TemporalFailure && cur.cause) {
+      cur = cur.cause;
+    } else if (cur instanceof Error) {
+      return { type: cur.name, message: cur.message, ...(activityType ? { activityType } : {}) };
+    } else {
+      break;
+    }
+  }
+  return { type: 'Error', message: String(cur ?? err) };
+}
+
+/** A failure as the run reports it: the root cause's message, the instance when known, and what to do. */
+export function failureInfo(err: unknown, opts: { instance?: string; context?: string } = {}): SnapsetFailureInfo {
+  const root = rootCause(err);
+  const hint = failureHint(root.type, root.details);
+  const where = opts.context ? `${opts.context}: ` : '';
+  const about = opts.instance && !root.message.includes(opts.instance) ? `instance ${opts.instance}: ` : '';
+  return {
+    message: `${where}${about}${root.message}`,
+    type: root.type,
+    ...(opts.instance ? { instance: opts.instance } : {}),
+    ...(hint ? { hint } : {}),
+  };
+}
+
+// ---- the per-stack lock -------------------------------------------------------------------------
+
+/** Ends a `stackLock` workflow: the holder is done with the stack. */
+export const releaseStackLockSignal = defineSignal('release');
+
+export interface StackLockInput {
+  stackName: string;
+  /** Workflow type of the holder (shown when another run is refused). */
+  holderType: string;
+}
+
+/**
+ * The per-stack lock (DESIGN §5 step 1b: "no other run holds the stack", enforced by the workflows).
+ * A child workflow with the fixed ID `snapset-lock-<stack>`: Temporal allows one running workflow per
+ * ID, so starting it is an atomic test-and-set that holds whatever started the run — the snapset CLI,
+ * a raw `temporal workflow start`, a Schedule's timestamped IDs. It lives until its holder releases
+ * it, and is terminated with its parent (ParentClosePolicy TERMINATE) if the holder ends abruptly.
+ */
+export async function stackLock(input: StackLockInput): Promise<{ stackName: string; released: true }> {
+  let released = false;
+  setHandler(releaseStackLockSignal, () => {
+    released = true;
+  });
+  await condition(() => released);
+  return { stackName: input.stackName, released: true };
+}
+
+export interface HeldStackLock {
+  /** Lets the next run of the stack start; waits until the lock workflow has ended. */
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the stack's lock or fails at once, non-retryable, naming the run that holds it. Started in a
+ * non-cancellable scope so that cancelling the holder does not free the stack before its cleanup ran.
+ */
+export async function acquireStackLock(stackName: string): Promise<HeldStackLock> {
+  const lockId = stackLockWorkflowId(stackName);
+  const holderType = workflowInfo().workflowType;
+  try {
+    const handle = await CancellationScope.nonCancellable(() =>
+      startChild(stackLock, {
+        workflowId: lockId,
+        args: [{ stackName, holderType }],
+        memo: { holderType },
+        parentClosePolicy: ParentClosePolicy.TERMINATE,
+        staticSummary: `lock of stack ${stackName}, held by ${workflowInfo().workflowId}`,
+      }),
+    );
+    return {
+      release: () =>
+        CancellationScope.nonCancellable(async () => {
+          await handle.signal(releaseStackLockSignal);
+          await handle.result();
+        }),
+    };
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    let holder: { workflowId?: string; workflowType?: string; since?: string } = {};
+    try {
+      holder = await checks.describeStackLock({ lockWorkflowId: lockId });
+    } catch {
+      // The refusal stands without the holder's name.
+    }
+    const who = holder.workflowId ? `workflow ${holder.workflowId}${holder.workflowType ? ` (${holder.workflowType})` : ''}${holder.since ? `, since ${holder.since}` : ''}` : `the run holding lock ${lockId}`;
+    throw ApplicationFailure.create({
+      type: FailureTypes.stackLocked,
+      nonRetryable: true,
+      message: `stack ${stackName} is busy: ${who} is running on it; nothing was changed. Wait for it to end or cancel it (snapset cancel ${holder.workflowId ?? stackName})`,
+      details: [{ stackName, lockWorkflowId: lockId, ...holder }],
+    });
+  }
+}
