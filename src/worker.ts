@@ -39,6 +39,30 @@ export function defaultDeps(): ActivityDeps {
   };
 }
 
+/**
+ * Worker slots from the environment, for many concurrent runs on one worker (bench/results.md):
+ * SNAPSET_MAX_ACTIVITIES (concurrent activities, SDK default 100 — each run has at most one or two
+ * running: its steps are set-level), SNAPSET_MAX_WORKFLOW_TASKS (SDK default 40),
+ * SNAPSET_MAX_CACHED_WORKFLOWS (sticky cache; SDK default from memory).
+ */
+export function workerTuning(env: NodeJS.ProcessEnv = process.env): Partial<WorkerOptions> {
+  const int = (name: string): number | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name}: expected a whole number of at least 1, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const activities = int('SNAPSET_MAX_ACTIVITIES');
+  const workflowTasks = int('SNAPSET_MAX_WORKFLOW_TASKS');
+  const cached = int('SNAPSET_MAX_CACHED_WORKFLOWS');
+  return {
+    ...(activities ? { maxConcurrentActivityTaskExecutions: activities } : {}),
+    ...(workflowTasks ? { maxConcurrentWorkflowTaskExecutions: workflowTasks } : {}),
+    ...(cached ? { maxCachedWorkflows: cached } : {}),
+  };
+}
+
 export async function createWorker(opts: SnapsetWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
@@ -46,6 +70,7 @@ export async function createWorker(opts: SnapsetWorkerOptions): Promise<Worker> 
     taskQueue: opts.taskQueue ?? process.env.SNAPSET_TASK_QUEUE ?? TASK_QUEUE,
     ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath }),
     activities: createActivities(opts.deps ?? defaultDeps()),
+    ...workerTuning(),
     ...opts.extra,
   });
 }

@@ -410,7 +410,7 @@ const MANY: NonNullable<Parameters<typeof startSim>[1]>['instances'] = {
 void describe('OpenStack client: image update (JSON-patch) and server lists', () => {
   let g: SimFixture;
   before(async () => {
-    g = await startSim({ images: [{ name: 'patch-me', tags: ['old'], properties: { keep: 'k', drop: 'd' } }] }, { instances: MANY });
+    g = await startSim({ images: [{ name: 'patch-me', tags: ['old'], properties: { keep: 'k', drop: 'd' } }, { name: 'in:colon' }] }, { instances: MANY });
   });
   after(async () => {
     await g.close();
@@ -476,6 +476,20 @@ void describe('OpenStack client: image update (JSON-patch) and server lists', ()
       await assert.rejects(c.image.updateImage('00000000-0000-4000-8000-00000000dead', []), (err) => assertError(err, OpenStackNotFoundError, false));
       assert.deepEqual((await c.image.getImage(img!.id)).tags, tagsBefore);
       assert.deepEqual(g.sim.counters()['image.images.update']!.byStatus, { '200': 1, '403': 1, '409': 1, '400': 1, '404': 1 });
+    } finally {
+      c.close();
+    }
+  });
+
+  // Image API v2 reference, "List images": `name` takes operators, so a literal colon needs `eq:`.
+  void test('listImages sends a name with a colon as eq:<name>, which Glance does not read as an operator', async () => {
+    const c = await client();
+    try {
+      const before = g.sim.requestLog().length;
+      const found = await c.image.listAllImages({ name: 'in:colon' });
+      assert.deepEqual(found.map((i) => i.name), ['in:colon']);
+      const sent = g.sim.requestLog().slice(before).find((r) => r.endpoint === 'image.images.list')!;
+      assert.equal(new URLSearchParams(sent.query).get('name'), 'eq:in:colon');
     } finally {
       c.close();
     }

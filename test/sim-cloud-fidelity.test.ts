@@ -284,4 +284,18 @@ void describe('cloud simulator fidelity: what real OpenStack clients send', () =
       assert.equal(r.headers.get('allow'), allow, `${method} ${path}`);
     }
   });
+
+  void test('request log: query, selected headers and Nova/Glance bodies for tests; no Keystone body, token or password', async () => {
+    await call('PATCH', `/image/v2/images/${IMG.c}`, { headers: PATCH, body: [{ op: 'add', path: '/logged', value: 'yes' }] });
+    await call('GET', '/compute/v2.1/servers?limit=1&name=master', { headers: MV('2.60') });
+    const log = sim.requestLog();
+    const patch = log.filter((r) => r.endpoint === 'image.images.update').at(-1)!;
+    assert.deepEqual([patch.headers.contentType, patch.body], [PATCH['Content-Type'], [{ op: 'add', path: '/logged', value: 'yes' }]]);
+    const list = log.filter((r) => r.endpoint === 'compute.servers.list').at(-1)!;
+    assert.deepEqual([list.query, list.headers.microversion], ['limit=1&name=master', 'compute 2.60']);
+    const auth = log.find((r) => r.endpoint === 'identity.tokens.create')!;
+    assert.equal(auth.body, undefined);
+    const text = JSON.stringify(log);
+    assert.ok(!text.includes(sim.cloud.password) && !text.includes('gAAAAA'), 'no secret in the request log');
+  });
 });

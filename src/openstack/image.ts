@@ -98,8 +98,10 @@ export function toImage(raw: Record<string, unknown>): Image {
 export function imageListQuery(f: ImageListFilters): URLSearchParams {
   const q = new URLSearchParams();
   if (f.limit !== undefined) q.set('limit', String(f.limit));
-  if (f.name !== undefined) q.set('name', f.name);
-  if (f.status !== undefined) q.set('status', f.status);
+  // Glance reads `word:` at the start of these as an operator (`in:`, `eq:`…): a literal with a colon goes as `eq:`.
+  const literal = (v: string) => (v.includes(':') ? `eq:${v}` : v);
+  if (f.name !== undefined) q.set('name', literal(f.name));
+  if (f.status !== undefined) q.set('status', literal(f.status));
   if (f.owner !== undefined) q.set('owner', f.owner);
   if (f.visibility !== undefined) q.set('visibility', f.visibility);
   if (f.sort !== undefined) q.set('sort', f.sort);
@@ -113,15 +115,21 @@ export class ImageClient {
 
   /** `GET /v2/images/{id}` → 200. */
   async getImage(id: string, opts: CallOptions = {}): Promise<Image> {
+    return await this.imageCall('GET', id, {}, opts);
+  }
+
+  /** A call on one image that answers 200 with it. */
+  private async imageCall(method: 'GET' | 'PATCH', id: string, extra: { headers?: Record<string, string>; json?: unknown }, opts: CallOptions): Promise<Image> {
     const res = await this.session.request('image', {
-      method: 'GET',
+      method,
       path: `/images/${encodeURIComponent(id)}`,
+      ...extra,
       expected: [200],
       signal: opts.signal,
     });
     const body = res.body as Record<string, unknown> | undefined;
     if (!body || typeof body.id !== 'string') {
-      throw new OpenStackNetworkError({ method: 'GET', url: res.url, service: 'image' }, 'response is not an image');
+      throw new OpenStackNetworkError({ method, url: res.url, service: 'image' }, 'response is not an image');
     }
     return toImage(body);
   }
@@ -160,19 +168,7 @@ export class ImageClient {
    * the operations apply in order and all or none take effect. `/tags` replaces the tag list at once.
    */
   async updateImage(id: string, ops: ImagePatchOp[], opts: CallOptions = {}): Promise<Image> {
-    const res = await this.session.request('image', {
-      method: 'PATCH',
-      path: `/images/${encodeURIComponent(id)}`,
-      headers: { 'Content-Type': IMAGE_PATCH_MEDIA_TYPE },
-      json: ops,
-      expected: [200],
-      signal: opts.signal,
-    });
-    const body = res.body as Record<string, unknown> | undefined;
-    if (!body || typeof body.id !== 'string') {
-      throw new OpenStackNetworkError({ method: 'PATCH', url: res.url, service: 'image' }, 'response is not an image');
-    }
-    return toImage(body);
+    return await this.imageCall('PATCH', id, { headers: { 'Content-Type': IMAGE_PATCH_MEDIA_TYPE }, json: ops }, opts);
   }
 
   /** `PUT /v2/images/{id}/tags/{tag}` → 204 (adding a present tag is a no-op). */

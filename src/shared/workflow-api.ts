@@ -4,6 +4,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { PreflightCheck } from './errors.js';
 import type { Phase } from './types.js';
 
 export const TASK_QUEUE = 'hotstack-snapset';
@@ -82,6 +83,8 @@ export interface SnapsetFailureInfo {
   instance?: string;
   /** What the user does next. */
   hint?: string;
+  /** For a failed preflight: every check that failed, with what to do. */
+  failedChecks?: PreflightCheck[];
   /** Nova status of every VM as read after the failure (name → status), when the cloud could be read. */
   finalServerStatus?: Record<string, string>;
   /** Images of the set deleted by cleanup, and any it could not delete. */

@@ -25,7 +25,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
-import { FailureTypes, ValidationError } from '../shared/errors.js';
+import { FailureTypes, ValidationError, type PreflightCheck } from '../shared/errors.js';
 import { failureHint } from '../shared/failures.js';
 import { SnapsetPhaseKey, stackLockWorkflowId, type RunProgress, type SnapsetFailureInfo } from '../shared/workflow-api.js';
 
@@ -158,11 +158,14 @@ export function failureInfo(err: unknown, opts: { instance?: string; context?: s
   const hint = failureHint(root.type, root.details);
   const where = opts.context ? `${opts.context}: ` : '';
   const about = opts.instance && !root.message.includes(opts.instance) ? `instance ${opts.instance}: ` : '';
+  const failedChecks = (root.details as { failed?: PreflightCheck[] } | undefined)?.failed;
+  const instance = opts.instance ?? (failedChecks?.length === 1 ? failedChecks[0]!.instance : undefined);
   return {
     message: `${where}${about}${root.message}`,
     type: root.type,
-    ...(opts.instance ? { instance: opts.instance } : {}),
+    ...(instance ? { instance } : {}),
     ...(hint ? { hint } : {}),
+    ...(Array.isArray(failedChecks) ? { failedChecks } : {}),
   };
 }
 

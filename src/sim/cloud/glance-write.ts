@@ -1,6 +1,6 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { header, INVALID_JSON, type SimRequest } from './http.js';
-import { isoSeconds, type SimImage } from './state.js';
+import { activateImage, isoSeconds, type SimImage } from './state.js';
 
 /**
  * Glance's writes of image records: `PATCH /v2/images/{id}` (Image API v2 reference, "Update image";
@@ -278,10 +278,6 @@ export function uploadImageData(req: SimRequest, img: SimImage): Fail | undefine
   if (contentType !== 'application/octet-stream') return fail(415, `Unsupported Content-Type ${contentType || '(none)'}`);
   if (img.status !== 'queued') return fail(409, `Image status transition from ${img.status} to saving is not allowed`);
   if (!img.diskFormat || !img.containerFormat) return fail(400, 'Properties disk_format, container_format must be set prior to saving data.');
-  img.status = 'active';
-  img.size = req.rawBody.length;
-  img.checksum = createHash('md5').update(req.rawBody).digest('hex');
-  img.osHashValue = createHash('sha512').update(req.rawBody).digest('hex');
-  img.updatedAt = isoSeconds();
+  activateImage(img, req.rawBody, req.rawBody.length);
   return undefined;
 }

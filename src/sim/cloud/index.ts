@@ -328,6 +328,10 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
       } else res.destroy();
     });
   });
+  // Node closes idle keep-alive sockets after 5 s; a client re-using one at that instant sees
+  // ECONNRESET (more likely on a loaded machine). Clouds behind HAProxy/Apache keep them longer.
+  server.keepAliveTimeout = 60_000;
+  server.headersTimeout = 61_000;
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);

@@ -70,6 +70,15 @@ export function isoMicros(d: Date): string {
   return `${d.toISOString().slice(0, 23)}000Z`;
 }
 
+/** An image's data arrived: `active`, with the size and the hashes Glance computes (of `content`). */
+export function activateImage(img: SimImage, content: string | Buffer, size: number): void {
+  img.status = 'active';
+  img.size = size;
+  img.checksum = createHash('md5').update(content).digest('hex');
+  img.osHashValue = createHash('sha512').update(content).digest('hex');
+  img.updatedAt = isoSeconds();
+}
+
 const BASE_IMAGE_ID = 'b1d1f4c6-0a7e-4c1b-9f53-3e6f1c2a9d10';
 
 export class CloudState {
@@ -333,10 +342,7 @@ export class CloudState {
           if (this.shouldKill(s, image)) {
             image.status = 'killed';
           } else {
-            image.status = 'active';
-            image.size = this.cloud.imageSizeBytes;
-            image.checksum = createHash('md5').update(image.id).digest('hex');
-            image.osHashValue = createHash('sha512').update(image.id).digest('hex');
+            activateImage(image, image.id, this.cloud.imageSizeBytes);
           }
           image.updatedAt = isoSeconds();
         });
