@@ -289,9 +289,12 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
             if (inst.serverName) keys.set(nameKey(inst.serverName), name);
           }
           const mapped = nodes.map((n) => ({ name: n.name, ready: n.ready, unschedulable: n.unschedulable, instance: keys.get(nameKey(n.name)) }));
-          const warnings = mapped
-            .filter((n) => !n.instance)
-            .map((n) => `OpenShift node ${n.name} matches no instance of snapset_data: it will be shut down but not imaged`);
+          const warnings = [
+            ...mapped.filter((n) => !n.instance).map((n) => `OpenShift node ${n.name} matches no instance of snapset_data: it will be shut down but not imaged`),
+            // shutdownNodes skips NotReady nodes (assumed already off): a running but NotReady node (a lab
+            // started and not yet revived) is only stopped by capture.forceStopAfter (Nova os-stop).
+            ...mapped.filter((n) => !n.ready).map((n) => `OpenShift node ${n.name} is NotReady: it cannot be shut down from inside; if its VM is running, only capture.forceStopAfter (Nova os-stop) will stop it`),
+          ];
           return { checks, nodes: mapped.map((n) => (n.instance ? n : { name: n.name, ready: n.ready, unschedulable: n.unschedulable })), warnings };
         });
       } catch (err) {
