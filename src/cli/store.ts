@@ -1,0 +1,96 @@
+/**
+ * What the verbs that read the image store share: a cloud client from clouds.yaml like the worker
+ * (`--cloud`, else OS_CLOUD, else the only cloud), snap_id arguments, confirmations and the
+ * `pruneSnapsets` runs behind `delete` and `prune`.
+ */
+import { createInterface } from 'node:readline/promises';
+import { Option, type Command } from 'commander';
+import type { Client } from '@temporalio/client';
+import { CloudsYamlClientProvider, OpenStackNetworkError, OpenStackTimeoutError, type OpenStackClient } from '../openstack/index.js';
+import { ValidationError } from '../shared/errors.js';
+import { SNAP_ID } from '../shared/snapset.js';
+import type { PruneSnapsetsInput, PruneSnapsetsResult } from '../shared/snapsets.js';
+import { TASK_QUEUE } from '../shared/workflow-api.js';
+import type { pruneSnapsets } from '../workflows/index.js';
+import { EXIT, type CliContext, type GlobalOpts } from './context.js';
+
+export const cloudOption = () => new Option('--cloud <name>', 'cloud in clouds.yaml (default: OS_CLOUD, else the only cloud)').env('OS_CLOUD');
+
+/** Runs fn with a client of the cloud the options name; a cloud that does not answer is exit 3. */
+export async function withCloud(ctx: CliContext, cloud: string | undefined, fn: (c: OpenStackClient) => Promise<number | void>): Promise<number | void> {
+  const provider = new CloudsYamlClientProvider({ timeoutMs: 30_000 });
+  try {
+    return await fn(await provider.client(cloud));
+  } catch (err) {
+    if (err instanceof OpenStackNetworkError || err instanceof OpenStackTimeoutError) {
+      ctx.io.err(`snapset: cannot reach the cloud: ${err.message}`);
+      return EXIT.unreachable;
+    }
+    throw err;
+  } finally {
+    provider.close();
+  }
+}
+
+export function isSnapId(s: string): boolean {
+  return SNAP_ID.test(s) && !s.startsWith('snapset-');
+}
+
+export function snapIdArg(s: string): string {
+  if (!SNAP_ID.test(s)) throw new ValidationError([{ path: '<snap_id>', message: `${JSON.stringify(s)} is not a snap_id (8 URL-safe base64 characters, e.g. from snapset list)` }]);
+  return s;
+}
+
+export function stackArg(s: string | undefined): string | undefined {
+  if (s !== undefined && !/^[A-Za-z][A-Za-z0-9_.-]*$/.test(s)) throw new ValidationError([{ path: '--stack', message: `${JSON.stringify(s)} is not a stack name` }]);
+  return s;
+}
+
+/**
+ * Deleting needs a yes: `--yes`, or an answer on a terminal. Off a terminal without `--yes` it is
+ * refused (exit 2) before anything is contacted — a script must say so explicitly.
+ */
+export function refuseOffTerminal(ctx: CliContext, yes: boolean | undefined): number | undefined {
+  if (yes || (process.stdin.isTTY && ctx.io.isTTY)) return undefined;
+  ctx.io.err('snapset: refusing to delete without confirmation (not a terminal): add --yes, or look first with --dry-run');
+  return EXIT.usage;
+}
+
+/** Asks on the terminal (see {@link refuseOffTerminal}); undefined = go ahead, else the exit code. */
+export async function confirm(ctx: CliContext, question: string, yes: boolean | undefined): Promise<number | undefined> {
+  if (yes) return undefined;
+  const refused = refuseOffTerminal(ctx, yes);
+  if (refused !== undefined) return refused;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = (await rl.question(`${question} [y/N] `)).trim().toLowerCase();
+    if (answer === 'y' || answer === 'yes') return undefined;
+    ctx.io.err('nothing deleted');
+    return EXIT.failed;
+  } finally {
+    rl.close();
+  }
+}
+
+/** Runs `pruneSnapsets` to its end (durable, in the Web UI under a workflow ID saying what it does). */
+export async function runPrune(client: Client, cmd: Command, input: PruneSnapsetsInput, what: string): Promise<{ workflowId: string; result: PruneSnapsetsResult }> {
+  const taskQueue = cmd.optsWithGlobals<GlobalOpts>().taskQueue ?? TASK_QUEUE;
+  const workflowId = `snapset-${what}-${input.stackName ?? 'all'}-${new Date().toISOString().replace(/[:.]/g, '')}`;
+  const handle = await client.workflow.start<typeof pruneSnapsets>('pruneSnapsets', {
+    taskQueue,
+    workflowId,
+    args: [input],
+    staticSummary: `${what} SnapSets${input.stackName ? ` of ${input.stackName}` : ''}${input.dryRun ? ' (dry run)' : ''}`,
+  });
+  return { workflowId, result: await handle.result() };
+}
+
+/** The sets a prune left and what it could not delete, one line each. */
+export function pruneLines(r: PruneSnapsetsResult, workflowId: string): string[] {
+  const lines = [`${r.dryRun ? 'dry run' : 'pruneSnapsets'} ${workflowId}:`];
+  for (const id of r.delete) lines.push(`  ${r.dryRun ? 'would delete' : r.deleted.includes(id) ? 'deleted' : 'NOT deleted'}  ${id}  ${r.reasons[id]}`);
+  for (const id of r.keep) lines.push(`  kept          ${id}  ${r.reasons[id]}`);
+  for (const [id, why] of Object.entries(r.reasons)) if (!r.delete.includes(id) && !r.keep.includes(id)) lines.push(`  not found     ${id}  ${why}`);
+  for (const l of r.left) lines.push(`  left image ${l.imageId} of ${l.snapId}: ${l.reason}`);
+  return lines;
+}
