@@ -94,3 +94,14 @@ export function pruneLines(r: PruneSnapsetsResult, workflowId: string): string[]
   for (const l of r.left) lines.push(`  left image ${l.imageId} of ${l.snapId}: ${l.reason}`);
   return lines;
 }
+
+/** An age or a time left as people read it in a table: the two largest units (`40d2h`, `5h3m`, `42s`). */
+export function roughly(ms: number): string {
+  const units = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const;
+  const t = Math.max(0, ms);
+  const i = units.findIndex(([, size]) => t >= size);
+  if (i < 0) return '0s';
+  const [u1, s1] = units[i]!;
+  const next = units[i + 1];
+  return `${Math.floor(t / s1)}${u1}${next ? `${Math.floor((t % s1) / next[1])}${next[0]}` : ''}`;
+}

@@ -8,6 +8,7 @@ import { cloudOption, confirm, pruneLines, runPrune, snapIdArg } from '../store.
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('delete')
+    .showHelpAfterError(false) // a usage error is one line (exit 2)
     .argument('<snap_id...>', 'the set(s) to delete')
     .description('delete every image of these SnapSets (never the newest complete set of a stack, nor one whose capture is running)')
     .addOption(cloudOption())

@@ -11,6 +11,7 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('latest')
+    .showHelpAfterError(false) // a usage error is one line (exit 2)
     .description('the newest complete SnapSet younger than 30 days; exit 1 (saying what exists) when there is none')
     .addOption(cloudOption())
     .option('--stack <name>', 'only sets of this stack')

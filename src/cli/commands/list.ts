@@ -3,12 +3,13 @@ import type { Command } from 'commander';
 import { readSnapsets } from '../../openstack/snapset-store.js';
 import { ageMs, isExpired, summary } from '../../shared/snapsets.js';
 import type { CliContext } from '../context.js';
-import { json, seconds, table } from '../format.js';
-import { cloudOption, stackArg, withCloud } from '../store.js';
+import { json, table } from '../format.js';
+import { cloudOption, roughly, stackArg, withCloud } from '../store.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('list')
+    .showHelpAfterError(false) // a usage error is one line (exit 2)
     .description('SnapSets in the image store, newest first: completeness, age, expiry (workflow runs: runs)')
     .addOption(cloudOption())
     .option('--stack <name>', 'only sets of this stack')
@@ -30,7 +31,7 @@ export function register(program: Command, ctx: CliContext): void {
           }
           const rows = sets.map((s) => {
             const left = Date.parse(s.expiresAt) - now;
-            return [s.snapId, s.stackName ?? '(unknown)', s.createdAt, seconds(ageMs(s, now)), left > 0 ? seconds(left) : `expired ${seconds(-left)} ago`, String(s.images.length), s.complete ? 'yes' : `no: ${s.problems.join('; ')}`];
+            return [s.snapId, s.stackName ?? '(unknown)', s.createdAt, roughly(ageMs(s, now)), left > 0 ? roughly(left) : `expired ${roughly(-left)} ago`, String(s.images.length), s.complete ? 'yes' : `no: ${s.problems.join('; ')}`];
           });
           for (const line of table([['SNAP_ID', 'STACK', 'CREATED', 'AGE', 'EXPIRES IN', 'IMAGES', 'COMPLETE'], ...rows])) ctx.io.out(line);
         });

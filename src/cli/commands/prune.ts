@@ -15,6 +15,7 @@ function duration(v: string): string {
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('prune')
+    .showHelpAfterError(false) // a usage error is one line (exit 2)
     .description('delete old SnapSets: keeps the newest N complete sets per stack, never the newest complete one, never a set whose capture is running')
     .requiredOption('--keep <n>', 'complete sets to keep per stack', positiveInt)
     .option('--max-age <duration>', 'delete sets older than this', duration, DEFAULT_MAX_AGE)

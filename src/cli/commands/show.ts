@@ -9,9 +9,9 @@ import { ConfigError } from '../../shared/errors.js';
 import { ageMs, type StoredSnapset } from '../../shared/snapsets.js';
 import { workflowIdOf } from '../args.js';
 import { EXIT, type CliContext } from '../context.js';
-import { json, seconds, table } from '../format.js';
+import { json, table } from '../format.js';
 import { failureLines, queryProgress } from '../watch.js';
-import { cloudOption, isSnapId, withCloud } from '../store.js';
+import { cloudOption, isSnapId, roughly, withCloud } from '../store.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -47,7 +47,7 @@ function showSet(ctx: CliContext, s: StoredSnapset, asJson: boolean | undefined)
   const now = Date.now();
   const left = Date.parse(s.expiresAt) - now;
   ctx.io.out(`SnapSet ${s.snapId} of stack ${s.stackName ?? '(unknown)'}${s.workflowId ? `, made by ${s.workflowId}` : ''}`);
-  ctx.io.out(`created ${s.createdAt} (${seconds(ageMs(s, now))} ago), ${left > 0 ? `expires ${s.expiresAt} (in ${seconds(left)})` : `expired ${s.expiresAt}`}`);
+  ctx.io.out(`created ${s.createdAt} (${roughly(ageMs(s, now))} ago), ${left > 0 ? `expires ${s.expiresAt} (in ${roughly(left)})` : `expired ${s.expiresAt}`}`);
   ctx.io.out(s.complete ? `complete: ${s.images.length} images` : `INCOMPLETE: ${s.problems.join('; ')}`);
   const rows = s.images.map((i) => [i.imageId, i.name, i.role ?? '-', i.macAddress ?? '-', i.status, i.tags.join(',')]);
   for (const line of table([['IMAGE_ID', 'NAME', 'ROLE', 'MAC', 'STATUS', 'TAGS'], ...rows])) ctx.io.out(line);
