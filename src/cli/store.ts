@@ -13,6 +13,7 @@ import type { PruneSnapsetsInput, PruneSnapsetsResult } from '../shared/snapsets
 import { TASK_QUEUE } from '../shared/workflow-api.js';
 import type { pruneSnapsets } from '../workflows/index.js';
 import { EXIT, type CliContext, type GlobalOpts } from './context.js';
+import { NO_POLLER_WARN_MS, workflowPollers } from './watch.js';
 
 export const cloudOption = () => new Option('--cloud <name>', 'cloud in clouds.yaml (default: OS_CLOUD, else the only cloud)').env('OS_CLOUD');
 
@@ -73,7 +74,7 @@ export async function confirm(ctx: CliContext, question: string, yes: boolean | 
 }
 
 /** Runs `pruneSnapsets` to its end (durable, in the Web UI under a workflow ID saying what it does). */
-export async function runPrune(client: Client, cmd: Command, input: PruneSnapsetsInput, what: string): Promise<{ workflowId: string; result: PruneSnapsetsResult }> {
+export async function runPrune(ctx: CliContext, client: Client, cmd: Command, input: PruneSnapsetsInput, what: string): Promise<{ workflowId: string; result: PruneSnapsetsResult }> {
   const taskQueue = cmd.optsWithGlobals<GlobalOpts>().taskQueue ?? TASK_QUEUE;
   const workflowId = `snapset-${what}-${input.stackName ?? 'all'}-${new Date().toISOString().replace(/[:.]/g, '')}`;
   const handle = await client.workflow.start<typeof pruneSnapsets>('pruneSnapsets', {
@@ -82,7 +83,20 @@ export async function runPrune(client: Client, cmd: Command, input: PruneSnapset
     args: [input],
     staticSummary: `${what} SnapSets${input.stackName ? ` of ${input.stackName}` : ''}${input.dryRun ? ' (dry run)' : ''}`,
   });
-  return { workflowId, result: await handle.result() };
+  // Without a worker the run waits, queued: say so instead of hanging silently.
+  const result = handle.result();
+  const warn = setTimeout(() => {
+    void workflowPollers(client, taskQueue)
+      .then((n) => {
+        if (n === 0) ctx.io.err(`snapset: no worker polls task queue ${taskQueue}; ${workflowId} runs once one starts (npm run worker)`);
+      })
+      .catch(() => undefined);
+  }, NO_POLLER_WARN_MS);
+  try {
+    return { workflowId, result: await result };
+  } finally {
+    clearTimeout(warn);
+  }
 }
 
 /** The sets a prune left and what it could not delete, one line each. */

@@ -27,7 +27,7 @@ export interface ReadSnapsetsOptions extends CallOptions {
  *   `hotstack_snap_id`: half-made sets that have no tags yet. This one costs a listing of every
  *   snapshot of the project, ours or not — one page per 1000 images.
  */
-export async function listSnapsetImages(c: OpenStackClient, opts: CallOptions = {}): Promise<Image[]> {
+export async function listStoreImages(c: OpenStackClient, opts: CallOptions = {}): Promise<Image[]> {
   const [tagged, snapshots] = await Promise.all([
     c.image.listAllImages({ tags: [SNAPSET_TAG], limit: PAGE }, opts),
     c.image.listAllImages({ properties: { image_type: 'snapshot' }, limit: PAGE }, opts),
@@ -39,7 +39,7 @@ export async function listSnapsetImages(c: OpenStackClient, opts: CallOptions = 
 
 /** The SnapSets in the store, newest first. */
 export async function readSnapsets(c: OpenStackClient, opts: ReadSnapsetsOptions = {}): Promise<StoredSnapset[]> {
-  const sets = groupSnapsets(await listSnapsetImages(c, opts));
+  const sets = groupSnapsets(await listStoreImages(c, opts));
   return opts.stackName ? sets.filter((s) => s.stackName === opts.stackName) : sets;
 }
 

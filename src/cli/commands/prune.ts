@@ -33,19 +33,19 @@ export function register(program: Command, ctx: CliContext): void {
         if (refused !== undefined) return refused;
         return ctx.withClient(cmd, async (client) => {
           if (opts.dryRun) {
-            const { workflowId, result } = await runPrune(client, cmd, { ...input, dryRun: true }, 'prune');
+            const { workflowId, result } = await runPrune(ctx, client, cmd, { ...input, dryRun: true }, 'prune');
             ctx.io.out(opts.json ? json({ delete: result.delete, keep: result.keep, reasons: result.reasons }) : pruneLines(result, workflowId).join('\n'));
             return EXIT.ok;
           }
           if (!opts.yes) {
             // On a terminal: show the plan first, then ask.
-            const { workflowId, result } = await runPrune(client, cmd, { ...input, dryRun: true }, 'prune');
+            const { workflowId, result } = await runPrune(ctx, client, cmd, { ...input, dryRun: true }, 'prune');
             ctx.io.out(pruneLines(result, workflowId).join('\n'));
             if (result.delete.length === 0) return EXIT.ok;
             const no = await confirm(ctx, `delete ${result.delete.length} set(s): ${result.delete.join(', ')}?`, false);
             if (no !== undefined) return no;
           }
-          const { workflowId, result } = await runPrune(client, cmd, input, 'prune');
+          const { workflowId, result } = await runPrune(ctx, client, cmd, input, 'prune');
           ctx.io.out(opts.json ? json(result) : pruneLines(result, workflowId).join('\n'));
           return result.left.length > 0 ? EXIT.failed : EXIT.ok;
         });
