@@ -74,6 +74,31 @@ describe('pruneSnapsets', () => {
     );
   });
 
+  test('a set whose capture run is still open is never deleted; older sets made under the same workflow ID are', async () => {
+    // A createSnapset run on a task queue no worker polls: RUNNING, as a capture in progress is.
+    const runId = `snapset-open-${Date.now()}`;
+    const open = await t.env.client.workflow.start(createSnapset, { taskQueue: `nobody-${runId}`, workflowId: runId, args: [{}] });
+    try {
+      await withSimWorker(
+        t.env,
+        async ({ sim, taskQueue }) => {
+          await new Promise((r) => setTimeout(r, 2500)); // both half-made sets are now older than the 1 s grace
+          const r = await t.env.client.workflow.execute(pruneSnapsets, { taskQueue, workflowId: `prune-open-${taskQueue}`, args: [{ cloud: 'sim', keep: 1, incompleteGrace: '1s' }] });
+          assert.deepEqual(r.deleted, ['Stale___']);
+          assert.match(r.reasons.Open____!, new RegExp(`capture run ${runId} is still open`));
+          assert.deepEqual(Object.keys(setsInGlance(sim.cloud.images())).sort(), ['Cdone___', 'Open____']);
+        },
+        scenarioWithSets([
+          { snapId: 'Cdone___', ago: DAY },
+          { snapId: 'Open____', ago: 0, tags: 'none', workflowId: runId },
+          { snapId: 'Stale___', ago: 3 * HOUR, tags: 'none', workflowId: runId },
+        ]),
+      );
+    } finally {
+      await open.terminate('test over');
+    }
+  });
+
   test('bad input fails at once naming the fields, nothing deleted', async () => {
     await withSimWorker(
       t.env,
