@@ -1,10 +1,9 @@
-import { ApplicationFailure, isCancellation, setHandler } from '@temporalio/workflow';
-import { FailureTypes, ValidationError } from '../shared/errors.js';
-import { parsePruneInput, planPrune, type ParsedPruneInput, type PruneSnapsetsResult } from '../shared/snapsets.js';
+import { isCancellation, setHandler } from '@temporalio/workflow';
+import { parsePruneInput, planPrune, type PruneSnapsetsResult } from '../shared/snapsets.js';
 import type { Phase } from '../shared/types.js';
 import { progressQuery, type RunProgress } from '../shared/workflow-api.js';
 import { isoAt, workflowNow } from './clock.js';
-import { checks, failureInfo, persistent, RunTracker } from './common.js';
+import { checks, failureInfo, persistent, RunTracker, step, validateInput } from './common.js';
 
 /** The phases of a prune, a subset of createSnapset's (the same `SnapsetPhase` values). */
 export type PrunePhase = Extract<Phase, 'validating' | 'pruning' | 'completed' | 'failed' | 'cancelled'>;
@@ -24,25 +23,16 @@ export async function pruneSnapsets(rawInput: unknown): Promise<PruneSnapsetsRes
   const run = new RunTracker<PrunePhase>(progress);
   // One `progress` query for every workflow of the project; prune reports the common part only.
   setHandler(progressQuery, () => progress);
-  run.enter('validating', 'validating input');
-  let input: ParsedPruneInput;
-  try {
-    input = parsePruneInput(rawInput);
-  } catch (err) {
-    const failure = err instanceof ValidationError ? ApplicationFailure.create({ type: FailureTypes.validation, message: err.message, nonRetryable: true, details: [err.details()] }) : err;
-    progress.failure = failureInfo(failure);
-    run.enter('failed', `failed: ${progress.failure.message}; nothing was deleted`);
-    throw failure;
-  }
+  const input = validateInput(rawInput, run, (raw) => ({ input: parsePruneInput(raw) }));
   if (input.stackName) progress.stackName = input.stackName;
   const cloud = input.cloud ? { cloud: input.cloud } : {};
   const scope = input.snapIds ? `set(s) ${input.snapIds.join(', ')}` : `${input.stackName ? `stack ${input.stackName}` : 'every stack'}, keeping ${input.keep} complete set(s)`;
 
   try {
     run.enter('pruning', `reading the image store (${scope})`);
-    const { sets } = await checks.listSnapsets({ ...cloud, ...(input.stackName ? { stackName: input.stackName } : {}) });
+    const { sets } = await step(checks.listSnapsets, `read the image store (${scope})`, { ...cloud, ...(input.stackName ? { stackName: input.stackName } : {}) });
     const workflowIds = [...new Set(sets.flatMap((s) => (s.workflowId ? [s.workflowId] : [])))];
-    const { open } = workflowIds.length > 0 ? await checks.openCaptureRuns({ workflowIds }) : { open: {} };
+    const { open } = workflowIds.length > 0 ? await step(checks.openCaptureRuns, `which of ${workflowIds.length} capture run(s) are still open`, { workflowIds }) : { open: {} };
     const plan = planPrune(sets, {
       ...(input.keep !== undefined ? { keep: input.keep } : {}),
       maxAgeMs: input.maxAgeMs,
@@ -59,7 +49,7 @@ export async function pruneSnapsets(rawInput: unknown): Promise<PruneSnapsetsRes
     const byId = new Map(sets.map((s) => [s.snapId, s]));
     run.say(`deleting ${plan.delete.length} set(s): ${plan.delete.join(', ')}`);
     run.changed(`deleting sets ${plan.delete.join(', ')}`);
-    const done = await persistent(DELETE_BUDGET_MS).deleteSnapsets({
+    const done = await step(persistent(DELETE_BUDGET_MS).deleteSnapsets, `delete ${plan.delete.length} set(s): ${plan.delete.join(', ')}`, {
       ...cloud,
       sets: Object.fromEntries(plan.delete.map((id) => [id, byId.get(id)?.images.map((i) => i.imageId) ?? []])),
     });
