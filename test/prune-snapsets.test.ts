@@ -4,6 +4,7 @@
  * stack, a stack known only from its workflow ID). Every outcome is read from the simulator's Glance.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -12,6 +13,9 @@ import { createSnapset, pruneSnapsets } from '../src/workflows/index.js';
 import { simInput } from './helpers/inputs.js';
 import { DAY, HOUR, scenarioWithSets, setsInGlance, type SeedSet } from './helpers/snapset-store.js';
 import { useTemporal, withSimWorker } from './helpers/temporal.js';
+
+/** A stack of its own: test files share the dev server, and the per-stack lock is real. */
+const STACK = `hs-prune-${randomUUID().slice(0, 8)}`;
 
 const SEEDED: SeedSet[] = [
   { snapId: 'Cold1___', ago: 3 * DAY },
@@ -31,11 +35,10 @@ describe('pruneSnapsets', () => {
     await withSimWorker(
       t.env,
       async ({ sim, taskQueue }) => {
-        const stackName = sim.scenario.stackName;
         const made = await t.env.client.workflow.execute(createSnapset, {
           taskQueue,
-          workflowId: `${snapsetWorkflowId(stackName)}-${taskQueue}`,
-          args: [simInput(sim, { prepare: { clusterCreatedAt: new Date(Date.now() - 2 * DAY).toISOString() } })],
+          workflowId: snapsetWorkflowId(STACK),
+          args: [simInput(sim, { stackName: STACK, prepare: { clusterCreatedAt: new Date(Date.now() - 2 * DAY).toISOString() } })],
         });
         const fresh = made.snapId;
         assert.equal(setsInGlance(sim.cloud.images())[fresh], 2);
@@ -70,7 +73,7 @@ describe('pruneSnapsets', () => {
         const again = await prune({ keep: 2 }, 'again');
         assert.deepEqual(again.delete, []);
       },
-      scenarioWithSets(SEEDED),
+      scenarioWithSets(SEEDED.map((s) => ({ stack: STACK, ...s }))),
     );
   });
 
