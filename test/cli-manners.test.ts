@@ -44,7 +44,7 @@ describe('snapset CLI manners', () => {
     assert.match(r.output, new RegExp(`cannot reach Temporal at 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`));
     assert.match(r.output, /TEMPORAL_ADDRESS/);
     assert.match(r.output, /temporal\.toml/);
-    const viaEnv = await runSnapset(['list'], { env: { TEMPORAL_ADDRESS: `127.0.0.1:${port}` } });
+    const viaEnv = await runSnapset(['runs'], { env: { TEMPORAL_ADDRESS: `127.0.0.1:${port}` } });
     assert.equal(viaEnv.code, 3);
     assert.match(viaEnv.output, new RegExp(`127\\.0\\.0\\.1:${port}`));
   });

@@ -35,8 +35,8 @@ describe('snapset CLI', () => {
   test('--help lists the commands; usage errors exit 2', async () => {
     const r = await snapset('--help');
     assert.equal(r.code, 0);
-    for (const c of ['create', 'watch', 'show', 'list', 'skip-wait', 'cancel']) assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
-    const bad = await snapset('list', '--limit', 'x');
+    for (const c of ['create', 'watch', 'show', 'runs', 'list', 'latest', 'delete', 'prune', 'skip-wait', 'cancel']) assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
+    const bad = await snapset('runs', '--limit', 'x');
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--limit <n>' argument 'x' is invalid/);
   });
@@ -74,7 +74,7 @@ describe('snapset CLI', () => {
       assert.equal(shown?.status, 'RUNNING');
       assert.ok(shown?.progress?.certWait?.wakeAt);
 
-      const listed = await snapset('list', '--stack', stackName);
+      const listed = await snapset('runs', '--stack', stackName);
       assert.match(listed.stdout, new RegExp(`snapset-${stackName}\\tRUNNING`));
 
       const tooShort = await snapset('skip-wait', stackName, '--reason', 'x');

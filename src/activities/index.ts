@@ -2,6 +2,7 @@ import { createClusterActivities, type ClusterActivityDeps } from './cluster.js'
 import { withFailureMapping } from './failures.js';
 import { createOpenstackActivities, type OpenstackActivityDeps } from './openstack.js';
 import { createSnapsetImageActivities } from './snapset-images.js';
+import { createSnapsetStoreActivities } from './snapsets.js';
 import { createTemporalActivities } from './temporal.js';
 
 /** Everything the activities need from the outside world; wired in `src/worker.ts` only. */
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
   return withFailureMapping({
     ...createOpenstackActivities(deps),
     ...createSnapsetImageActivities(deps),
+    ...createSnapsetStoreActivities(deps),
     ...createClusterActivities(deps),
     ...createTemporalActivities(),
   });

@@ -12,14 +12,18 @@ import { TASK_QUEUE } from '../shared/workflow-api.js';
 import { createContext, EXIT, type CliContext, type CliIo } from './context.js';
 import * as cancel from './commands/cancel.js';
 import * as create from './commands/create.js';
+import * as del from './commands/delete.js';
+import * as latest from './commands/latest.js';
 import * as list from './commands/list.js';
 import * as preflight from './commands/preflight.js';
+import * as prune from './commands/prune.js';
+import * as runs from './commands/runs.js';
 import * as show from './commands/show.js';
 import * as skipWait from './commands/skip-wait.js';
 import * as watch from './commands/watch.js';
 
 /** The verbs, in the order `--help` lists them. */
-const COMMANDS: { register(program: Command, ctx: CliContext): void }[] = [create, preflight, watch, show, list, skipWait, cancel];
+const COMMANDS: { register(program: Command, ctx: CliContext): void }[] = [create, preflight, watch, show, runs, skipWait, cancel, list, latest, del, prune];
 
 /** package.json, from dist/src/cli/ or src/cli/. */
 const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
@@ -73,7 +77,7 @@ export async function runCli(argv: string[], io: CliIo = defaultIo()): Promise<n
       return EXIT.unreachable;
     }
     if (err instanceof WorkflowNotFoundError) {
-      io.err(`snapset: no SnapSet run ${err.workflowId ?? ''} in this namespace (snapset list shows the runs)`);
+      io.err(`snapset: no SnapSet run ${err.workflowId ?? ''} in this namespace (snapset runs shows the runs)`);
       return EXIT.failed;
     }
     if (err instanceof SnapsetAlreadyRunningError || err instanceof SnapsetError) {

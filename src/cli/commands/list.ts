@@ -1,33 +1,39 @@
-/** `snapset list`: SnapSet workflow runs, newest first. */
-import { Option, type Command } from 'commander';
-import { ValidationError } from '../../shared/errors.js';
-import { PHASES } from '../../shared/types.js';
-import { positiveInt } from '../args.js';
+/** `snapset list`: the SnapSets in the image store, one row per set, newest first. */
+import type { Command } from 'commander';
+import { readSnapsets } from '../../openstack/snapset-store.js';
+import { ageMs, isExpired, summary } from '../../shared/snapsets.js';
 import type { CliContext } from '../context.js';
+import { json, table } from '../format.js';
+import { cloudOption, roughly, stackArg, withCloud } from '../store.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('list')
-    .description('SnapSet runs, newest first')
-    .addOption(new Option('--phase <phase>', 'only runs in this phase').choices([...PHASES]))
-    .option('--stack <name>', 'only runs of this stack')
-    .option('--limit <n>', 'at most this many', positiveInt, 20)
+    .showHelpAfterError(false) // a usage error is one line (exit 2)
+    .description('SnapSets in the image store, newest first: completeness, age, expiry (workflow runs: runs)')
+    .addOption(cloudOption())
+    .option('--stack <name>', 'only sets of this stack')
+    .option('--all', 'also sets past their 30 days (they can no longer be revived)')
+    .option('--json', 'an array of {snapId, stackName, createdAt, expiresAt, complete, images, roles}')
     .action(
-      ctx.action(async (opts: { phase?: string; stack?: string; limit: number }, cmd: Command) => {
-        const clauses = [`WorkflowType='createSnapset'`];
-        if (opts.phase) clauses.push(`SnapsetPhase='${opts.phase}'`);
-        if (opts.stack) {
-          if (!/^[A-Za-z][A-Za-z0-9_.-]*$/.test(opts.stack)) throw new ValidationError([{ path: '--stack', message: 'expected a stack name' }]);
-          clauses.push(`StackName='${opts.stack}'`);
-        }
-        await ctx.withClient(cmd, async (client) => {
-          let n = 0;
-          for await (const wf of client.workflow.list({ query: clauses.join(' AND ') })) {
-            const phase = wf.typedSearchAttributes.getAll().find((p) => p.key.name === 'SnapsetPhase')?.value ?? '-';
-            ctx.io.out(`${wf.workflowId}\t${wf.status.name}\t${String(phase)}\t${wf.startTime.toISOString()}`);
-            if (++n >= opts.limit) break;
+      ctx.action(async (opts: { cloud?: string; stack?: string; all?: boolean; json?: boolean }) => {
+        const stackName = stackArg(opts.stack);
+        return withCloud(ctx, opts.cloud, async (c) => {
+          const now = Date.now();
+          const sets = (await readSnapsets(c, stackName ? { stackName } : {})).filter((s) => opts.all || !isExpired(s, now));
+          if (opts.json) {
+            ctx.io.out(json(sets.map(summary)));
+            return;
           }
-          if (n === 0) ctx.io.out('no SnapSet runs');
+          if (sets.length === 0) {
+            ctx.io.out(`no SnapSets${stackName ? ` of stack ${stackName}` : ''}${opts.all ? '' : ' younger than 30 days (--all shows older ones)'}`);
+            return;
+          }
+          const rows = sets.map((s) => {
+            const left = Date.parse(s.expiresAt) - now;
+            return [s.snapId, s.stackName ?? '(unknown)', s.createdAt, roughly(ageMs(s, now)), left > 0 ? roughly(left) : `expired ${roughly(-left)} ago`, String(s.images.length), s.complete ? 'yes' : `no: ${s.problems.join('; ')}`];
+          });
+          for (const line of table([['SNAP_ID', 'STACK', 'CREATED', 'AGE', 'EXPIRES IN', 'IMAGES', 'COMPLETE'], ...rows])) ctx.io.out(line);
         });
       }),
     );

@@ -1,0 +1,121 @@
+/**
+ * What the verbs that read the image store share: a cloud client from clouds.yaml like the worker
+ * (`--cloud`, else OS_CLOUD, else the only cloud), snap_id arguments, confirmations and the
+ * `pruneSnapsets` runs behind `delete` and `prune`.
+ */
+import { createInterface } from 'node:readline/promises';
+import { Option, type Command } from 'commander';
+import type { Client } from '@temporalio/client';
+import { CloudsYamlClientProvider, OpenStackNetworkError, OpenStackTimeoutError, type OpenStackClient } from '../openstack/index.js';
+import { ValidationError } from '../shared/errors.js';
+import { SNAP_ID } from '../shared/snapset.js';
+import type { PruneSnapsetsInput, PruneSnapsetsResult } from '../shared/snapsets.js';
+import { TASK_QUEUE } from '../shared/workflow-api.js';
+import type { pruneSnapsets } from '../workflows/index.js';
+import { EXIT, type CliContext, type GlobalOpts } from './context.js';
+import { NO_POLLER_WARN_MS, workflowPollers } from './watch.js';
+
+export const cloudOption = () => new Option('--cloud <name>', 'cloud in clouds.yaml (default: OS_CLOUD, else the only cloud)').env('OS_CLOUD');
+
+/** Runs fn with a client of the cloud the options name; a cloud that does not answer is exit 3. */
+export async function withCloud(ctx: CliContext, cloud: string | undefined, fn: (c: OpenStackClient) => Promise<number | void>): Promise<number | void> {
+  const provider = new CloudsYamlClientProvider({ timeoutMs: 30_000 });
+  try {
+    return await fn(await provider.client(cloud));
+  } catch (err) {
+    if (err instanceof OpenStackNetworkError || err instanceof OpenStackTimeoutError) {
+      ctx.io.err(`snapset: cannot reach the cloud: ${err.message}`);
+      return EXIT.unreachable;
+    }
+    throw err;
+  } finally {
+    provider.close();
+  }
+}
+
+export function isSnapId(s: string): boolean {
+  return SNAP_ID.test(s) && !s.startsWith('snapset-');
+}
+
+export function snapIdArg(s: string): string {
+  if (!SNAP_ID.test(s)) throw new ValidationError([{ path: '<snap_id>', message: `${JSON.stringify(s)} is not a snap_id (8 URL-safe base64 characters, e.g. from snapset list)` }]);
+  return s;
+}
+
+export function stackArg(s: string | undefined): string | undefined {
+  if (s !== undefined && !/^[A-Za-z][A-Za-z0-9_.-]*$/.test(s)) throw new ValidationError([{ path: '--stack', message: `${JSON.stringify(s)} is not a stack name` }]);
+  return s;
+}
+
+/**
+ * Deleting needs a yes: `--yes`, or an answer on a terminal. Off a terminal without `--yes` it is
+ * refused (exit 2) before anything is contacted — a script must say so explicitly.
+ */
+export function refuseOffTerminal(ctx: CliContext, yes: boolean | undefined): number | undefined {
+  if (yes || (process.stdin.isTTY && ctx.io.isTTY)) return undefined;
+  ctx.io.err('snapset: refusing to delete without confirmation (not a terminal): add --yes, or look first with --dry-run');
+  return EXIT.usage;
+}
+
+/** Asks on the terminal (see {@link refuseOffTerminal}); undefined = go ahead, else the exit code. */
+export async function confirm(ctx: CliContext, question: string, yes: boolean | undefined): Promise<number | undefined> {
+  if (yes) return undefined;
+  const refused = refuseOffTerminal(ctx, yes);
+  if (refused !== undefined) return refused;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = (await rl.question(`${question} [y/N] `)).trim().toLowerCase();
+    if (answer === 'y' || answer === 'yes') return undefined;
+    ctx.io.err('nothing deleted');
+    return EXIT.failed;
+  } finally {
+    rl.close();
+  }
+}
+
+/** Runs `pruneSnapsets` to its end (durable, in the Web UI under a workflow ID saying what it does). */
+export async function runPrune(ctx: CliContext, client: Client, cmd: Command, input: PruneSnapsetsInput, what: string): Promise<{ workflowId: string; result: PruneSnapsetsResult }> {
+  const taskQueue = cmd.optsWithGlobals<GlobalOpts>().taskQueue ?? TASK_QUEUE;
+  const workflowId = `snapset-${what}-${input.stackName ?? 'all'}-${new Date().toISOString().replace(/[:.]/g, '')}`;
+  const handle = await client.workflow.start<typeof pruneSnapsets>('pruneSnapsets', {
+    taskQueue,
+    workflowId,
+    args: [input],
+    staticSummary: `${what} SnapSets${input.stackName ? ` of ${input.stackName}` : ''}${input.dryRun ? ' (dry run)' : ''}`,
+  });
+  // Without a worker the run waits, queued: say so instead of hanging silently.
+  const result = handle.result();
+  const warn = setTimeout(() => {
+    void workflowPollers(client, taskQueue)
+      .then((n) => {
+        if (n === 0) ctx.io.err(`snapset: no worker polls task queue ${taskQueue}; ${workflowId} runs once one starts (npm run worker)`);
+      })
+      .catch(() => undefined);
+  }, NO_POLLER_WARN_MS);
+  try {
+    return { workflowId, result: await result };
+  } finally {
+    clearTimeout(warn);
+  }
+}
+
+/** The sets a prune left and what it could not delete, one line each. */
+export function pruneLines(r: PruneSnapsetsResult, workflowId: string): string[] {
+  const lines = [`${r.dryRun ? 'dry run' : 'pruneSnapsets'} ${workflowId}:`];
+  for (const id of r.delete) lines.push(`  ${r.dryRun ? 'would delete' : r.deleted.includes(id) ? 'deleted' : 'NOT deleted'}  ${id}  ${r.reasons[id]}`);
+  for (const id of r.keep) lines.push(`  kept          ${id}  ${r.reasons[id]}`);
+  for (const [id, why] of Object.entries(r.reasons)) if (!r.delete.includes(id) && !r.keep.includes(id)) lines.push(`  not found     ${id}  ${why}`);
+  for (const l of r.left) lines.push(`  left image ${l.imageId} of ${l.snapId}: ${l.reason}`);
+  return lines;
+}
+
+/** An age or a time left as people read it in a table: the two largest units (`40d2h`, `5h3m`, `42s`). */
+export function roughly(ms: number): string {
+  const units = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const;
+  const t = Math.max(0, ms);
+  const i = units.findIndex(([, size]) => t >= size);
+  if (i < 0) return '0s';
+  const [u1, s1] = units[i]!;
+  const next = units[i + 1];
+  return `${Math.floor(t / s1)}${u1}${next ? `${Math.floor((t % s1) / next[1])}${next[0]}` : ''}`;
+}
