@@ -1,6 +1,7 @@
 import { createClusterActivities, type ClusterActivityDeps } from './cluster.js';
 import { withFailureMapping } from './failures.js';
 import { createOpenstackActivities, type OpenstackActivityDeps } from './openstack.js';
+import { createReviveActivities } from './revive.js';
 import { createSnapsetImageActivities } from './snapset-images.js';
 import { createTemporalActivities } from './temporal.js';
 
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createOpenstackActivities(deps),
     ...createSnapsetImageActivities(deps),
     ...createClusterActivities(deps),
+    ...createReviveActivities(deps),
     ...createTemporalActivities(),
   });
 }

@@ -1,3 +1,4 @@
 // The workflows the worker registers (workflowsPath points here).
 export { createSnapset } from './create-snapset.js';
 export { stackLock } from './common.js';
+export { reviveSnapset } from './revive-snapset.js';
