@@ -107,15 +107,21 @@ export function imageStack(properties: Record<string, unknown>): string | undefi
 export function assessSet(snapId: string, images: readonly ListedSetImage[]): SetAssessment {
   const problems: string[] = [];
   const out: SetAssessment['images'] = {};
+  const suffix = `-snapshot-${snapId}`;
   if (images.length === 0) problems.push('no image of this set exists');
   const sizes = new Set(images.map((i) => i.properties.hotstack_set_size).filter((s): s is string => typeof s === 'string'));
   for (const size of sizes) if (Number(size) !== images.length) problems.push(`the capture made ${size} image(s), ${images.length} exist`);
   for (const img of [...images].sort((a, b) => a.id.localeCompare(b.id))) {
-    const name = TAG_VALUE(img.tags, 'name') ?? img.name ?? img.id;
+    // A killed image may have no tags at all: its name still says which instance it was.
+    const fromName = img.name?.startsWith('hotstack-') && img.name.endsWith(suffix) ? img.name.slice('hotstack-'.length, -suffix.length) : undefined;
+    const name = TAG_VALUE(img.tags, 'name') ?? fromName ?? img.name ?? img.id;
     const role = TAG_VALUE(img.tags, 'role');
     const mac = TAG_VALUE(img.tags, 'mac_address');
     out[name] = { imageId: img.id, imageName: img.name, status: img.status, ...(role ? { role } : {}), ...(mac ? { macAddress: mac } : {}) };
-    if (img.status.toLowerCase() !== 'active') problems.push(`${name}: image ${img.id} is ${img.status}`);
+    if (img.status.toLowerCase() !== 'active') {
+      problems.push(`${name}: image ${img.id} is ${img.status}`);
+      continue;
+    }
     const missing = ['hotstack', 'hotstack-snapset', `snap_id=${snapId}`].filter((t) => !img.tags.includes(t));
     for (const key of ['name', 'role', 'mac_address']) if (TAG_VALUE(img.tags, key) === undefined) missing.push(`${key}=…`);
     if (!img.tags.includes(COMPLETE_TAG)) missing.push(COMPLETE_TAG);
