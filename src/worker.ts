@@ -6,13 +6,17 @@
  *   npm run worker            # or: node dist/src/worker.js
  *   SNAPSET_TASK_QUEUE=...    # default hotstack-snapset
  *   OS_CLOUD=...              # default cloud of clouds.yaml
+ *   --metrics host:port       # Prometheus endpoint (or SNAPSET_METRICS)
  */
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { access, constants } from 'node:fs/promises';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { createActivities, type ActivityDeps } from './activities/index.js';
 import { SshConnector } from './cluster/index.js';
 import { workflowsPath } from './dev/bundle.js';
-import { CloudsYamlClientProvider } from './openstack/index.js';
+import { CONNECT_TIMEOUT_MS, probeTcp, resolvedAddress, rootMessage, TemporalUnreachableError } from './client.js';
+import { CloudsYamlClientProvider, configFileCandidates, createOpenStackClient, loadCloudConfig } from './openstack/index.js';
+import { ConfigError } from './shared/errors.js';
 import { TASK_QUEUE } from './shared/workflow-api.js';
 
 export interface SnapsetWorkerOptions {
@@ -46,20 +50,115 @@ export async function createWorker(opts: SnapsetWorkerOptions): Promise<Worker> 
   });
 }
 
-async function main(): Promise<void> {
+/** A worker's start-up settings, from flags and the environment (flags win). */
+export interface WorkerCliOptions {
+  /** Prometheus endpoint `host:port` (SDK telemetry). @default $SNAPSET_METRICS */
+  metrics?: string;
+  /** Key files the inputs name (`privateKeyFile`), checked readable at start-up. @default $SNAPSET_SSH_KEYS (colon-separated) */
+  sshKeys: string[];
+}
+
+export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): WorkerCliOptions {
+  const opts: WorkerCliOptions = { ...(env.SNAPSET_METRICS ? { metrics: env.SNAPSET_METRICS } : {}), sshKeys: (env.SNAPSET_SSH_KEYS ?? '').split(':').filter(Boolean) };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (!v) throw new ConfigError(`${arg}: expected a value`);
+      return v;
+    };
+    if (arg === '--metrics') opts.metrics = value();
+    else if (arg === '--ssh-key') opts.sshKeys.push(value());
+    else if (arg === '--help' || arg === '-h') throw new WorkerUsage();
+    else throw new ConfigError(`unknown argument ${arg} (known: --metrics host:port, --ssh-key FILE)`);
+  }
+  if (opts.metrics && !/^[^\s:]+:\d{1,5}$/.test(opts.metrics)) throw new ConfigError(`--metrics / SNAPSET_METRICS: expected host:port, got ${JSON.stringify(opts.metrics)}`);
+  return opts;
+}
+
+class WorkerUsage extends Error {}
+
+const USAGE = `usage: npm run worker -- [--metrics host:port] [--ssh-key FILE]...
+  Temporal:  temporal.toml profile (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE), TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*
+  OpenStack: OS_CLIENT_CONFIG_FILE, OS_CLOUD (clouds.yaml + secure.yaml as the openstack CLI reads them)
+  SNAPSET_TASK_QUEUE (default ${TASK_QUEUE}), SNAPSET_METRICS=host:port, SNAPSET_SSH_KEYS=file[:file]`;
+
+/**
+ * What would make the first run fail late, told now: clouds.yaml found (the files searched named
+ * otherwise) and the cloud authenticates; the controller keys readable. Warnings, not refusals:
+ * an input may name another cloud or key, and clouds.yaml is re-read per run.
+ */
+export async function startupWarnings(opts: WorkerCliOptions, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+  const warnings: string[] = [];
+  try {
+    const cloud = await loadCloudConfig(env.OS_CLOUD || undefined, { env });
+    const client = createOpenStackClient(cloud, { timeoutMs: 5000 });
+    try {
+      await client.session.getToken(AbortSignal.timeout(8000));
+    } catch (err) {
+      warnings.push(`cloud ${cloud.name} does not authenticate (${rootMessage(err)}); runs will fail at their first OpenStack call`);
+    } finally {
+      client.close();
+    }
+  } catch (err) {
+    const searched = configFileCandidates('clouds', { env }).filter((f) => f.endsWith('.yaml'));
+    warnings.push(`${rootMessage(err)} (searched ${searched.join(', ')}); set OS_CLIENT_CONFIG_FILE and OS_CLOUD (npm run sim prints them)`);
+  }
+  for (const key of opts.sshKeys) {
+    try {
+      await access(key, constants.R_OK);
+    } catch (err) {
+      warnings.push(`controller key ${key} is not readable (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  if (opts.sshKeys.length === 0 && !env.SSH_AUTH_SOCK) warnings.push('no controller key checked (SNAPSET_SSH_KEYS / --ssh-key) and no ssh-agent (SSH_AUTH_SOCK): each input must name a readable privateKeyFile');
+  return warnings;
+}
+
+async function main(): Promise<number> {
+  let opts: WorkerCliOptions;
+  try {
+    opts = parseWorkerArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error(err instanceof WorkerUsage ? USAGE : `snapset worker: ${(err as Error).message}\n${USAGE}`);
+    return err instanceof WorkerUsage ? 0 : 2;
+  }
+  Runtime.install({
+    logger: new DefaultLogger('WARN'),
+    ...(opts.metrics ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.metrics } } } } : {}),
+  });
   const { connectionOptions, namespace } = loadClientConnectConfig();
-  const connection = await NativeConnection.connect(connectionOptions);
-  const worker = await createWorker({ connection, ...(namespace ? { namespace } : {}) });
+  const address = resolvedAddress(connectionOptions.address);
+  let connection: NativeConnection;
+  try {
+    await probeTcp(address);
+    connection = await NativeConnection.connect({ ...connectionOptions, connectTimeout: CONNECT_TIMEOUT_MS } as Parameters<typeof NativeConnection.connect>[0]);
+  } catch (err) {
+    console.error(`snapset worker: ${new TemporalUnreachableError(address, err).message}`);
+    return 3;
+  }
+  for (const w of await startupWarnings(opts)) console.error(`snapset worker: warning: ${w}`);
+  const worker = await createWorker({ connection, ...(namespace ? { namespace } : {}), extra: { shutdownGraceTime: '30s' } });
   console.error(
-    `hotstack-snapset worker: ${connectionOptions.address ?? 'localhost:7233'}, namespace ${namespace ?? 'default'}, task queue ${worker.options.taskQueue}. Ctrl-C stops it.`,
+    `hotstack-snapset worker: ${address}, namespace ${namespace ?? 'default'}, task queue ${worker.options.taskQueue}` +
+      `${opts.metrics ? `, metrics http://${opts.metrics}/metrics` : ''}. Ctrl-C stops it (in-flight activities get 30 s).`,
   );
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    // The SDK's Runtime shuts the worker down on these signals; say so, so a wait is not mistaken for a hang.
+    process.once(signal, () => console.error(`snapset worker: ${signal}: stopping (finishing in-flight tasks)`));
+  }
   await worker.run();
   await connection.close();
+  console.error('snapset worker: stopped');
+  return 0;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  });
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(`snapset worker: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    },
+  );
 }

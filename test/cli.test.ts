@@ -78,7 +78,7 @@ describe('snapset CLI', () => {
       assert.match(listed.stdout, new RegExp(`snapset-${stackName}\\tRUNNING`));
 
       const tooShort = await snapset('skip-wait', stackName, '--reason', 'x');
-      assert.equal(tooShort.code, 1);
+      assert.equal(tooShort.code, 2);
       assert.match(tooShort.stderr, /reason: required/);
 
       const skipped = await snapset('skip-wait', stackName, '--reason', 'certificates rotated by hand in this lab');

@@ -102,6 +102,32 @@ async function waitReady(address: string, namespace: string): Promise<void> {
   }
 }
 
+const INDEXED_VALUE_TYPE: Record<string, number> = { Text: 1, Keyword: 2, Int: 3, Double: 4, Bool: 5, Datetime: 6, KeywordList: 7 };
+
+/**
+ * Registers the search attributes a server lacks (a plain `temporal server start-dev` has none of
+ * ours) through the OperatorService, as the tests do on the time-skipping server. Returns the names
+ * it added; throws with the one command to run by hand when the server refuses.
+ */
+export async function ensureSearchAttributes(address: string, namespace: string, wanted: Record<string, string>): Promise<string[]> {
+  const conn = await Connection.connect({ address, connectTimeout: 3000 });
+  try {
+    const have = await conn.operatorService.listSearchAttributes({ namespace });
+    const known = new Set([...Object.keys(have.customAttributes ?? {}), ...Object.keys(have.systemAttributes ?? {})]);
+    const missing = Object.entries(wanted).filter(([name]) => !known.has(name));
+    if (missing.length === 0) return [];
+    try {
+      await conn.operatorService.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, INDEXED_VALUE_TYPE[type] ?? 2])) });
+    } catch (err) {
+      const cmd = missing.map(([name, type]) => `temporal operator search-attribute create --address ${address} --namespace ${namespace} --name ${name} --type ${type}`).join(' && ');
+      throw new Error(`the Temporal server at ${address} lacks search attributes ${missing.map(([n]) => n).join(', ')} and refused to add them (${err instanceof Error ? err.message : String(err)}); run: ${cmd}`);
+    }
+    return missing.map(([name]) => name);
+  } finally {
+    await conn.close();
+  }
+}
+
 /** Dev server as `temporal-dev.yml` says (persistent DB, Web UI on 8233). */
 export async function startConfiguredDevServer(cfg?: DevConfig): Promise<DevServer> {
   const config = cfg ?? (await loadDevConfig());

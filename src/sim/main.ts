@@ -1,29 +1,109 @@
 /**
  * `npm run sim`: the OpenStack + controller simulator alone, with the scenario of temporal-dev.yml
- * (or the file named by SNAPSET_DEV_CONFIG). Prints where its clouds.yaml, endpoints and SSH key are.
+ * (or the file named by SNAPSET_DEV_CONFIG). Keeps its ports across restarts (remembered in
+ * `<state dir>/ports.json`, first choice 17000 / 17022), so a running worker reconnects and the
+ * files in examples/ stay valid. Writes `<state dir>/snapset.json`, an input that completes against
+ * it, and prints the exact worker command.
+ *
+ *   npm run sim [-- --cloud-port N --ssh-port N --fresh-ports]   (or SIM_CLOUD_PORT, SIM_SSH_PORT, SIM_STATE_DIR)
  */
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join, relative } from 'node:path';
 import { loadDevConfig, projectRoot } from '../dev/config.js';
-import { join } from 'node:path';
-import { describeSimulator, startSimulator } from './index.js';
+import { describeSimulator, startSimulator, type Simulator } from './index.js';
 import { DEFAULT_SCENARIO } from './scenario.js';
 
-async function main(): Promise<void> {
-  const cfg = await loadDevConfig();
-  const sim = await startSimulator(cfg.simulator ?? DEFAULT_SCENARIO, {
-    cloudPort: Number(process.env.SIM_CLOUD_PORT ?? 0),
-    sshPort: Number(process.env.SIM_SSH_PORT ?? 0),
-    stateDir: process.env.SIM_STATE_DIR ?? join(projectRoot(), '.sim'),
+/** The ports examples/ name; used unless remembered, given, or taken. */
+export const DEFAULT_SIM_PORTS = { cloud: 17000, ssh: 17022 } as const;
+
+interface Ports {
+  cloud: number;
+  ssh: number;
+}
+
+function portArg(argv: string[], flag: string): number | undefined {
+  const i = argv.indexOf(flag);
+  if (i < 0) return undefined;
+  const n = Number(argv[i + 1]);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag}: expected a port 0-65535, got ${JSON.stringify(argv[i + 1])}`);
+  return n;
+}
+
+function isFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
   });
+}
+
+async function rememberedPorts(file: string): Promise<Partial<Ports>> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Partial<Ports>;
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * A createSnapset input that completes against the simulator: prepare enabled (nodes cordoned and
+ * shut down from inside; the install time read from the simulated cluster), the host key from the
+ * simulator's known_hosts (valid across restarts), and polls short enough for its timeScale.
+ */
+export function completingInput(sim: Simulator): Record<string, unknown> {
+  const { controller, ...rest } = sim.snapsetInput();
+  const { hostKeyFingerprint: _pinned, ...target } = controller;
+  return {
+    ...rest,
+    controller: { ...target, knownHostsFile: sim.controller.knownHostsFile },
+    prepare: { enabled: true, stablePeriod: '60s' },
+    capture: { shutoffPollInterval: '1s', imagePollInterval: '1s' },
+  };
+}
+
+async function main(argv: string[]): Promise<void> {
+  const cfg = await loadDevConfig();
+  const stateDir = process.env.SIM_STATE_DIR ?? join(projectRoot(), '.sim');
+  const portsFile = join(stateDir, 'ports.json');
+  const remembered = argv.includes('--fresh-ports') ? {} : await rememberedPorts(portsFile);
+  const host = '127.0.0.1';
+  const choose = async (kind: keyof Ports, flag: string, envName: string): Promise<number> => {
+    const given = portArg(argv, flag) ?? (process.env[envName] ? Number(process.env[envName]) : undefined);
+    if (given !== undefined) return given;
+    const wanted = remembered[kind] ?? DEFAULT_SIM_PORTS[kind];
+    if (await isFree(wanted, host)) return wanted;
+    console.error(`[sim] port ${wanted} (${kind}) is taken: using a free one; examples/ name ${DEFAULT_SIM_PORTS[kind]}`);
+    return 0;
+  };
+  const sim = await startSimulator(cfg.simulator ?? DEFAULT_SCENARIO, {
+    host,
+    cloudPort: await choose('cloud', '--cloud-port', 'SIM_CLOUD_PORT'),
+    sshPort: await choose('ssh', '--ssh-port', 'SIM_SSH_PORT'),
+    stateDir,
+  });
+  const ports: Ports = { cloud: Number(new URL(sim.cloud.baseUrl).port), ssh: sim.controller.port };
+  await writeFile(portsFile, `${JSON.stringify(ports)}\n`);
+  const inputFile = join(stateDir, 'snapset.json');
+  await writeFile(inputFile, `${JSON.stringify(completingInput(sim), null, 2)}\n`);
+
+  const rel = (p: string) => (p.startsWith(process.cwd()) ? relative(process.cwd(), p) : p);
   for (const line of describeSimulator(sim)) console.log(line);
-  console.log(`\nTry: OS_CLIENT_CONFIG_FILE=${sim.cloud.cloudsYamlPath} openstack --os-cloud ${sim.cloud.cloudName} image list`);
-  console.log('createSnapset input for this stack:');
-  console.log(JSON.stringify({ ...sim.snapsetInput(), prepare: { enabled: false } }, null, 2));
+  console.log(`\nports ${ports.cloud} (cloud) and ${ports.ssh} (SSH), kept across restarts in ${rel(portsFile)} (--fresh-ports forgets them)`);
+  console.log(`input that completes against this simulator: ${rel(inputFile)}`);
+  console.log('\nA worker for it (another terminal, from the repository root):');
+  console.log(`  OS_CLIENT_CONFIG_FILE=${rel(sim.cloud.cloudsYamlPath)} OS_CLOUD=${sim.cloud.cloudName} SNAPSET_SSH_KEYS=${rel(sim.controller.privateKeyFile)} npm run worker`);
+  console.log('Then a run:');
+  console.log(`  npx snapset create -f ${rel(inputFile)} --watch${existsSync(join(projectRoot(), 'examples')) ? '      (or any file in examples/)' : ''}`);
+  console.log(`Try: OS_CLIENT_CONFIG_FILE=${rel(sim.cloud.cloudsYamlPath)} openstack --os-cloud ${sim.cloud.cloudName} image list --tag hotstack-snapset`);
+  console.log('Ctrl-C stops the simulator (its state is in memory: a restart brings every VM back ACTIVE).');
   const stop = () => void sim.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
+main(process.argv.slice(2)).catch((err: unknown) => {
+  console.error(`[sim] ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

@@ -1,0 +1,98 @@
+/**
+ * `snapset`: the engineer's CLI, a command tree like the `temporal` CLI's. Connection like the
+ * Temporal CLI (temporal.toml profile, TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY, or
+ * the global flags). A verb is one file in commands/ plus one line in COMMANDS below.
+ */
+import { createRequire } from 'node:module';
+import { Command, Option } from 'commander';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { rootMessage, SnapsetAlreadyRunningError, TemporalUnreachableError } from '../client.js';
+import { SnapsetError, ValidationError } from '../shared/errors.js';
+import { TASK_QUEUE } from '../shared/workflow-api.js';
+import { createContext, EXIT, type CliContext, type CliIo } from './context.js';
+import * as cancel from './commands/cancel.js';
+import * as create from './commands/create.js';
+import * as list from './commands/list.js';
+import * as show from './commands/show.js';
+import * as skipWait from './commands/skip-wait.js';
+import * as watch from './commands/watch.js';
+
+/** The verbs, in the order `--help` lists them. */
+const COMMANDS: { register(program: Command, ctx: CliContext): void }[] = [create, watch, show, list, skipWait, cancel];
+
+/** package.json, from dist/src/cli/ or src/cli/. */
+const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
+
+/** gRPC UNAVAILABLE: the frontend went away after the connection was made. */
+const GRPC_UNAVAILABLE = 14;
+
+const defaultIo = (): CliIo => ({ out: console.log, err: console.error, isTTY: !!process.stdout.isTTY, columns: process.stdout.columns || Number(process.env.COLUMNS) || undefined });
+
+export function buildCli(ctx: CliContext = createContext(defaultIo())): Command {
+  const { io } = ctx;
+  const program = new Command('snapset')
+    .description('Consistent SnapSets of Hotstack OpenShift labs on OpenStack, run as Temporal workflows.')
+    .addOption(new Option('--address <host:port>', 'Temporal frontend').env('TEMPORAL_ADDRESS'))
+    .addOption(new Option('--namespace <ns>', 'Temporal namespace').env('TEMPORAL_NAMESPACE'))
+    .addOption(new Option('--profile <name>', 'temporal.toml profile').env('TEMPORAL_PROFILE'))
+    .addOption(new Option('--task-queue <name>', 'task queue of the workers').env('SNAPSET_TASK_QUEUE').default(TASK_QUEUE))
+    .version(VERSION, '-V, --version', 'the version of snapset')
+    .showHelpAfterError()
+    .exitOverride() // inherited by the subcommands: runCli maps commander's errors to exit codes
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+  for (const command of COMMANDS) command.register(program, ctx);
+  return program;
+}
+
+export async function runCli(argv: string[], io: CliIo = defaultIo()): Promise<number> {
+  const ctx = createContext(io);
+  const program = buildCli(ctx);
+  if (argv.length <= 2) {
+    // Bare `snapset` did nothing asked for: help on stderr, usage exit code.
+    io.err(program.helpInformation().trimEnd());
+    return EXIT.usage;
+  }
+  try {
+    await program.parseAsync(argv);
+    return ctx.exitCode;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return EXIT.ok;
+    if (code?.startsWith('commander.')) return EXIT.usage;
+    if (err instanceof ValidationError) {
+      io.err(`snapset: ${err.message}`);
+      return EXIT.usage;
+    }
+    if (err instanceof TemporalUnreachableError) {
+      io.err(`snapset: ${err.message}`);
+      return EXIT.unreachable;
+    }
+    if (hasGrpcCode(err, GRPC_UNAVAILABLE)) {
+      io.err(`snapset: lost the Temporal service: ${rootMessage(err)}`);
+      return EXIT.unreachable;
+    }
+    if (err instanceof WorkflowNotFoundError) {
+      io.err(`snapset: no SnapSet run ${err.workflowId ?? ''} in this namespace (snapset list shows the runs)`);
+      return EXIT.failed;
+    }
+    if (err instanceof SnapsetAlreadyRunningError || err instanceof SnapsetError) {
+      io.err(`snapset: ${err.message}`);
+      return EXIT.failed;
+    }
+    const top = (err as Error).message ?? String(err);
+    const root = rootMessage(err);
+    io.err(`snapset: ${top}${root && root !== top ? `: ${root}` : ''}`);
+    return EXIT.failed;
+  }
+}
+
+function hasGrpcCode(err: unknown, code: number): boolean {
+  for (let e = err, depth = 0; e && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === code) return true;
+  }
+  return false;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  void runCli(process.argv).then((code) => process.exit(code));
+}

@@ -1,0 +1,78 @@
+/**
+ * Child processes as a user starts them (`npm run sim`, `npm run worker`, `snapset`, `npm start`),
+ * with their output collected so tests can wait for a line and assert on what was printed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from './paths.js';
+
+export interface Proc {
+  child: ChildProcess;
+  /** stdout and stderr so far, interleaved. */
+  readonly output: string;
+  /** Resolves with the first match of `re` in the output; rejects if the process exits first or after timeoutMs. */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Exit code (or 128+signal). */
+  readonly exited: Promise<number>;
+  stop(signal?: NodeJS.Signals): Promise<number>;
+}
+
+export function startProc(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; command?: string } = {}): Proc {
+  const child = spawn(opts.command ?? process.execPath, args, { cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const listeners = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    output += d.toString();
+    for (const l of listeners) l();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<number>((resolve) => child.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1))));
+  return {
+    child,
+    get output() {
+      return output;
+    },
+    exited,
+    waitFor(re, timeoutMs = 120_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const m = output.match(re);
+          if (m) {
+            done();
+            resolve(m);
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`timed out waiting for ${re} in:\n${output}`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        void exited.then((code) => {
+          if (!listeners.has(check)) return;
+          check();
+          if (listeners.has(check)) {
+            done();
+            reject(new Error(`exited with ${code} before ${re} appeared:\n${output}`));
+          }
+        });
+        check();
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** `snapset …` run to its end: the compiled CLI, as bin/snapset.js runs it. */
+export async function runSnapset(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; output: string }> {
+  const p = startProc([join(repoRoot, 'bin', 'snapset.js'), ...args], opts);
+  const code = await p.exited;
+  return { code, output: p.output };
+}
