@@ -13,12 +13,14 @@ import { createContext, EXIT, type CliContext, type CliIo } from './context.js';
 import * as cancel from './commands/cancel.js';
 import * as create from './commands/create.js';
 import * as list from './commands/list.js';
+import * as revive from './commands/revive.js';
+import * as schedule from './commands/schedule.js';
 import * as show from './commands/show.js';
 import * as skipWait from './commands/skip-wait.js';
 import * as watch from './commands/watch.js';
 
 /** The verbs, in the order `--help` lists them. */
-const COMMANDS: { register(program: Command, ctx: CliContext): void }[] = [create, watch, show, list, skipWait, cancel];
+const COMMANDS: { register(program: Command, ctx: CliContext): void }[] = [create, watch, show, list, skipWait, cancel, revive, schedule];
 
 /** package.json, from dist/src/cli/ or src/cli/. */
 const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
