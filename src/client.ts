@@ -5,6 +5,7 @@ import { connect as tcpConnect } from 'node:net';
 import {
   Client,
   Connection,
+  ScheduleNotFoundError,
   ScheduleOverlapPolicy,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
@@ -341,6 +342,19 @@ export async function listSnapsetSchedules(client: Client): Promise<{ scheduleId
     });
   }
   return out.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
+}
+
+/** A schedule ID as given, or else the default ID of a stack of that name (`snapset-<stack>`). */
+export async function resolveScheduleId(client: Client, idOrStack: string): Promise<string> {
+  try {
+    await client.schedule.getHandle(idOrStack).describe();
+    return idOrStack;
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError) || idOrStack.startsWith('snapset-')) throw err;
+    const byStack = snapsetWorkflowId(idOrStack);
+    await client.schedule.getHandle(byStack).describe();
+    return byStack;
+  }
 }
 
 /**

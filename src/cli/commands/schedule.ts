@@ -1,10 +1,10 @@
 /** `snapset schedule …`: Temporal Schedules of createSnapset (the nightly SnapSet of a CI lab). */
 import { InvalidArgumentError, type Command } from 'commander';
-import { createSnapsetSchedule, describeSnapsetSchedule, listSnapsetSchedules, triggerSnapsetSchedule } from '../../client.js';
+import { createSnapsetSchedule, describeSnapsetSchedule, listSnapsetSchedules, resolveScheduleId, triggerSnapsetSchedule } from '../../client.js';
 import { parseDuration } from '../../shared/duration.js';
 import { ValidationError } from '../../shared/errors.js';
 import { parseSnapsetInput } from '../../shared/input.js';
-import { positiveInt, workflowIdOf } from '../args.js';
+import { positiveInt } from '../args.js';
 import type { CliContext, GlobalOpts } from '../context.js';
 import { json, table } from '../format.js';
 import { readInputFile } from '../input-file.js';
@@ -107,7 +107,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(
       ctx.action(async (id: string, opts: { json?: boolean }, cmd: Command) =>
         ctx.withClient(cmd, async (client) => {
-          const v = await describeSnapsetSchedule(client, workflowIdOf(id), { withStatus: true });
+          const v = await describeSnapsetSchedule(client, await resolveScheduleId(client, id), { withStatus: true });
           if (opts.json) return void ctx.io.out(json(v));
           ctx.io.out(`schedule ${v.scheduleId}${v.stackName ? ` (stack ${v.stackName})` : ''}: ${v.paused ? 'paused' : 'active'}, overlap ${v.overlap}`);
           if (v.note) ctx.io.out(`  note: ${v.note}`);
@@ -129,8 +129,9 @@ export function register(program: Command, ctx: CliContext): void {
     .action(
       ctx.action(async (id: string, opts: { allowOverlap?: boolean }, cmd: Command) =>
         ctx.withClient(cmd, async (client) => {
-          await triggerSnapsetSchedule(client, workflowIdOf(id), { allowOverlap: !!opts.allowOverlap });
-          ctx.io.out(`triggered ${workflowIdOf(id)} (snapset schedule describe ${id} shows the run)`);
+          const scheduleId = await resolveScheduleId(client, id);
+          await triggerSnapsetSchedule(client, scheduleId, { allowOverlap: !!opts.allowOverlap });
+          ctx.io.out(`triggered ${scheduleId} (snapset schedule describe ${scheduleId} shows the run)`);
         }),
       ),
     );
@@ -148,11 +149,12 @@ export function register(program: Command, ctx: CliContext): void {
       .action(
         ctx.action(async (id: string, opts: { note?: string; quiet?: boolean }, cmd: Command) =>
           ctx.withClient(cmd, async (client) => {
-            const handle = client.schedule.getHandle(workflowIdOf(id));
+            const scheduleId = await resolveScheduleId(client, id);
+            const handle = client.schedule.getHandle(scheduleId);
             if (verb === 'pause') await handle.pause(opts.note ?? 'paused with snapset schedule pause');
             else if (verb === 'unpause') await handle.unpause(opts.note ?? 'unpaused with snapset schedule unpause');
             else await handle.delete();
-            if (!opts.quiet) ctx.io.out(`${verb === 'delete' ? 'deleted' : `${verb}d`} schedule ${workflowIdOf(id)}`);
+            if (!opts.quiet) ctx.io.out(`${verb === 'delete' ? 'deleted' : `${verb}d`} schedule ${scheduleId}`);
           }),
         ),
       );
