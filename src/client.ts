@@ -156,6 +156,31 @@ function holderOf(wf: { workflowId: string; runId: string; type: string; startTi
 }
 
 /**
+ * Starts a run of one stack: refused first when another run holds the stack (naming it), then
+ * started with conflict policy FAIL and the StackName search attribute.
+ */
+async function startStackRun<W extends typeof createSnapset | typeof reviveSnapset>(
+  client: Client,
+  run: { workflowType: 'createSnapset' | 'reviveSnapset'; workflowId: string; stackName: string; rawInput: unknown; summary: string; taskQueue?: string },
+): Promise<WorkflowHandle<W>> {
+  const holder = await findStackHolder(client, run.stackName);
+  if (holder) throw new SnapsetAlreadyRunningError(run.workflowId, holder);
+  try {
+    return await client.workflow.start<W>(run.workflowType, {
+      taskQueue: run.taskQueue ?? TASK_QUEUE,
+      workflowId: run.workflowId,
+      workflowIdConflictPolicy: 'FAIL',
+      args: [run.rawInput] as Parameters<W>,
+      typedSearchAttributes: [{ key: StackNameKey, value: run.stackName }],
+      staticSummary: run.summary,
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new SnapsetAlreadyRunningError(run.workflowId);
+    throw err;
+  }
+}
+
+/**
  * Starts createSnapset for one stack. The input is validated here first, so a bad file fails
  * before anything reaches the server; the workflow validates again (it may be started by others).
  * Workflow ID `snapset-<stackName>` with conflict policy FAIL: one environment, one run at a time.
@@ -166,23 +191,15 @@ export async function startSnapset(
   opts: { taskQueue?: string } = {},
 ): Promise<{ handle: WorkflowHandle<typeof createSnapset>; input: SnapsetInput }> {
   const input = parseSnapsetInput(rawInput);
-  const workflowId = snapsetWorkflowId(input.stackName);
-  const holder = await findStackHolder(client, input.stackName);
-  if (holder) throw new SnapsetAlreadyRunningError(workflowId, holder);
-  try {
-    const handle = await client.workflow.start<typeof createSnapset>('createSnapset', {
-      taskQueue: opts.taskQueue ?? TASK_QUEUE,
-      workflowId,
-      workflowIdConflictPolicy: 'FAIL',
-      args: [rawInput],
-      typedSearchAttributes: [{ key: StackNameKey, value: input.stackName }],
-      staticSummary: `SnapSet of ${input.stackName} (${Object.keys(input.snapsetData.instances).length} VMs)`,
-    });
-    return { handle, input };
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new SnapsetAlreadyRunningError(workflowId);
-    throw err;
-  }
+  const handle = await startStackRun<typeof createSnapset>(client, {
+    workflowType: 'createSnapset',
+    workflowId: snapsetWorkflowId(input.stackName),
+    stackName: input.stackName,
+    rawInput,
+    summary: `SnapSet of ${input.stackName} (${Object.keys(input.snapsetData.instances).length} VMs)`,
+    ...(opts.taskQueue ? { taskQueue: opts.taskQueue } : {}),
+  });
+  return { handle, input };
 }
 
 /** reviveSnapset runs of a stack get this workflow ID (conflict policy FAIL). */
@@ -197,23 +214,15 @@ export async function startRevive(
   opts: { taskQueue?: string } = {},
 ): Promise<{ handle: WorkflowHandle<typeof reviveSnapset>; input: ReviveInput }> {
   const input = parseReviveInput(rawInput);
-  const workflowId = reviveWorkflowId(input.stackName);
-  const holder = await findStackHolder(client, input.stackName);
-  if (holder) throw new SnapsetAlreadyRunningError(workflowId, holder);
-  try {
-    const handle = await client.workflow.start<typeof reviveSnapset>('reviveSnapset', {
-      taskQueue: opts.taskQueue ?? TASK_QUEUE,
-      workflowId,
-      workflowIdConflictPolicy: 'FAIL',
-      args: [rawInput],
-      typedSearchAttributes: [{ key: StackNameKey, value: input.stackName }],
-      staticSummary: `revive ${input.stackName}${input.snapId ? ` from set ${input.snapId}` : ' from its newest complete set'}`,
-    });
-    return { handle, input };
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new SnapsetAlreadyRunningError(workflowId);
-    throw err;
-  }
+  const handle = await startStackRun<typeof reviveSnapset>(client, {
+    workflowType: 'reviveSnapset',
+    workflowId: reviveWorkflowId(input.stackName),
+    stackName: input.stackName,
+    rawInput,
+    summary: `revive ${input.stackName}${input.snapId ? ` from set ${input.snapId}` : ' from its newest complete set'}`,
+    ...(opts.taskQueue ? { taskQueue: opts.taskQueue } : {}),
+  });
+  return { handle, input };
 }
 
 // ---- Schedules (DESIGN §4: the nightly SnapSet of a CI lab) ------------------------------------

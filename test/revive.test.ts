@@ -4,7 +4,11 @@
  * limited to the kubelet CSRs of our nodes — every outcome read from the simulator's state.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureTypes } from '../src/shared/errors.js';
@@ -13,7 +17,10 @@ import { COMPLETE_TAG } from '../src/shared/snapset.js';
 import type { ScenarioInput } from '../src/sim/scenario.js';
 import type { Simulator } from '../src/sim/index.js';
 import { reviveSnapset } from '../src/workflows/index.js';
-import { FAST_SCENARIO, useTemporal, withSimWorker } from './helpers/temporal.js';
+import { repoRoot } from './helpers/paths.js';
+import { FAST_SCENARIO, useTempDir, useTemporal, withSimWorker } from './helpers/temporal.js';
+
+const execFileP = promisify(execFile);
 
 const DAY = 86_400_000;
 const STACK = FAST_SCENARIO.stackName!;
@@ -166,6 +173,43 @@ describe('reviveSnapset (dev server + simulator)', () => {
             return true;
           },
         );
+      },
+      REVIVE_SCENARIO,
+    );
+  });
+});
+
+describe('snapset revive (CLI process, dev server + simulator)', () => {
+  const t = useTemporal('dev-server');
+  const tmp = useTempDir('snapset-revive-');
+
+  test('usage errors exit 2; revive -f <createSnapset input> --watch ends with the stack revived, exit 0', async () => {
+    await withSimWorker(
+      t.env,
+      async ({ sim, taskQueue }) => {
+        const snapset = async (...args: string[]) => {
+          try {
+            const { stdout, stderr } = await execFileP(process.execPath, [join(repoRoot, 'bin', 'snapset.js'), '--task-queue', taskQueue, ...args], { env: { ...process.env, TEMPORAL_ADDRESS: t.env.address }, timeout: 90_000 });
+            return { code: 0, stdout, stderr };
+          } catch (err) {
+            const e = err as { code: number; stdout: string; stderr: string };
+            return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+          }
+        };
+        const neither = await snapset('revive', '--stack', STACK);
+        assert.deepEqual([neither.code, /exactly one of --file or --controller/.test(neither.stderr)], [2, true], neither.stderr);
+        const badId = await snapset('revive', '--stack', STACK, '--controller', '{}', '--snap-id', 'nope');
+        assert.deepEqual([badId.code, /--snap-id <id>' argument 'nope' is invalid/.test(badId.stderr)], [2, true], badId.stderr);
+        const badController = await snapset('--address', '127.0.0.1:1', 'revive', '--stack', STACK, '--controller', '{"host":"h"}');
+        assert.deepEqual([badController.code, /controller\.name: required/.test(badController.stderr)], [2, true], badController.stderr);
+
+        const file = join(tmp.path, 'snapset.json');
+        await writeFile(file, JSON.stringify(sim.snapsetInput()));
+        const r = await snapset('revive', '-f', file, '--watch');
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.match(r.stdout, new RegExp(`started snapset-revive-${STACK}: revive of stack ${STACK} from its newest complete set`));
+        assert.ok(sim.controller.nodes().every((n) => n.ready && !n.unschedulable), 'every node Ready and schedulable');
+        assert.equal(sim.controller.csrs().find((c) => c.name === 'csr-foreign-user')?.state, 'Pending');
       },
       REVIVE_SCENARIO,
     );
