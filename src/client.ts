@@ -142,7 +142,8 @@ export async function findStackHolder(client: Client, stackName: string): Promis
   }
   const escaped = stackName.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
   for await (const wf of client.workflow.list({ query: `StackName = '${escaped}' AND ExecutionStatus = 'Running'`, pageSize: 10 })) {
-    if (wf.type === 'stackLock') continue;
+    // The lock itself, and a Schedule of the stack (its scheduler workflow carries the StackName too), hold nothing.
+    if (wf.type === 'stackLock' || wf.workflowId.startsWith('temporal-sys-scheduler:')) continue;
     return holderOf(wf);
   }
   return undefined;

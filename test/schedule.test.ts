@@ -12,7 +12,7 @@ import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { SnapsetScheduleView } from '../src/client.js';
+import { findStackHolder, type SnapsetScheduleView } from '../src/client.js';
 import { FailureTypes } from '../src/shared/errors.js';
 import { COMPLETE_TAG } from '../src/shared/snapset.js';
 import { progressQuery, skipCertWaitUpdate } from '../src/shared/workflow-api.js';
@@ -122,6 +122,8 @@ describe('snapset schedule (dev server + simulator)', () => {
       }, 'describe to show the completed run');
       assert.equal(done.recentRuns.length, 1);
       assert.equal(done.recentRuns[0]!.workflowId, running.workflowId);
+      // Once the run is over the stack is free again, though its schedule still names it.
+      await eventually(async () => ((await findStackHolder(t.env.client, stackName)) === undefined ? true : undefined), 'visibility to show the stack free');
 
       const listed = await snapset('schedule', 'list', '--json');
       const mine = (JSON.parse(listed.stdout) as { scheduleId: string; stackName: string; paused: boolean }[]).find((s) => s.scheduleId === scheduleId);
