@@ -33,7 +33,9 @@ describe('snapset watch on a terminal', () => {
       assert.match(out, new RegExp(`snapset-${stackName} {2}RUNNING {2}phase waiting-cert-rotation {2}elapsed \\d+s`));
       const countdown = [...out.matchAll(/certificate wait: wakes \S+ \(in (\d+)s\)/g)].map((m) => Number(m[1]));
       assert.ok(new Set(countdown).size >= 2, `the countdown moves: ${countdown.join(',')}`);
-      assert.match(out, new RegExp(`snapset-${stackName} {2}COMPLETED`));
+      const final = out.slice(out.lastIndexOf(`snapset-${stackName}  COMPLETED`));
+      assert.match(final, /^snapset-\S+ {2}COMPLETED {2}phase completed/);
+      for (const name of ['controller', 'master0']) assert.match(final, new RegExp(`^ {2}${name} +\\S+ +[0-9a-f-]{36}\\s*$`, 'm'), `${name}'s image in the view`);
       assert.doesNotMatch(out, /^\d{4}-\d\d-\d\dT\S+Z {2}/m, 'no log lines on a terminal');
       assert.match(out, /"snapId": "[A-Za-z0-9_-]{8}"/);
     });

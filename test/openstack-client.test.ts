@@ -7,6 +7,8 @@ import {
   loadCloudConfig,
   OpenStackBadRequestError,
   OpenStackConflictError,
+  IMAGE_PATCH_MEDIA_TYPE,
+  imagePatchPath,
   OpenStackEndpointNotFoundError,
   OpenStackForbiddenError,
   OpenStackHttpError,
@@ -19,7 +21,7 @@ import {
   type CloudConfig,
 } from '../src/openstack/index.js';
 import { SnapsetError } from '../src/shared/errors.js';
-import { MASTER0_UUID, startSim, type SimFixture } from './fixtures/openstack/sim.js';
+import { INSTANCES, MASTER0_UUID, startSim, type SimFixture } from './fixtures/openstack/sim.js';
 
 let f: SimFixture;
 
@@ -393,3 +395,141 @@ void describe('OpenStack client against the simulator', () => {
   });
 });
 
+
+/** Seven servers more than the default three, so that server lists take several pages. */
+const MANY: NonNullable<Parameters<typeof startSim>[1]>['instances'] = {
+  ...INSTANCES,
+  ...Object.fromEntries(
+    Array.from({ length: 7 }, (_, i) => [
+      `worker${i}`,
+      { uuid: `00000000-0000-4000-8000-00000000000${i}`, role: 'ocp_worker', mac_address: `fa:16:9e:81:f7:0${i}`, status: i % 2 ? 'SHUTOFF' : 'ACTIVE' },
+    ]),
+  ),
+};
+
+void describe('OpenStack client: image update (JSON-patch) and server lists', () => {
+  let g: SimFixture;
+  before(async () => {
+    g = await startSim({ images: [{ name: 'patch-me', tags: ['old'], properties: { keep: 'k', drop: 'd' } }] }, { instances: MANY });
+  });
+  after(async () => {
+    await g.close();
+  });
+  const client = async () => createOpenStackClient(await loadCloudConfig('sim', { env: g.env, cwd: '/nonexistent' }));
+
+  // Image API v2 reference, "Update image" (PATCH /v2/images/{image_id}, JSON-patch media type).
+  void test('updateImage sends one PATCH with the v2.1 JSON-patch media type and returns the whole image', async () => {
+    const c = await client();
+    try {
+      const [img] = await c.image.listAllImages({ name: 'patch-me' });
+      const ops = [
+        { op: 'replace', path: '/tags', value: ['a', 'b', 'a', 'snap_id=x/y'] },
+        { op: 'add', path: imagePatchPath('hotstack/role'), value: 'master' },
+        { op: 'replace', path: '/keep', value: 'k2' },
+        { op: 'remove', path: '/drop' },
+        { op: 'replace', path: '/min_ram', value: 512 },
+      ] as const;
+      const before = g.sim.requestLog().length;
+      const out = await c.image.updateImage(img!.id, [...ops]);
+      const sent = g.sim.requestLog().slice(before).filter((r) => r.endpoint !== 'identity.tokens.create');
+      assert.equal(sent.length, 1);
+      assert.equal(sent[0]!.method, 'PATCH');
+      assert.equal(sent[0]!.endpoint, 'image.images.update');
+      assert.equal(sent[0]!.path, `/image/v2/images/${img!.id}`);
+      assert.equal(sent[0]!.headers.contentType, IMAGE_PATCH_MEDIA_TYPE);
+      assert.deepEqual(sent[0]!.body, ops);
+      assert.equal(sent[0]!.status, 200);
+      assert.deepEqual(out.tags, ['a', 'b', 'snap_id=x/y']);
+      assert.deepEqual({ role: out.properties['hotstack/role'], keep: out.properties.keep, drop: out.properties.drop }, { role: 'master', keep: 'k2', drop: undefined });
+      assert.equal(out.raw.min_ram, 512);
+      // The simulator's own state changed, not just the answer.
+      const stored = g.sim.images().find((i) => i.id === img!.id)!;
+      assert.deepEqual(stored.tags, ['a', 'b', 'snap_id=x/y']);
+      assert.equal(stored.keep, 'k2');
+      assert.equal('drop' in stored, false);
+      assert.equal(g.sim.counters()['image.images.update']!.requests, 1);
+    } finally {
+      c.close();
+    }
+  });
+
+  void test('updateImage errors: read-only attribute 403, missing property 409, bad value 400; nothing applied', async () => {
+    const c = await client();
+    try {
+      const [img] = await c.image.listAllImages({ name: 'patch-me' });
+      const tagsBefore = (await c.image.getImage(img!.id)).tags;
+      await assert.rejects(c.image.updateImage(img!.id, [{ op: 'replace', path: '/tags', value: ['z'] }, { op: 'replace', path: '/status', value: 'active' }]), (err) => {
+        assertError(err, OpenStackForbiddenError, false);
+        assert.match((err as OpenStackHttpError).serviceMessage, /Attribute 'status' is read-only/);
+        return true;
+      });
+      await assert.rejects(c.image.updateImage(img!.id, [{ op: 'remove', path: '/nope' }]), (err) => {
+        assertError(err, OpenStackConflictError, true);
+        assert.match((err as OpenStackHttpError).serviceMessage, /Property nope does not exist/);
+        return true;
+      });
+      await assert.rejects(c.image.updateImage(img!.id, [{ op: 'add', path: '/x', value: 3 }]), (err) => {
+        assertError(err, OpenStackBadRequestError, false);
+        assert.match((err as OpenStackHttpError).serviceMessage, /does not match schema 'image'/);
+        return true;
+      });
+      await assert.rejects(c.image.updateImage('00000000-0000-4000-8000-00000000dead', []), (err) => assertError(err, OpenStackNotFoundError, false));
+      assert.deepEqual((await c.image.getImage(img!.id)).tags, tagsBefore);
+      assert.deepEqual(g.sim.counters()['image.images.update']!.byStatus, { '200': 1, '403': 1, '409': 1, '400': 1, '404': 1 });
+    } finally {
+      c.close();
+    }
+  });
+
+  // Compute API reference, "List Servers Detailed" (GET /servers/detail: limit, marker, servers_links).
+  void test('listServers follows servers_links page by page with the filters and microversion on every request', async () => {
+    const c = await client();
+    try {
+      const before = g.sim.requestLog().length;
+      const all = await c.compute.listAllServers({ limit: 3, sortKey: 'display_name', sortDir: 'asc' });
+      const sent = g.sim.requestLog().slice(before).filter((r) => r.endpoint === 'compute.servers.list');
+      assert.deepEqual(
+        all.map((s) => s.name),
+        Object.keys(MANY).sort(),
+      );
+      assert.ok(all.every((s) => typeof s.raw['OS-EXT-STS:vm_state'] === 'string'), 'detail view');
+      assert.equal(sent.length, 4); // 3 + 3 + 3 + 1, the last page without a next link
+      for (const r of sent) {
+        assert.equal(r.method, 'GET');
+        assert.equal(r.path, '/compute/v2.1/servers/detail');
+        assert.equal(r.headers.microversion, 'compute 2.60');
+        assert.equal(r.headers.novaMicroversion, '2.60');
+        const q = new URLSearchParams(r.query);
+        assert.deepEqual([q.get('limit'), q.get('sort_key'), q.get('sort_dir')], ['3', 'display_name', 'asc']);
+      }
+      assert.equal(new URLSearchParams(sent[0]!.query).get('marker'), null);
+      assert.equal(new URLSearchParams(sent[1]!.query).get('marker'), all[2]!.id);
+      assert.equal(new URLSearchParams(sent[3]!.query).get('marker'), all[8]!.id);
+    } finally {
+      c.close();
+    }
+  });
+
+  void test('listServers filters: status, name (a regex, as Nova), changes-since, marker; 400 on an unknown marker', async () => {
+    const c = await client();
+    try {
+      const shutoff = await c.compute.listAllServers({ status: 'SHUTOFF' });
+      assert.deepEqual(shutoff.map((s) => s.name).sort(), ['worker1', 'worker3', 'worker5']);
+      assert.ok(shutoff.every((s) => s.status === 'SHUTOFF'));
+      const masters = await c.compute.listAllServers({ name: '^master[0-9]$', sortKey: 'display_name', sortDir: 'desc' });
+      assert.deepEqual(masters.map((s) => s.name), ['master1', 'master0']);
+      assert.deepEqual(await c.compute.listAllServers({ changesSince: '2999-01-01T00:00:00Z' }), []);
+      assert.equal((await c.compute.listAllServers({ changesSince: '2000-01-01T00:00:00Z' })).length, 10);
+      const sorted = await c.compute.listAllServers({ sortKey: 'display_name', sortDir: 'asc' });
+      const after = await c.compute.listAllServers({ sortKey: 'display_name', sortDir: 'asc', marker: sorted[6]!.id });
+      assert.deepEqual(after.map((s) => s.name), sorted.slice(7).map((s) => s.name));
+      await assert.rejects(c.compute.listAllServers({ marker: '00000000-0000-4000-8000-00000000dead' }), (err) => {
+        assertError(err, OpenStackBadRequestError, false);
+        assert.match((err as OpenStackHttpError).serviceMessage, /marker \[00000000-0000-4000-8000-00000000dead\] not found/);
+        return true;
+      });
+    } finally {
+      c.close();
+    }
+  });
+});

@@ -17,6 +17,7 @@ import {
 import { SnapsetError, ValidationError, type FieldIssue } from '../shared/errors.js';
 import { SNAP_ID_PROPERTY, SNAPSET_TAG } from '../shared/snapset.js';
 import { activityCtx, mapLimit } from './context.js';
+import { serversByUuid } from './snapset-images.js';
 
 export { SNAP_ID_PROPERTY, SNAPSET_TAG };
 
@@ -230,14 +231,8 @@ export function createOpenstackActivities(deps: OpenstackActivityDeps) {
       check(issues, 'getServerStatuses');
       const { signal } = activityCtx();
       const c = await client(input);
-      const views = await mapLimit(input.uuids, 8, async (id) => {
-        try {
-          return serverView(await c.compute.getServer(id, { signal }));
-        } catch (err) {
-          if (err instanceof OpenStackNotFoundError) return NOT_FOUND_VIEW;
-          throw err;
-        }
-      });
+      const found = await serversByUuid(c, input.uuids, signal);
+      const views = input.uuids.map((id) => (found.has(id) ? serverView(found.get(id)!) : NOT_FOUND_VIEW));
       const statuses: Record<string, string> = {};
       const servers: Record<string, ServerStatusView> = {};
       input.uuids.forEach((id, i) => {
@@ -267,22 +262,20 @@ export function createOpenstackActivities(deps: OpenstackActivityDeps) {
       const statuses: Record<string, string> = Object.fromEntries(input.uuids.map((u) => [u, 'UNKNOWN']));
       for (;;) {
         let lastError: string | undefined;
-        await mapLimit(
-          input.uuids.filter((u) => statuses[u] !== 'SHUTOFF'),
-          8,
-          async (id) => {
+        const pending = input.uuids.filter((u) => statuses[u] !== 'SHUTOFF');
+        try {
+          const found = await serversByUuid(c, pending, ctx.signal);
+          for (const id of pending) {
             const label = input.names?.[id] ? `${input.names[id]} (server ${id})` : `server ${id}`;
-            try {
-              const s = await c.compute.getServer(id, { signal: ctx.signal });
-              statuses[id] = s.status;
-              if (s.status === 'ERROR') throw new OpenStackResourceFailedError('server', id, 'ERROR', `${label} (${s.name}) is in ERROR`);
-            } catch (err) {
-              if (err instanceof OpenStackNotFoundError) throw new OpenStackResourceFailedError('server', id, 'NOT_FOUND', `${label} is gone from Nova`);
-              if (!transient(err)) throw err;
-              lastError = err.message;
-            }
-          },
-        );
+            const s = found.get(id);
+            if (!s) throw new OpenStackResourceFailedError('server', id, 'NOT_FOUND', `${label} is gone from Nova`);
+            statuses[id] = s.status;
+            if (s.status === 'ERROR') throw new OpenStackResourceFailedError('server', id, 'ERROR', `${label} (${s.name}) is in ERROR`);
+          }
+        } catch (err) {
+          if (!transient(err)) throw err;
+          lastError = err.message;
+        }
         const waitedSeconds = Math.round((Date.now() - started) / 1000);
         ctx.heartbeat({ statuses, waitedSeconds, ...(lastError ? { lastError } : {}) });
         if (input.uuids.every((u) => statuses[u] === 'SHUTOFF')) return { statuses, waitedSeconds };

@@ -13,6 +13,7 @@ import {
   OpenStackWaitTimeoutError,
   type Image,
   type OpenStackClient,
+  type Server,
 } from '../openstack/index.js';
 import { ConfigError, PreflightError, SnapsetError, ValidationError, type PreflightCheck } from '../shared/errors.js';
 import { COMPLETE_TAG, SNAP_ID_PROPERTY, setProblems, type ExpectedSetImage } from '../shared/snapset.js';
@@ -22,7 +23,7 @@ import type { CloudInput, OpenstackActivityDeps } from './openstack.js';
 /** Image states after which an image will never become `active`. */
 const FAILED = new Set(['killed', 'deleted', 'pending_delete', 'deactivated']);
 /** Glance list polls while images are saving: never faster than this… */
-const MIN_POLL_MS = 250;
+const MIN_POLL_MS = 500;
 /** …and a twentieth of the time the oldest pending image has taken so far: ≤ 5 % overshoot, few requests on long snapshots. */
 const POLL_FRACTION = 1 / 20;
 /** Parallel REST calls of one activity (tags, deletes, server reads). */
@@ -119,9 +120,38 @@ function validateMap(v: unknown, path: string, source: string): Record<string, u
   return v as Record<string, unknown>;
 }
 
+/** Glance's default `api_limit_max`: a whole set in one page (the client still follows `next`). */
+const PAGE = 1000;
+
 /** Every image carrying `hotstack_snap_id=snapId`, all pages. */
 async function setImages(c: OpenStackClient, snapId: string, signal?: AbortSignal): Promise<Image[]> {
-  return c.image.listAllImages({ properties: { [SNAP_ID_PROPERTY]: snapId } }, { signal });
+  return c.image.listAllImages({ properties: { [SNAP_ID_PROPERTY]: snapId }, limit: PAGE }, { signal });
+}
+
+/**
+ * The servers of `uuids` with one paginated Nova list (`GET /servers/detail`) instead of one GET
+ * each; a server the list does not show (another project, a policy) is asked for by its UUID, and
+ * is absent from the result when Nova has no such server.
+ */
+export async function serversByUuid(c: OpenStackClient, uuids: readonly string[], signal?: AbortSignal): Promise<Map<string, Server>> {
+  const wanted = new Set(uuids.map((u) => u.toLowerCase()));
+  const found = new Map<string, Server>();
+  if (uuids.length > 1) {
+    for await (const s of c.compute.listServers({ limit: PAGE }, { signal })) if (wanted.has(s.id.toLowerCase())) found.set(s.id.toLowerCase(), s);
+  }
+  await mapLimit(
+    uuids.filter((u) => !found.has(u.toLowerCase())),
+    REST_PARALLEL,
+    async (u) => {
+      try {
+        found.set(u.toLowerCase(), await c.compute.getServer(u, { signal }));
+      } catch (err) {
+        if (!(err instanceof OpenStackNotFoundError)) throw err;
+      }
+    },
+    signal,
+  );
+  return new Map(uuids.flatMap((u) => (found.has(u.toLowerCase()) ? [[u, found.get(u.toLowerCase())!] as const] : [])));
 }
 
 const hint = {
@@ -165,30 +195,24 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
       const checks: PreflightCheck[] = [{ check: 'cloud auth', ok: true, message: `authenticated to ${cloud}${projectId ? ` (project ${projectId})` : ''}` }];
       const servers: Record<string, PreflightServer> = {};
       const names = Object.keys(instances);
-      await mapLimit(
-        names,
-        REST_PARALLEL,
-        async (name) => {
-          const uuid = instances[name]!;
-          const check = `instance ${name}`;
-          try {
-            const s = await c.compute.getServer(uuid, { signal: ctx.signal });
-            servers[name] = { uuid, serverName: s.name, status: s.status, taskState: s.taskState };
-            if (s.status !== 'ACTIVE' && s.status !== 'SHUTOFF') {
-              checks.push({ check, instance: name, ok: false, message: `server ${uuid} (${s.name}) is ${s.status}`, hint: 'a SnapSet needs every server ACTIVE or SHUTOFF: repair or rebuild it first' });
-            } else if (s.taskState) {
-              checks.push({ check, instance: name, ok: false, message: `server ${uuid} (${s.name}) is busy (task_state ${s.taskState})`, hint: 'wait until Nova has finished with it, then start again' });
-            } else {
-              checks.push({ check, instance: name, ok: true, message: `server ${uuid} (${s.name}) ${s.status}` });
-            }
-          } catch (err) {
-            if (!(err instanceof OpenStackNotFoundError)) throw err;
-            checks.push({ check, instance: name, ok: false, message: `no server ${uuid} in Nova (cloud ${cloud}${projectId ? `, project ${projectId}` : ''})`, hint: hint.uuid(name, uuid) });
-          }
-          ctx.heartbeat({ checked: Object.keys(servers).length, of: names.length });
-        },
-        ctx.signal,
-      );
+      const found = await serversByUuid(c, Object.values(instances), ctx.signal);
+      for (const name of names) {
+        const uuid = instances[name]!;
+        const check = `instance ${name}`;
+        const s = found.get(uuid);
+        if (!s) {
+          checks.push({ check, instance: name, ok: false, message: `no server ${uuid} in Nova (cloud ${cloud}${projectId ? `, project ${projectId}` : ''})`, hint: hint.uuid(name, uuid) });
+          continue;
+        }
+        servers[name] = { uuid, serverName: s.name, status: s.status, taskState: s.taskState };
+        if (s.status !== 'ACTIVE' && s.status !== 'SHUTOFF') {
+          checks.push({ check, instance: name, ok: false, message: `server ${uuid} (${s.name}) is ${s.status}`, hint: 'a SnapSet needs every server ACTIVE or SHUTOFF: repair or rebuild it first' });
+        } else if (s.taskState) {
+          checks.push({ check, instance: name, ok: false, message: `server ${uuid} (${s.name}) is busy (task_state ${s.taskState})`, hint: 'wait until Nova has finished with it, then start again' });
+        } else {
+          checks.push({ check, instance: name, ok: true, message: `server ${uuid} (${s.name}) ${s.status}` });
+        }
+      }
       try {
         for await (const img of c.image.listImages({ limit: 1 }, { signal: ctx.signal })) {
           void img;
@@ -323,7 +347,7 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
       }
     },
 
-    /** Adds the tags each image lacks (one listing of the set, then only the missing tags). */
+    /** Adds the tags each image lacks: one listing of the set, then one PATCH per image that lacks any. */
     async tagSnapset(input: TagSnapsetInput): Promise<TagSnapsetResult> {
       const snapId = validateSnapId(input?.snapId, 'tagSnapset');
       const images = validateMap(input.images, 'images', 'tagSnapset') as Record<string, ExpectedSetImage>;
@@ -339,14 +363,10 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
           const want = images[name]!;
           const img = current.get(want.imageId);
           if (!img) throw new OpenStackResourceFailedError('image', want.imageId, 'deleted', `the image of ${name} (${want.imageId}) is gone`);
-          const have = new Set(img.tags);
-          added[name] = [];
-          for (const tag of want.tags) {
-            if (have.has(tag)) continue;
-            await c.image.addTag(want.imageId, tag, { signal: ctx.signal });
-            have.add(tag);
-            added[name].push(tag);
-          }
+          const missing = want.tags.filter((t) => !img.tags.includes(t));
+          added[name] = missing;
+          // One JSON-patch sets every missing tag at once (Images API v2: PATCH `/tags` as a whole list).
+          if (missing.length > 0) await c.image.updateImage(want.imageId, [{ op: 'replace', path: '/tags', value: [...img.tags, ...missing] }], { signal: ctx.signal });
           ctx.heartbeat({ tagged: Object.keys(added).length, of: names.length });
         },
         ctx.signal,

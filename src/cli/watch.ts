@@ -114,7 +114,11 @@ export async function watchRun(client: Client, workflowId: string, io: CliIo, op
     const desc = await handle.describe();
     const startedAt = progress?.startedAt ? Date.parse(progress.startedAt) : desc.startTime.getTime();
     if (desc.status.name !== 'RUNNING') {
-      if (io.isTTY && drawn) draw(renderLive(workflowId, desc.status.name, progress, startedAt, desc.closeTime?.getTime() ?? now()));
+      if (io.isTTY && drawn) {
+        // The final view shows the final state of every image (the last tick may predate it).
+        progress = (await queryProgress(handle)) ?? progress;
+        draw(renderLive(workflowId, desc.status.name, progress, startedAt, desc.closeTime?.getTime() ?? now()));
+      }
       if (desc.status.name === 'COMPLETED') {
         io.out(json(await handle.result()));
         return EXIT.ok;

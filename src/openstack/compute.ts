@@ -32,6 +32,36 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Filters of `GET /servers/detail` (Compute API reference, "List Servers Detailed"), passed to Nova
+ * as they are: `name` is a regular expression on Nova's side, `status` one of Nova's statuses.
+ */
+export interface ServerListFilters {
+  name?: string;
+  status?: string;
+  /** Page size; Nova caps it at `[api]max_limit` (1000) and links to the next page. */
+  limit?: number;
+  /** Start after this server id. */
+  marker?: string;
+  /** ISO 8601 time: only servers changed since then (deleted ones included, as Nova does). */
+  changesSince?: string;
+  /** One key or several (`sort_key` repeated); `sortDir` pairs with them by position. */
+  sortKey?: string | string[];
+  sortDir?: 'asc' | 'desc' | ('asc' | 'desc')[];
+}
+
+export function serverListQuery(f: ServerListFilters): URLSearchParams {
+  const q = new URLSearchParams();
+  if (f.name !== undefined) q.set('name', f.name);
+  if (f.status !== undefined) q.set('status', f.status);
+  if (f.limit !== undefined) q.set('limit', String(f.limit));
+  if (f.marker !== undefined) q.set('marker', f.marker);
+  if (f.changesSince !== undefined) q.set('changes-since', f.changesSince);
+  for (const k of [f.sortKey ?? []].flat()) q.append('sort_key', k);
+  for (const d of [f.sortDir ?? []].flat()) q.append('sort_dir', d);
+  return q;
+}
+
 export class ComputeClient {
   readonly microversion: string;
 
@@ -70,6 +100,40 @@ export class ComputeClient {
     return toServer(s);
   }
 
+  /**
+   * `GET /servers/detail` → 200, page by page, following `servers_links` `rel: next` until a page
+   * has none (Nova links only while more may remain).
+   */
+  async *listServers(filters: ServerListFilters = {}, opts: CallOptions = {}): AsyncGenerator<Server, void, undefined> {
+    let query: string | undefined = serverListQuery(filters).toString();
+    const seen = new Set<string>();
+    while (query !== undefined) {
+      if (seen.has(query)) break; // a server repeating its link must not loop us forever
+      seen.add(query);
+      const res = await this.session.request('compute', {
+        method: 'GET',
+        path: `/servers/detail${query ? `?${query}` : ''}`,
+        headers: this.headers(),
+        expected: [200],
+        signal: opts.signal,
+      });
+      const body = res.body as { servers?: Record<string, unknown>[]; servers_links?: { rel?: string; href?: string }[] } | undefined;
+      if (!body || !Array.isArray(body.servers)) {
+        throw new OpenStackNetworkError({ method: 'GET', url: res.url, service: 'compute' }, 'response has no servers list');
+      }
+      for (const s of body.servers) yield toServer(s);
+      const href = body.servers_links?.find((l) => l.rel === 'next')?.href;
+      query = href && body.servers.length > 0 ? nextQuery(href) : undefined;
+    }
+  }
+
+  /** Every server matching the filters, all pages. */
+  async listAllServers(filters: ServerListFilters = {}, opts: CallOptions = {}): Promise<Server[]> {
+    const out: Server[] = [];
+    for await (const s of this.listServers(filters, opts)) out.push(s);
+    return out;
+  }
+
   private async action(id: string, body: Record<string, unknown>, opts: CallOptions) {
     return await this.session.request('compute', {
       method: 'POST',
@@ -102,6 +166,15 @@ export class ComputeClient {
   async startServer(id: string, opts: CallOptions = {}): Promise<void> {
     await this.action(id, { 'os-start': null }, opts);
   }
+}
+
+/**
+ * Only the query of Nova's `next` link is used, on our own endpoint: Nova builds the link's host from
+ * `osapi_compute_link_prefix` or the request, which behind a TLS proxy is often an internal address.
+ */
+function nextQuery(href: string): string {
+  const i = href.indexOf('?');
+  return i < 0 ? '' : href.slice(i + 1);
 }
 
 function toServer(s: Record<string, unknown>): Server {

@@ -63,6 +63,20 @@ export interface ImageListFilters {
   sort?: string;
 }
 
+/** Glance's JSON-patch media type (draft 10 operations: `{op, path, value}`). */
+export const IMAGE_PATCH_MEDIA_TYPE = 'application/openstack-images-v2.1-json-patch';
+
+/**
+ * One JSON-patch operation of `PATCH /v2/images/{id}`. `path` is a JSON pointer: `/name`, `/tags`
+ * (the whole list), `/<custom property>` (escape `/` as `~1`, `~` as `~0`, see {@link imagePatchPath}).
+ */
+export type ImagePatchOp = { op: 'add' | 'replace'; path: string; value: unknown } | { op: 'remove'; path: string };
+
+/** The JSON pointer of an attribute or property name (RFC 6901 escaping). */
+export function imagePatchPath(key: string): string {
+  return `/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+}
+
 export function toImage(raw: Record<string, unknown>): Image {
   const properties: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) if (!GLANCE_BASE_KEYS.has(k)) properties[k] = v;
@@ -139,6 +153,26 @@ export class ImageClient {
     const out: Image[] = [];
     for await (const img of this.listImages(filters, opts)) out.push(img);
     return out;
+  }
+
+  /**
+   * `PATCH /v2/images/{id}` → 200 with the whole image (Image API v2 reference, "Update image"):
+   * the operations apply in order and all or none take effect. `/tags` replaces the tag list at once.
+   */
+  async updateImage(id: string, ops: ImagePatchOp[], opts: CallOptions = {}): Promise<Image> {
+    const res = await this.session.request('image', {
+      method: 'PATCH',
+      path: `/images/${encodeURIComponent(id)}`,
+      headers: { 'Content-Type': IMAGE_PATCH_MEDIA_TYPE },
+      json: ops,
+      expected: [200],
+      signal: opts.signal,
+    });
+    const body = res.body as Record<string, unknown> | undefined;
+    if (!body || typeof body.id !== 'string') {
+      throw new OpenStackNetworkError({ method: 'PATCH', url: res.url, service: 'image' }, 'response is not an image');
+    }
+    return toImage(body);
   }
 
   /** `PUT /v2/images/{id}/tags/{tag}` → 204 (adding a present tag is a no-op). */

@@ -103,7 +103,9 @@ async function main(argv: string[]): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  console.error(`[sim] ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    console.error(`[sim] ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+}

@@ -13,9 +13,22 @@ export const simInstanceSchema = z
   })
   .strict();
 
+/** A further lab in the same cloud: its own VMs and its own controller (its own SSH port). */
+export const simLabSchema = z
+  .object({
+    instances: z.record(z.string(), simInstanceSchema),
+    controller: controllerScenarioSchema.prefault({}),
+  })
+  .strict();
+
 /**
  * A simulator scenario, read from `temporal-dev.yml` (`simulator:`) or given by a test.
  * `timeScale` multiplies every simulated latency (0.01 makes a 60 s wait last 0.6 s).
+ *
+ * `stackName`, `instances` and `controller` are the default lab (what a one-lab scenario always
+ * meant). `labs` adds more labs to the same cloud, keyed by stack name, each with its own
+ * controller on its own SSH port — as every Hotstack lab has its own controller address — so
+ * several labs can be captured at once. Their Nova servers are named `<stack>-<instance>`.
  */
 export const scenarioSchema = z
   .object({
@@ -24,11 +37,30 @@ export const scenarioSchema = z
     instances: z.record(z.string(), simInstanceSchema),
     cloud: cloudScenarioSchema.prefault({}),
     controller: controllerScenarioSchema.prefault({}),
+    labs: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a stack name'), simLabSchema).default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.stackName in s.labs) {
+      ctx.addIssue({ code: 'custom', path: ['labs', s.stackName], message: `lab ${s.stackName} is already the default lab (stackName)` });
+    }
+    const seen = new Map<string, string>();
+    const labs: [string, Record<string, { uuid: string }>, (string | number)[]][] = [
+      [s.stackName, s.instances, ['instances']],
+      ...Object.entries(s.labs).map(([name, lab]): [string, Record<string, { uuid: string }>, (string | number)[]] => [name, lab.instances, ['labs', name, 'instances']]),
+    ];
+    for (const [lab, instances, path] of labs) {
+      for (const [name, inst] of Object.entries(instances)) {
+        const other = seen.get(inst.uuid.toLowerCase());
+        if (other) ctx.addIssue({ code: 'custom', path: [...path, name, 'uuid'], message: `uuid ${inst.uuid} is also ${other}` });
+        seen.set(inst.uuid.toLowerCase(), `${lab}/${name}`);
+      }
+    }
+  });
 
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type Scenario = z.output<typeof scenarioSchema>;
+export type SimInstance = z.output<typeof simInstanceSchema>;
 
 /** A single-node OpenShift lab: the controller plus one master, as in the seed's example. */
 export const DEFAULT_SCENARIO: ScenarioInput = {
@@ -50,4 +82,64 @@ export const DEFAULT_SCENARIO: ScenarioInput = {
 
 export function parseScenario(input: unknown): Scenario {
   return scenarioSchema.parse(input);
+}
+
+/**
+ * Every lab of a scenario as a one-lab scenario of its own (the default lab first, unchanged):
+ * what one controller simulator runs.
+ */
+export function labScenarios(scenario: Scenario): Scenario[] {
+  return [
+    { ...scenario, labs: {} },
+    ...Object.entries(scenario.labs).map(([stackName, lab]) => ({ ...scenario, stackName, instances: lab.instances, controller: lab.controller, labs: {} })),
+  ];
+}
+
+/** The one cloud every lab lives in: all the labs' servers (other labs' named `<stack>-<instance>`). */
+export function cloudScenario(scenario: Scenario): Scenario {
+  const instances = { ...scenario.instances };
+  for (const [stackName, lab] of Object.entries(scenario.labs)) {
+    for (const [name, inst] of Object.entries(lab.instances)) instances[`${stackName}-${name}`] = inst;
+  }
+  return { ...scenario, instances, labs: {} };
+}
+
+/** A deterministic UUID (v4 layout) from two numbers, so generated labs are the same every run. */
+function labUuid(lab: number, vm: number): string {
+  const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
+  return `${hex(lab, 8)}-${hex(vm, 4)}-4000-8000-${hex(lab * 4096 + vm, 12)}`;
+}
+
+/** A deterministic MAC in OpenStack's fa:16:3e range. */
+function labMac(lab: number, vm: number): string {
+  return ['fa', '16', '3e', (lab >> 8) & 0xff, lab & 0xff, vm & 0xff].map((b) => (typeof b === 'string' ? b : b.toString(16).padStart(2, '0'))).join(':');
+}
+
+/**
+ * `labs` labs of `vms` VMs each (a controller, then masters `master-0..`), all in one cloud:
+ * `hs-lab-01` is the default lab, the others are in `labs`. For the benchmark and multi-lab tests.
+ */
+export function manyLabsScenario(labs: number, vms: number, extra: Partial<Pick<ScenarioInput, 'timeScale' | 'cloud' | 'controller'>> = {}): ScenarioInput {
+  if (!Number.isInteger(labs) || labs < 1 || labs > 9999) throw new RangeError(`labs must be an integer in 1..9999, got ${labs}`);
+  if (!Number.isInteger(vms) || vms < 1 || vms > 255) throw new RangeError(`vms must be an integer in 1..255, got ${vms}`);
+  const labInstances = (lab: number): ScenarioInput['instances'] => {
+    const instances: ScenarioInput['instances'] = {
+      controller: { uuid: labUuid(lab, 0), role: 'controller', mac_address: labMac(lab, 0) },
+    };
+    for (let vm = 1; vm < vms; vm++) {
+      instances[`master${vm - 1}`] = { uuid: labUuid(lab, vm), role: 'ocp_master', mac_address: labMac(lab, vm), node: `master-${vm - 1}` };
+    }
+    return instances;
+  };
+  const name = (lab: number) => `hs-lab-${String(lab).padStart(2, '0')}`;
+  const { controller, ...rest } = extra;
+  return {
+    ...rest,
+    stackName: name(1),
+    instances: labInstances(1),
+    ...(controller ? { controller } : {}),
+    labs: Object.fromEntries(
+      Array.from({ length: labs - 1 }, (_, i) => [name(i + 2), { instances: labInstances(i + 2), ...(controller ? { controller } : {}) }]),
+    ),
+  };
 }

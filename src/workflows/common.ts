@@ -21,10 +21,11 @@ import {
   startChild,
   upsertSearchAttributes,
   workflowInfo,
+  type ActivityFunctionWithOptions,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
-import { FailureTypes } from '../shared/errors.js';
+import { FailureTypes, ValidationError } from '../shared/errors.js';
 import { failureHint } from '../shared/failures.js';
 import { SnapsetPhaseKey, stackLockWorkflowId, type RunProgress, type SnapsetFailureInfo } from '../shared/workflow-api.js';
 
@@ -73,6 +74,14 @@ export function persistent(budgetMs: number, stepMs = 300_000) {
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: BACKOFF,
   });
+}
+
+/**
+ * One activity call with a one-line summary for the Web UI's event list ("create images (12)",
+ * "wait SHUTOFF (12)"); the options of `fn`'s proxy stay as they are.
+ */
+export function step<A extends unknown[], R>(fn: ActivityFunctionWithOptions<(...args: A) => Promise<R>>, summary: string, ...args: A): Promise<R> {
+  return fn.executeWithOptions({ summary }, args);
 }
 
 /**
@@ -155,6 +164,25 @@ export function failureInfo(err: unknown, opts: { instance?: string; context?: s
     ...(opts.instance ? { instance: opts.instance } : {}),
     ...(hint ? { hint } : {}),
   };
+}
+
+/**
+ * Validation, the first phase of every workflow: `parse` (a src/shared parser) turns the raw input
+ * into the canonical one; its notes become warnings; a ValidationError fails the run at once,
+ * non-retryable, naming the field — nothing outside touched.
+ */
+export function validateInput<T>(raw: unknown, run: RunTracker<string>, parse: (raw: unknown) => { input: T; notes?: string[] }): T {
+  run.enter('validating', 'validating input');
+  try {
+    const parsed = parse(raw);
+    for (const note of parsed.notes ?? []) run.warn(note);
+    return parsed.input;
+  } catch (err) {
+    const failure = err instanceof ValidationError ? ApplicationFailure.create({ type: FailureTypes.validation, message: err.message, nonRetryable: true, details: [err.details()] }) : err;
+    run.progress.failure = failureInfo(failure);
+    run.enter('failed', `failed: ${run.progress.failure.message}; nothing outside was changed`);
+    throw failure;
+  }
 }
 
 // ---- the per-stack lock -------------------------------------------------------------------------

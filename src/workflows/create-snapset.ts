@@ -11,7 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { formatDuration } from '../shared/duration.js';
-import { FailureTypes, ValidationError } from '../shared/errors.js';
+import { FailureTypes } from '../shared/errors.js';
 import { describeStatuses } from '../shared/failures.js';
 import { parseSnapsetInputWithNotes, type SnapsetInput } from '../shared/input.js';
 import { ansibleResult, imageName, seedTags, SNAP_ID_PROPERTY, snapIdFromUuid, snapsetImageProperties, stackParameters } from '../shared/snapset.js';
@@ -28,7 +28,8 @@ import {
   type SnapsetResult,
 } from '../shared/workflow-api.js';
 import { isoAt, workflowNow } from './clock.js';
-import { acquireStackLock, changes, checks, failureInfo, persistent, RunTracker, waits, type HeldStackLock } from './common.js';
+import { acquireStackLock, changes, checks, failureInfo, persistent, RunTracker, step, validateInput, waits, type HeldStackLock } from './common.js';
+import { runPreflight } from './preflight.js';
 
 /** Minimum length of a skipCertWait reason: an audit trail, not a checkbox. */
 const MIN_REASON = 10;
@@ -73,18 +74,7 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
     },
   );
 
-  run.enter('validating', 'validating input');
-  let input: SnapsetInput;
-  try {
-    const parsed = parseSnapsetInputWithNotes(rawInput);
-    input = parsed.input;
-    for (const note of parsed.notes) run.warn(note);
-  } catch (err) {
-    const failure = err instanceof ValidationError ? ApplicationFailure.create({ type: FailureTypes.validation, message: err.message, nonRetryable: true, details: [err.details()] }) : err;
-    progress.failure = failureInfo(failure);
-    run.enter('failed', `failed: ${progress.failure.message}; nothing outside was changed`);
-    throw failure;
-  }
+  const input: SnapsetInput = validateInput(rawInput, run, parseSnapsetInputWithNotes);
   progress.stackName = input.stackName;
   upsertSearchAttributes([{ key: StackNameKey, value: input.stackName }]);
 
@@ -100,57 +90,47 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
   let snapId: string | undefined;
   const images: Record<string, SnapsetImage> = {};
 
-  /** Every read-only check, before the first change (and again after a long wait). */
-  const preflight = async (why: string) => {
-    run.enter('preflight', `${why}: cloud credentials, ${names.length} servers, image service`);
-    const cloudCheck = await checks.preflightCloud({ ...cloud, instances: uuidOf });
-    run.say(`${why}: controller ${controller.user}@${controller.host}:${controller.port} over SSH${input.prepare.enabled ? ' and oc' : ''}`);
-    const ctl = await checks.preflightController({
-      controller,
-      instances: Object.fromEntries(names.map((n) => [n, { role: instances[n]!.role, serverName: cloudCheck.servers[n]?.serverName }])),
-      checkCluster: input.prepare.enabled,
-    });
-    for (const w of ctl.warnings) run.warn(w);
-    return { servers: cloudCheck.servers, nodes: ctl.nodes };
-  };
-
   try {
     lock = await acquireStackLock(input.stackName);
-    await preflight('checking before anything is changed');
+    let checked = await runPreflight(input, run, 'checking before anything is changed');
 
     if (input.prepare.enabled) {
       const wait = await certRotationWait(input, progress, run, () => certWaitEnded);
       certWaitEnded = true;
       wait.endedAt = isoAt(workflowNow());
-      if (!wait.alreadyOldEnough) await preflight('checking again after the certificate wait');
+      if (!wait.alreadyOldEnough) checked = await runPreflight(input, run, 'checking again after the certificate wait');
 
       // DESIGN §2 Prepare: uncordon → stable → cordon → shut down every node from inside.
       run.enter('preparing-cluster', 'uncordoning all nodes');
-      const uncordoned = await changes.uncordonNodes({ controller });
+      const uncordoned = await step(changes.uncordonNodes, 'uncordon all nodes', { controller });
       if (uncordoned.changed.length > 0) run.changed(`uncordoned ${uncordoned.changed.join(', ')}`);
       run.say(`waiting for the cluster to be stable for ${formatDuration(input.prepare.stablePeriod)}`);
-      await waits(input.prepare.stableTimeout).waitClusterStable({
+      await step(waits(input.prepare.stableTimeout).waitClusterStable, `wait stable cluster (${formatDuration(input.prepare.stablePeriod)})`, {
         controller,
         minimumStablePeriodSeconds: seconds(input.prepare.stablePeriod),
         timeoutSeconds: seconds(input.prepare.stableTimeout),
       });
       run.say('cordoning all nodes');
-      const cordoned = await changes.cordonNodes({ controller });
+      const cordoned = await step(changes.cordonNodes, 'cordon all nodes', { controller });
       if (cordoned.changed.length > 0) run.changed(`cordoned ${cordoned.changed.join(', ')}`);
-      const { nodes } = await changes.listNodes({ controller });
+      const { nodes } = await step(changes.listNodes, 'list nodes', { controller });
       run.say(`shutting down ${nodes.length} node(s) from inside`);
       if (nodes.length > 0) {
         run.changed(`shutting down nodes ${nodes.map((n) => n.name).join(', ')}`);
         // A retry after every master went down finds the API gone: that is the state we want; the SHUTOFF wait proves it.
-        await waits(600_000).shutdownNodes({ controller, nodes: nodes.map((n) => n.name), maxParallel: NODE_SHUTDOWN_PARALLEL, assumeDownIfApiUnavailable: true });
+        await step(waits(600_000).shutdownNodes, `shut down ${nodes.length} node(s) from inside`, { controller, nodes: nodes.map((n) => n.name), maxParallel: NODE_SHUTDOWN_PARALLEL, assumeDownIfApiUnavailable: true });
       }
     }
 
-    run.enter('shutting-down', `shutting down the controller ${controller.name}`);
-    run.changed(`controller ${controller.name} shutdown sent`);
-    // A retry after the host went away finds it unreachable: that is the state we want, and the
-    // SHUTOFF check below is what proves it.
-    await changes.shutdownController({ controller, acceptUnreachable: true });
+    if (checked.controllerShutoff) {
+      run.enter('shutting-down', `the controller ${controller.name} is already SHUTOFF`);
+    } else {
+      run.enter('shutting-down', `shutting down the controller ${controller.name}`);
+      run.changed(`controller ${controller.name} shutdown sent`);
+      // A retry after the host went away finds it unreachable: that is the state we want, and the
+      // SHUTOFF check below is what proves it.
+      await step(changes.shutdownController, `shut down controller ${controller.name}`, { controller, acceptUnreachable: true });
+    }
 
     run.enter('waiting-shutoff', `waiting until Nova reports all ${uuids.length} servers SHUTOFF`);
     await waitShutoff(input, uuids, nameOfUuid, cloud, run);
@@ -164,7 +144,7 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
 
     run.enter('creating-images', `creating ${names.length} images of set ${snapId}${input.capture.maxParallelImages ? `, at most ${input.capture.maxParallelImages} at once` : ''}`);
     run.changed(`images of set ${snapId} created`);
-    const captured = await persistent(input.capture.imageTimeout + 120_000, input.capture.imageTimeout + 120_000).captureImages({
+    const captured = await step(persistent(input.capture.imageTimeout + 120_000, input.capture.imageTimeout + 120_000).captureImages, `create ${names.length} images of set ${snapId}`, {
       ...cloud,
       snapId,
       properties: snapsetImageProperties({ snapId, stackName: input.stackName, workflowId: workflowInfo().workflowId, setSize: names.length }),
@@ -183,11 +163,11 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
     const afterCapture = persistent(input.capture.imageTimeout);
     const expected = Object.fromEntries(names.map((n) => [n, { imageId: images[n]!.imageId, tags: seedTags(n, instances[n]!, setId) }]));
     run.enter('tagging', `tagging ${names.length} images`);
-    await afterCapture.tagSnapset({ ...cloud, snapId, images: expected });
+    await step(afterCapture.tagSnapset, `tag ${names.length} images`, { ...cloud, snapId, images: expected });
     for (const n of names) progress.images[n] = { state: 'tagged', imageId: images[n]!.imageId };
 
     run.enter('verifying', 'checking every image is active and fully tagged, then marking the set complete');
-    await afterCapture.verifySnapset({ ...cloud, snapId, images: expected });
+    await step(afterCapture.verifySnapset, `verify set ${snapId} and mark it complete`, { ...cloud, snapId, images: expected });
     for (const n of names) progress.images[n] = { state: 'complete', imageId: images[n]!.imageId };
 
     run.enter('completed', `SnapSet ${snapId} complete: ${names.length} images`);
@@ -214,7 +194,7 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
         run.enter('cleaning-up', `deleting every image of the unfinished set ${snapId}`);
         try {
           const known = Object.values(progress.images ?? {}).flatMap((i) => (i.imageId ? [i.imageId] : []));
-          const cleanup = await persistent(CLEANUP_BUDGET_MS).cleanupSnapset({ ...cloud, snapId, knownImageIds: known });
+          const cleanup = await step(persistent(CLEANUP_BUDGET_MS).cleanupSnapset, `delete every image of set ${snapId}`, { ...cloud, snapId, knownImageIds: known });
           failure.cleanup = { deleted: cleanup.deleted, left: cleanup.left.map((l) => `${l.id} (${l.name ?? 'unnamed'}: ${l.reason})`) };
           for (const n of names) if (progress.images?.[n]?.imageId) progress.images[n] = { state: 'deleted', imageId: progress.images[n].imageId };
         } catch (cleanupErr) {
@@ -223,7 +203,7 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
       }
       if (!run.untouched) {
         try {
-          const { statuses } = await checks.getServerStatuses({ ...cloud, uuids });
+          const { statuses } = await step(checks.getServerStatuses, `read the state of ${uuids.length} VMs`, { ...cloud, uuids });
           failure.finalServerStatus = Object.fromEntries(names.map((n) => [n, statuses[uuidOf[n]!] ?? 'UNKNOWN']));
         } catch {
           // The report says the states could not be read.
@@ -260,7 +240,7 @@ async function waitShutoff(input: SnapsetInput, uuids: string[], names: Record<s
   const total = input.capture.shutoffTimeout;
   const pollSeconds = input.capture.shutoffPollInterval / 1000;
   const force = input.capture.forceStopAfter;
-  const wait = (ms: number) => waits(ms).waitServersShutoff({ ...cloud, uuids, names, timeoutSeconds: Math.max(1, ms / 1000), pollSeconds });
+  const wait = (ms: number) => step(waits(ms).waitServersShutoff, `wait SHUTOFF (${uuids.length})`, { ...cloud, uuids, names, timeoutSeconds: Math.max(1, ms / 1000), pollSeconds });
   if (force === undefined || force >= total) {
     await wait(total);
     return;
@@ -274,7 +254,7 @@ async function waitShutoff(input: SnapsetInput, uuids: string[], names: Record<s
   }
   run.say(`servers still running after ${formatDuration(force)}: stopping them through Nova os-stop`);
   run.changed('stragglers stopped through Nova os-stop');
-  await changes.stopServers({ ...cloud, uuids });
+  await step(changes.stopServers, `os-stop stragglers (${uuids.length})`, { ...cloud, uuids });
   await wait(total - force);
 }
 
@@ -289,7 +269,7 @@ async function certRotationWait(input: SnapsetInput, progress: SnapsetProgress, 
   let clusterCreatedAt = input.prepare.clusterCreatedAt;
   let source: CertWaitStatus['clusterCreatedAtSource'] = 'input';
   if (!clusterCreatedAt) {
-    clusterCreatedAt = (await checks.getClusterCreationTime({ controller: input.controller })).createdAt;
+    clusterCreatedAt = (await step(checks.getClusterCreationTime, 'read the cluster install time', { controller: input.controller })).createdAt;
     source = 'cluster';
   }
   const waitMs = input.prepare.certRotationWait;

@@ -1,4 +1,5 @@
 // The workflows the worker registers (workflowsPath points here).
 export { createSnapset } from './create-snapset.js';
 export { stackLock } from './common.js';
+export { preflightSnapset } from './preflight.js';
 export { reviveSnapset } from './revive-snapset.js';

@@ -1,10 +1,10 @@
 import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { formatDuration } from '../shared/duration.js';
-import { FailureTypes, ValidationError } from '../shared/errors.js';
+import { FailureTypes } from '../shared/errors.js';
 import { describeAge, parseReviveInput, type ReviveCsrs, type ReviveInput, type RevivePhase, type ReviveProgress, type ReviveResult } from '../shared/revive.js';
 import { SnapIdKey, StackNameKey, type SnapsetFailureInfo } from '../shared/workflow-api.js';
 import { isoAt, workflowNow } from './clock.js';
-import { acquireStackLock, changes, checks, failureInfo, RunTracker, waits, type HeldStackLock } from './common.js';
+import { acquireStackLock, changes, checks, failureInfo, RunTracker, validateInput, waits, type HeldStackLock } from './common.js';
 
 /** The same query name as createSnapset's, so `snapset watch` and the Web UI read both alike. */
 export const reviveProgressQuery = defineQuery<ReviveProgress>('progress');
@@ -33,16 +33,7 @@ export async function reviveSnapset(rawInput: unknown): Promise<ReviveResult> {
     run.enter(phase, details);
   };
 
-  run.enter('validating', 'validating input');
-  let input: ReviveInput;
-  try {
-    input = parseReviveInput(rawInput);
-  } catch (err) {
-    const failure = err instanceof ValidationError ? ApplicationFailure.create({ type: FailureTypes.validation, message: err.message, nonRetryable: true, details: [err.details()] }) : err;
-    progress.failure = failureInfo(failure);
-    run.enter('failed', `failed: ${progress.failure.message}; nothing was changed`);
-    throw failure;
-  }
+  const input: ReviveInput = validateInput(rawInput, run, (raw) => ({ input: parseReviveInput(raw) }));
   progress.stackName = input.stackName;
   upsertSearchAttributes([{ key: StackNameKey, value: input.stackName }]);
   const cloud = input.cloud ? { cloud: input.cloud } : {};

@@ -5,3 +5,5 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** Fixtures stay in the source tree (they are not compiled). */
 export const fixtures = (...parts: string[]) => join(repoRoot, 'test', 'fixtures', ...parts);
+/** The compiled tree (dist/). */
+export const distRoot = () => join(repoRoot, 'dist');

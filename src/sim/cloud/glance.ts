@@ -1,10 +1,12 @@
 import { authToken, header, title, unauthorizedByMiddleware, type ServiceContext, type SimReply, type SimRequest, type SimRoute } from './http.js';
+import { imageFilters } from './glance-filters.js';
+import { createImageRecord, patchImage, uploadImageData, type Fail } from './glance-write.js';
 import type { SimImage } from './state.js';
 
 /**
  * Glance v2 subset (Image API v2 reference: "Images", "Image tags"): `GET /versions`,
- * `GET /v2/images` (filters, `limit`/`marker`, `sort`/`sort_key`/`sort_dir`, `next` link),
- * `GET|DELETE /v2/images/{id}`, `PUT|DELETE /v2/images/{id}/tags/{tag}` → 204.
+ * `GET|POST /v2/images` (filters, `limit`/`marker`, `sort`/`sort_key`/`sort_dir`, `next` link),
+ * `GET|PATCH|DELETE /v2/images/{id}`, `PUT /v2/images/{id}/file` (writes: glance-write.ts), `PUT|DELETE /v2/images/{id}/tags/{tag}` → 204.
  */
 
 /** webob's error bodies: JSON when the client accepts it, else the plain-text page. */
@@ -16,8 +18,6 @@ export function glanceError(status: number, message: string, req?: SimRequest): 
   return { status, contentType: 'text/plain', text: `${status} ${title(status)}\n\n${message}\n\n   ` };
 }
 
-/** Query parameters that are not property filters. */
-const RESERVED = new Set(['limit', 'marker', 'sort_key', 'sort_dir', 'sort', 'member_status', 'os_hidden', 'tag']);
 const SORT_KEYS = new Set(['created_at', 'updated_at', 'name', 'status', 'size', 'id', 'visibility', 'owner', 'disk_format', 'container_format', 'min_disk', 'min_ram']);
 
 export function imageJson(img: SimImage): Record<string, unknown> {
@@ -28,14 +28,14 @@ export function imageJson(img: SimImage): Record<string, unknown> {
     status: img.status,
     visibility: img.visibility,
     protected: img.protected,
-    os_hidden: false,
+    os_hidden: img.osHidden ?? false,
     checksum: img.checksum,
     os_hash_algo: img.osHashValue ? 'sha512' : null,
     os_hash_value: img.osHashValue,
     owner: img.owner,
     size: img.size,
     virtual_size: null,
-    min_ram: 0,
+    min_ram: img.minRam ?? 0,
     min_disk: img.minDisk,
     disk_format: img.diskFormat,
     container_format: img.containerFormat,
@@ -48,11 +48,21 @@ export function imageJson(img: SimImage): Record<string, unknown> {
   };
 }
 
+function failReply(req: SimRequest, f: Fail): SimReply {
+  const e = glanceError(f.status, f.message, req);
+  return f.headers ? { ...e, headers: { ...e.headers, ...f.headers } } : e;
+}
+
+/** webob's 405, with the `Allow` header Glance's router sets (glance/common/wsgi.py `reject_method`). */
+function notAllowed(req: SimRequest, allow: string[]): SimReply {
+  const r = glanceError(405, 'The method specified is not allowed for this resource.', req);
+  return { ...r, headers: { ...r.headers, Allow: allow.join(', ') } };
+}
+
 export function glanceRoute(ctx: ServiceContext, req: SimRequest): SimRoute | SimReply {
   const p = req.path.replace(/\/+$/, '') || '/';
-  const notAllowed = () => glanceError(405, 'The method specified is not allowed for this resource.', req);
   if (p === '/' || p === '/versions') {
-    if (req.method !== 'GET') return notAllowed();
+    if (req.method !== 'GET') return notAllowed(req, ['GET']);
     return {
       endpoint: 'image.versions',
       handle: () => ({
@@ -76,8 +86,16 @@ export function glanceRoute(ctx: ServiceContext, req: SimRequest): SimRoute | Si
     },
   });
   if (p === '/v2/images') {
-    if (req.method !== 'GET') return notAllowed();
-    return guard('image.images.list', () => list(ctx, req));
+    if (req.method === 'GET') return guard('image.images.list', () => list(ctx, req));
+    if (req.method === 'POST') {
+      return guard('image.images.create', () => {
+        const img = createImageRecord(req, ctx.state.images, ctx.state.cloud.projectId);
+        if ('status' in img && 'message' in img) return failReply(req, img);
+        ctx.state.images.set(img.id, img);
+        return { status: 201, headers: { Location: `${req.serviceRoot}/v2/images/${img.id}` }, json: imageJson(img) };
+      });
+    }
+    return notAllowed(req, ['GET', 'POST']);
   }
   let m = /^\/v2\/images\/([^/]+)$/.exec(p);
   if (m) {
@@ -85,6 +103,13 @@ export function glanceRoute(ctx: ServiceContext, req: SimRequest): SimRoute | Si
     const img = ctx.state.images.get(id);
     const notFound = () => glanceError(404, `No image found with ID ${id}`, req);
     if (req.method === 'GET') return guard('image.images.get', () => (img ? { status: 200, json: imageJson(img) } : notFound()));
+    if (req.method === 'PATCH') {
+      return guard('image.images.update', () => {
+        if (!img) return notFound();
+        const r = patchImage(req, img);
+        return 'ok' in r ? { status: 200, json: imageJson(img) } : failReply(req, r);
+      });
+    }
     if (req.method === 'DELETE') {
       return guard('image.images.delete', () => {
         if (!img) return notFound();
@@ -93,7 +118,17 @@ export function glanceRoute(ctx: ServiceContext, req: SimRequest): SimRoute | Si
         return { status: 204 };
       });
     }
-    return notAllowed();
+    return notAllowed(req, ['GET', 'PATCH', 'DELETE']);
+  }
+  m = /^\/v2\/images\/([^/]+)\/file$/.exec(p);
+  if (m) {
+    const img = ctx.state.images.get(decodeURIComponent(m[1]!));
+    if (req.method !== 'PUT') return notAllowed(req, ['GET', 'PUT']);
+    return guard('image.images.upload', () => {
+      if (!img) return glanceError(404, `No image found with ID ${decodeURIComponent(m![1]!)}`, req);
+      const refused = uploadImageData(req, img);
+      return refused ? failReply(req, refused) : { status: 204 };
+    });
   }
   m = /^\/v2\/images\/([^/]+)\/tags\/(.+)$/.exec(p);
   if (m) {
@@ -123,7 +158,7 @@ export function glanceRoute(ctx: ServiceContext, req: SimRequest): SimRoute | Si
         return { status: 204 };
       });
     }
-    return notAllowed();
+    return notAllowed(req, ['PUT', 'DELETE']);
   }
   return glanceError(404, 'The resource could not be found.', req);
 }
@@ -191,21 +226,11 @@ function list(ctx: ServiceContext, req: SimRequest): SimReply {
   if (typeof sort === 'string') return glanceError(400, sort, req);
   const cmp = comparator(sort);
 
-  const tags = q.getAll('tag');
-  const filters: [string, string][] = [];
-  for (const key of new Set(q.keys())) {
-    if (!RESERVED.has(key)) filters.push([key, q.get(key)!]);
-  }
+  const preds = imageFilters(q);
+  if (typeof preds === 'string') return glanceError(400, preds, req);
   const visible = [...ctx.state.images.values()].filter((img) => {
-    if (q.get('os_hidden') === 'true') return false; // we hide nothing
-    if (!tags.every((t) => img.tags.includes(t))) return false;
     const j = imageJson(img);
-    for (const [key, want] of filters) {
-      if (key === 'visibility' && want === 'all') continue;
-      const have = j[key];
-      if (have === undefined || have === null || String(have) !== want) return false;
-    }
-    return true;
+    return preds.every((p) => p(img, j));
   });
   visible.sort(cmp);
   let start = 0;

@@ -10,6 +10,8 @@ export interface SimRequest {
   headers: IncomingHttpHeaders;
   /** Parsed JSON body; `undefined` when empty; the `INVALID_JSON` symbol when it did not parse. */
   body: unknown;
+  /** The body as sent (image data uploads). */
+  rawBody: Buffer;
   /** `http://127.0.0.1:port`. */
   origin: string;
   /** The URL prefix of this service for this region/interface, e.g. `http://127.0.0.1:port/internal/compute`. */

@@ -10,7 +10,7 @@ import type { Scenario } from '../scenario.js';
 import type { SimComputeControl } from '../types.js';
 import { FaultEngine, type SimCounters } from './faults.js';
 import { glanceError, glanceRoute, imageJson } from './glance.js';
-import { gatewayError, INVALID_JSON, type ServiceContext, type SimReply, type SimRequest, type SimRoute } from './http.js';
+import { gatewayError, header, INVALID_JSON, type ServiceContext, type SimReply, type SimRequest, type SimRoute } from './http.js';
 import { keystoneError, keystoneRoute } from './keystone.js';
 import { novaError, novaRoute } from './nova.js';
 import { cloudScenarioSchema, type CloudFaults, type CloudFaultsInput, type CloudScenario } from './scenario.js';
@@ -30,6 +30,7 @@ import { CloudState } from './state.js';
  *   GET    /_sim/requests               the last 500 requests (endpoint, region, interface, status, request id)
  *   GET    /_sim/state                  servers and images
  *   POST   /_sim/servers/{uuid}/guest-shutdown  `{"delayMs": n}`: the guest powers off from inside
+ *   /_sim/labs…, /_sim/reset     the labs (controllers, nodes, reset), added by src/sim/index.ts
  */
 export { cloudScenarioSchema, SIM_ENDPOINTS, type CloudScenario, type CloudScenarioInput, type CloudFaults, type CloudFaultsInput } from './scenario.js';
 export type { SimCounters, EndpointCounters } from './faults.js';
@@ -44,7 +45,16 @@ export interface SimRequestRecord {
   interface: string;
   status: number | 'reset';
   requestId: string;
+  /** The query string without `?` ('' when none). */
+  query: string;
+  /** Request headers a test may check (never `X-Auth-Token`). */
+  headers: { contentType?: string; microversion?: string; novaMicroversion?: string };
+  /** The parsed JSON body of a Nova or Glance request (Keystone bodies carry secrets and are left out). */
+  body?: unknown;
 }
+
+/** A `/_sim/*` route outside the cloud (see `CloudSimulator.extendControl`). */
+export type SimControlHandler = (method: string, path: string, body: unknown) => SimReply | undefined | Promise<SimReply | undefined>;
 
 /** A Nova server as the control endpoint shows it. */
 export interface SimServerView {
@@ -81,6 +91,8 @@ export interface CloudSimulator {
   counters(): SimCounters;
   resetCounters(): void;
   requestLog(): SimRequestRecord[];
+  /** Adds `/_sim/*` routes of the rest of the simulator (the labs: src/sim/index.ts); a handler answers undefined for paths it does not own. */
+  extendControl(handler: SimControlHandler): void;
   servers(): SimServerView[];
   /** Glance JSON of every image (as `GET /v2/images/{id}` shows it). */
   images(): Record<string, unknown>[];
@@ -99,7 +111,7 @@ export interface StartCloudSimulatorOptions {
 const MAX_BODY = 1 << 20;
 const LOG_SIZE = 500;
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolveBody, reject) => {
     let size = 0;
     const chunks: Buffer[] = [];
@@ -112,7 +124,7 @@ function readBody(req: IncomingMessage): Promise<string> {
       }
       chunks.push(c);
     });
-    req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolveBody(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -161,6 +173,7 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
   faults.onExpireTokens = () => void state.expireAllTokens();
   state.shouldKill = (s) => faults.killImage(s.id);
   const log: SimRequestRecord[] = [];
+  const controlExtensions: SimControlHandler[] = [];
   const ctx: ServiceContext = { state };
   const regions = new Set([cloud.region, ...cloud.extraRegions]);
   let origin = '';
@@ -190,6 +203,10 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
         state.guestShutdown(gs[1]!, delayMs);
         return { status: 202, json: { id: gs[1], delayMs } };
       }
+      for (const extension of controlExtensions) {
+        const reply = await extension(method, path, body);
+        if (reply) return reply;
+      }
       return { status: 404, json: { error: `no control endpoint ${method} ${path}` } };
     } catch (err) {
       if (err instanceof ZodError) return { status: 400, json: { error: 'invalid faults', issues: err.issues } };
@@ -213,14 +230,16 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
     const requestId = `req-${randomUUID()}`;
     const url = new URL(req.url ?? '/', origin);
     const method = (req.method ?? 'GET').toUpperCase();
-    let raw = '';
+    let rawBody: Buffer = Buffer.alloc(0);
     try {
-      raw = await readBody(req);
+      rawBody = await readBody(req);
     } catch {
       send(res, { status: 413, json: { error: 'body too large' } }, requestId, 'control');
       return;
     }
     let body: unknown;
+    // Image data is not JSON: the Glance upload handler reads rawBody.
+    const raw = (req.headers['content-type'] ?? '').includes('octet-stream') ? '' : rawBody.toString('utf8');
     if (raw.trim()) {
       try {
         body = JSON.parse(raw);
@@ -246,6 +265,7 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
       query: url.searchParams,
       headers: req.headers,
       body,
+      rawBody,
       origin,
       serviceRoot: origin + url.pathname.slice(0, prefixLen),
       region,
@@ -256,7 +276,23 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
       service === 'identity' ? keystoneRoute(ctx, sreq) : service === 'compute' ? novaRoute(ctx, sreq) : glanceRoute(ctx, sreq);
     const record = (endpoint: string, status: number | 'reset') => {
       faults.record(endpoint, status);
-      log.push({ at: new Date().toISOString(), method, path: url.pathname, endpoint, region, interface: iface, status, requestId });
+      log.push({
+        at: new Date().toISOString(),
+        method,
+        path: url.pathname,
+        endpoint,
+        region,
+        interface: iface,
+        status,
+        requestId,
+        query: url.search.slice(1),
+        headers: {
+          contentType: header(sreq, 'content-type'),
+          microversion: header(sreq, 'openstack-api-version'),
+          novaMicroversion: header(sreq, 'x-openstack-nova-api-version'),
+        },
+        body: service === 'identity' || body === INVALID_JSON ? undefined : body,
+      });
       if (log.length > LOG_SIZE) log.splice(0, log.length - LOG_SIZE);
     };
     if (!('handle' in routed)) {
@@ -357,6 +393,14 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
         const s = state.servers.get(uuid);
         return s ? CloudState.statusOf(s) : undefined;
       },
+      onPowerOn: (listener: (uuid: string) => void) => {
+        state.powerOnListeners.add(listener);
+        return () => void state.powerOnListeners.delete(listener);
+      },
+      resetServer: (uuid: string) => {
+        const s = state.servers.get(uuid);
+        if (s) state.reset(s);
+      },
     },
     faults: () => faults.faults,
     setFaults: (patch, mode = 'merge') => (mode === 'replace' ? faults.replace(patch) : faults.merge(patch)),
@@ -364,6 +408,7 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
     counters: () => faults.counters(),
     resetCounters: () => faults.resetCounters(),
     requestLog: () => structuredClone(log),
+    extendControl: (handler) => void controlExtensions.push(handler),
     servers: serversView,
     images: imagesView,
     close: async () => {

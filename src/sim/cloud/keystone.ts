@@ -3,7 +3,7 @@ import { isoMicros, type SimToken } from './state.js';
 
 /**
  * Keystone v3 subset (Identity API v3 reference, "Authentication and token management"):
- * `GET /v3`, `POST /v3/auth/tokens` (password, application_credential, token) → 201 with the
+ * `GET /` (300, the versions), `GET /v3`, `POST /v3/auth/tokens` (password, application_credential, token) → 201 with the
  * token id in `X-Subject-Token`, `GET /v3/auth/tokens` (validate).
  */
 
@@ -31,27 +31,24 @@ export function keystoneRoute(ctx: ServiceContext, req: SimRequest): SimRoute | 
   const identityUri = req.serviceRoot;
   const p = req.path.replace(/\/+$/, '') || '/';
   if (p === '/v3' || p === '/') {
-    if (req.method !== 'GET') return keystoneError(405, 'The requested method is not allowed for this resource.');
+    if (req.method !== 'GET') return { ...keystoneError(405, 'The requested method is not allowed for this resource.'), headers: { Allow: 'GET, HEAD, OPTIONS' } };
+    const version = {
+      id: 'v3.14',
+      status: 'stable',
+      updated: '2020-04-07T00:00:00Z',
+      links: [{ rel: 'self', href: `${identityUri}/v3/` }],
+      'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.identity-v3+json' }],
+    };
+    // Identity API v3 reference, "Versions": the unversioned root is 300 Multiple Choices listing them.
     return {
       endpoint: 'identity.versions',
-      handle: () => ({
-        status: 200,
-        json: {
-          version: {
-            id: 'v3.14',
-            status: 'stable',
-            updated: '2020-04-07T00:00:00Z',
-            links: [{ rel: 'self', href: `${identityUri}/v3/` }],
-            'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.identity-v3+json' }],
-          },
-        },
-      }),
+      handle: () => (p === '/' ? { status: 300, json: { versions: { values: [version] } } } : { status: 200, json: { version } }),
     };
   }
   if (p === '/v3/auth/tokens') {
     if (req.method === 'POST') return { endpoint: 'identity.tokens.create', handle: () => issue(ctx, req, identityUri) };
     if (req.method === 'GET') return { endpoint: 'identity.tokens.validate', handle: () => validate(ctx, req, identityUri) };
-    return keystoneError(405, 'The requested method is not allowed for this resource.');
+    return { ...keystoneError(405, 'The requested method is not allowed for this resource.'), headers: { Allow: 'GET, HEAD, POST, DELETE' } };
   }
   return keystoneError(404, 'The resource could not be found.');
 }

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 import { authToken, header, INVALID_JSON, unauthorizedByMiddleware, type ServiceContext, type SimReply, type SimRequest, type SimRoute } from './http.js';
+import { flavorJson, listFlavors } from './nova-flavors.js';
+import { selectServers, serversLinks } from './nova-list.js';
 import { CloudState, type SimServer } from './state.js';
 
 /**
- * Nova v2.1 subset (Compute API reference: "Servers", "Servers - run an action"):
- * `GET /v2.1/servers/{id}`, `GET /v2.1/servers[/detail]`, `POST /v2.1/servers/{id}/action` with
+ * Nova v2.1 subset (Compute API reference: "Servers", "Servers - run an action", "Flavors"):
+ * `GET /v2.1/servers/{id}`, `GET /v2.1/servers[/detail]` (nova-list.ts), `GET /v2.1/flavors[/detail|/{id}]`
+ * (nova-flavors.ts), `POST /v2.1/servers/{id}/action` with
  * `createImage`, `os-stop`, `os-start`. Microversions 2.1 … max, both request headers understood.
  */
 
@@ -68,6 +71,7 @@ function serverJson(ctx: ServiceContext, req: SimRequest, s: SimServer, mv: Mv):
   const c = ctx.state.cloud;
   const self = `${req.serviceRoot}/v2.1/servers/${s.id}`;
   const bookmark = `${req.serviceRoot}/servers/${s.id}`;
+  const flavor = c.flavors[0]!;
   const octet = parseInt(createHash('md5').update(s.id).digest('hex').slice(0, 2), 16) % 250;
   const j: Record<string, unknown> = {
     id: s.id,
@@ -78,9 +82,10 @@ function serverJson(ctx: ServiceContext, req: SimRequest, s: SimServer, mv: Mv):
     metadata: { hotstack_role: s.role },
     hostId: createHash('sha224').update(c.projectId + 'compute-0').digest('hex'),
     image: { id: s.imageRef, links: [{ rel: 'bookmark', href: `${req.serviceRoot}/images/${s.imageRef}` }] },
+    // ≥ 2.47 the flavor is embedded (extra_specs need a policy this user has); before, a link.
     flavor: mvAtLeast(mv, [2, 47])
-      ? { vcpus: 8, ram: 32768, disk: 40, ephemeral: 0, swap: 0, original_name: 'hotstack.xlarge', extra_specs: {} }
-      : { id: 'hotstack.xlarge', links: [{ rel: 'bookmark', href: `${req.serviceRoot}/flavors/hotstack.xlarge` }] },
+      ? { vcpus: flavor.vcpus, ram: flavor.ram, disk: flavor.disk, ephemeral: flavor.ephemeral, swap: flavor.swap, original_name: flavor.name, extra_specs: { ...flavor.extraSpecs } }
+      : { id: flavor.id, links: [{ rel: 'bookmark', href: `${req.serviceRoot}/flavors/${flavor.id}` }] },
     created: s.created,
     updated: s.updated,
     addresses: {
@@ -117,11 +122,16 @@ function serverJson(ctx: ServiceContext, req: SimRequest, s: SimServer, mv: Mv):
   return j;
 }
 
+/** Nova's `reject` route: 405 with the methods the path has (nova/api/openstack/wsgi.py). */
+function notAllowed(allow: string[]): SimReply {
+  return { ...novaError(405, 'The method specified is not allowed for this resource.'), headers: { Allow: allow.join(', ') } };
+}
+
 export function novaRoute(ctx: ServiceContext, req: SimRequest): SimRoute | SimReply {
   const max = parseMv(ctx.state.cloud.novaMaxMicroversion) ?? [2, 96];
   const p = req.path.replace(/\/+$/, '') || '/';
   if (p === '/' || p === '/v2.1') {
-    if (req.method !== 'GET') return novaError(405, 'The method specified is not allowed for this resource.');
+    if (req.method !== 'GET') return notAllowed(['GET']);
     const version = {
       id: 'v2.1',
       status: 'CURRENT',
@@ -133,9 +143,6 @@ export function novaRoute(ctx: ServiceContext, req: SimRequest): SimRoute | SimR
     };
     return { endpoint: 'compute.versions', handle: () => ({ status: 200, json: p === '/' ? { versions: [version] } : { version } }) };
   }
-  const m = /^\/v2\.1(?:\/[0-9a-f]{32})?\/servers(?:\/([^/]+))?(?:\/(action))?$/.exec(p);
-  if (!m) return novaError(404, 'The resource could not be found.');
-  const [, id, action] = m;
   const guard = (endpoint: string, fn: (mv: Mv) => SimReply): SimRoute => ({
     endpoint,
     handle: () => {
@@ -147,24 +154,47 @@ export function novaRoute(ctx: ServiceContext, req: SimRequest): SimRoute | SimR
       return { ...r, headers: { ...versionHeaders(mv as Mv), ...r.headers } };
     },
   });
+  const fl = /^\/v2\.1(?:\/[0-9a-f]{32})?\/flavors(?:\/([^/]+))?$/.exec(p);
+  if (fl) {
+    const [, fid] = fl;
+    const flavors = ctx.state.cloud.flavors;
+    if (!fid || fid === 'detail') {
+      if (req.method !== 'GET') return notAllowed(fid ? ['GET'] : ['GET', 'POST']);
+      return guard('compute.flavors.list', (mv) => {
+        const r = listFlavors(req, flavors, mv, fid === 'detail', ctx.state.cloud.novaMaxLimit);
+        return 'message' in r ? novaError(r.status, r.message) : r;
+      });
+    }
+    if (req.method !== 'GET') return notAllowed(['GET', 'PUT', 'DELETE']);
+    return guard('compute.flavors.get', (mv) => {
+      const f = flavors.find((x) => x.id === fid);
+      return f ? { status: 200, json: { flavor: flavorJson(req, f, mv, true) } } : novaError(404, `Flavor ${fid} could not be found.`);
+    });
+  }
+  const m = /^\/v2\.1(?:\/[0-9a-f]{32})?\/servers(?:\/([^/]+))?(?:\/(action))?$/.exec(p);
+  if (!m) return novaError(404, 'The resource could not be found.');
+  const [, id, action] = m;
   if (!id || id === 'detail') {
-    if (req.method !== 'GET') return novaError(405, 'The method specified is not allowed for this resource.');
-    return guard('compute.servers.list', (mv) => ({
-      status: 200,
-      json: {
-        servers: [...ctx.state.servers.values()].map((s) =>
-          id === 'detail' ? serverJson(ctx, req, s, mv) : { id: s.id, name: s.name, links: (serverJson(ctx, req, s, mv).links as unknown[]) },
-        ),
-      },
-    }));
+    if (req.method !== 'GET') return notAllowed(id ? ['GET'] : ['GET', 'POST']);
+    return guard('compute.servers.list', (mv) => {
+      const page = selectServers(ctx.state, req.query, ctx.state.cloud.novaMaxLimit);
+      if (!('servers' in page)) return novaError(page.status, page.message);
+      const collection = p.replace(/^(\/v2\.1(?:\/[0-9a-f]{32})?).*$/, '$1') + (id ? '/servers/detail' : '/servers');
+      const links = serversLinks(req, page, collection);
+      const servers = page.servers.map((s) => {
+        const full = serverJson(ctx, req, s, mv);
+        return id === 'detail' ? full : { id: s.id, name: s.name, links: full.links };
+      });
+      return { status: 200, json: links.length ? { servers, servers_links: links } : { servers } };
+    });
   }
   const server = ctx.state.servers.get(id);
   const notFound = () => novaError(404, `Instance ${id} could not be found.`);
   if (!action) {
-    if (req.method !== 'GET') return novaError(405, 'The method specified is not allowed for this resource.');
+    if (req.method !== 'GET') return notAllowed(['GET', 'PUT', 'DELETE']);
     return guard('compute.servers.get', (mv) => (server ? { status: 200, json: { server: serverJson(ctx, req, server, mv) } } : notFound()));
   }
-  if (req.method !== 'POST') return novaError(405, 'The method specified is not allowed for this resource.');
+  if (req.method !== 'POST') return notAllowed(['POST']);
   const body = req.body;
   const actionName = body && body !== INVALID_JSON && typeof body === 'object' ? Object.keys(body)[0] : undefined;
   const endpoint =

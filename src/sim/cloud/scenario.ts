@@ -18,9 +18,14 @@ export const SIM_ENDPOINTS = [
   'compute.servers.stop',
   'compute.servers.start',
   'compute.servers.action',
+  'compute.flavors.list',
+  'compute.flavors.get',
   'image.versions',
   'image.images.list',
+  'image.images.create',
   'image.images.get',
+  'image.images.update',
+  'image.images.upload',
   'image.images.delete',
   'image.tags.add',
   'image.tags.delete',
@@ -96,6 +101,31 @@ export const seedImageSchema = z
   })
   .strict();
 
+/** A Nova flavor (Compute API reference, "Flavors"); every server of the scenario uses the first one. */
+export const flavorSchema = z
+  .object({
+    id: z.string().min(1),
+    name: z.string().min(1),
+    vcpus: z.number().int().positive(),
+    /** MiB. */
+    ram: z.number().int().positive(),
+    /** Root disk, GiB. */
+    disk: z.number().int().min(0),
+    ephemeral: z.number().int().min(0).default(0),
+    /** MiB. */
+    swap: z.number().int().min(0).default(0),
+    description: z.string().nullable().default(null),
+    extraSpecs: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+export type SimFlavor = z.output<typeof flavorSchema>;
+
+const DEFAULT_FLAVORS: z.input<typeof flavorSchema>[] = [
+  { id: 'hotstack.xlarge', name: 'hotstack.xlarge', vcpus: 8, ram: 32768, disk: 40, extraSpecs: { 'hw:cpu_policy': 'shared' } },
+  { id: 'hotstack.large', name: 'hotstack.large', vcpus: 4, ram: 16384, disk: 40 },
+  { id: 'hotstack.small', name: 'hotstack.small', vcpus: 2, ram: 4096, disk: 20 },
+];
+
 export const cloudScenarioSchema = z
   .object({
     /** The region of every endpoint. */
@@ -122,6 +152,10 @@ export const cloudScenarioSchema = z
     tokenTtlSeconds: z.number().positive().default(3600),
     /** Highest Nova microversion the simulator speaks. */
     novaMaxMicroversion: z.string().regex(/^2\.\d+$/).default('2.96'),
+    /** Nova flavors; servers use the first. */
+    flavors: z.array(flavorSchema).min(1).default(() => DEFAULT_FLAVORS.map((f) => flavorSchema.parse(f))),
+    /** Nova `[api]max_limit`: the largest page of a server list. */
+    novaMaxLimit: z.number().int().positive().default(1000),
     latencies: cloudLatenciesSchema.prefault({}),
     /** Size of every snapshot image, bytes. */
     imageSizeBytes: z.number().int().min(0).default(10_737_418_240),

@@ -38,6 +38,9 @@ export interface SimImage {
   visibility: string;
   protected: boolean;
   minDisk: number;
+  /** Absent means Glance's defaults (0, false). */
+  minRam?: number;
+  osHidden?: boolean;
   diskFormat: string | null;
   containerFormat: string | null;
   /** Server the snapshot was taken from, when it was. */
@@ -77,6 +80,10 @@ export class CloudState {
   private closed = false;
   /** Decides, when a snapshot finishes, whether its image ends `killed`. */
   shouldKill: (server: SimServer, image: SimImage) => boolean = () => false;
+  /** Told when a stopped server runs again (the controller simulator boots its guest). */
+  readonly powerOnListeners = new Set<(uuid: string) => void>();
+  /** Boots per server: an in-guest shutdown scheduled before a boot does not fire after it. */
+  private readonly boots = new Map<string, number>();
 
   constructor(
     readonly scenario: Scenario,
@@ -231,15 +238,33 @@ export class CloudState {
       s.powerState = POWER.RUNNING;
       s.taskState = null;
       this.touch(s);
+      this.booted(s);
     });
+  }
+
+  /** A lab reset: ACTIVE at once; in-guest shutdowns still pending are void. */
+  reset(s: SimServer): void {
+    const wasStopped = s.vmState === 'stopped';
+    s.vmState = 'active';
+    s.powerState = POWER.RUNNING;
+    if (s.taskState === 'powering-off' || s.taskState === 'powering-on') s.taskState = null;
+    this.touch(s);
+    if (wasStopped) this.booted(s);
+    else this.boots.set(s.id, (this.boots.get(s.id) ?? 0) + 1);
+  }
+
+  private booted(s: SimServer): void {
+    this.boots.set(s.id, (this.boots.get(s.id) ?? 0) + 1);
+    for (const listener of this.powerOnListeners) listener(s.id);
   }
 
   /** The guest powered itself off; Nova's power-state sync notices and records `stopped`. */
   guestShutdown(uuid: string, delayMs: number): void {
     const s = this.servers.get(uuid);
     if (!s) return;
+    const boot = this.boots.get(uuid) ?? 0;
     this.after(delayMs, () => {
-      if (s.vmState === 'stopped') return;
+      if (s.vmState === 'stopped' || (this.boots.get(uuid) ?? 0) !== boot) return;
       s.vmState = 'stopped';
       s.powerState = POWER.SHUTDOWN;
       if (s.taskState === 'powering-off') s.taskState = null;

@@ -1,10 +1,11 @@
 /**
  * The simulated OpenShift cluster behind the controller: nodes (cordon, Ready, power), cluster
  * operator stability, API availability, CSRs. Linked to the simulated Nova through
- * `SimComputeControl`: a node shut down from inside turns SHUTOFF after its delay, and a node whose
- * server is not ACTIVE is powered off.
+ * `SimComputeControl`: a node shut down from inside turns SHUTOFF after its delay, a node whose
+ * server is not ACTIVE is powered off, and a node whose server runs again boots as after a long
+ * shutdown (`scenario.controller.restart`): NotReady, new kubelet CSRs, an unstable cluster.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import {
   NODE_BOOTSTRAPPER,
   NODE_BOOTSTRAPPER_GROUP,
@@ -14,7 +15,7 @@ import {
 import type { Scenario } from '../scenario.js';
 import type { SimComputeControl } from '../types.js';
 import { buildCsrPem } from './csr-der.js';
-import type { SimCsrScenario } from './scenario.js';
+import type { SimCsrScenario, SimNodeScenario } from './scenario.js';
 import { simCsrSchema, type ControllerScenario } from './scenario.js';
 
 export interface SimNode {
@@ -28,8 +29,10 @@ export interface SimNode {
   shutdownFails: boolean;
   shutdownDelayMs: number;
   debugLatencyMs: number;
-  /** Wall-clock time (ms) at which a `shutdown -h +1` inside the node powers it off. */
+  /** Wall-clock time (ms) at which a `shutdown -h +1` inside the node powers it off; cleared when it boots. */
   powerOffAtMs?: number;
+  /** Boots so far: what a CSR of an earlier boot triggers on approval no longer applies. */
+  boots: number;
   createdAt: string;
   uid: string;
 }
@@ -48,6 +51,8 @@ export interface SimCsr {
   blocksReady: boolean;
   createdAt: string;
   uid: string;
+  /** What the cluster does once this CSR is approved (a kubelet moving to its next certificate). */
+  onApproved?: () => void;
 }
 
 /** The public view of a node, for tests and the control API. */
@@ -58,6 +63,12 @@ export interface SimNodeView {
   ready: boolean;
   poweredOff: boolean;
   shutdownScheduled: boolean;
+}
+
+/** A generated CSR name, as the kube-controller-manager makes them (`csr-` and five characters). */
+function csrName(): string {
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+  return `csr-${[...randomBytes(5)].map((b) => alphabet[b % alphabet.length]).join('')}`;
 }
 
 const rfc3339 = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
@@ -78,6 +89,10 @@ export class SimCluster {
   stability: ControllerScenario['stability'];
   private unstableUntilMs: number;
   private flapsLeft: number;
+  /** The API answers from this time on (start-up delay, or a cold start after a restart). */
+  private apiBackAtMs: number;
+  /** `route.openshift.io` is served from this time on. */
+  private routeApiAtMs: number;
 
   constructor(
     readonly scenario: Scenario,
@@ -92,19 +107,14 @@ export class SimCluster {
     this.stability = { ...c.stability };
     this.unstableUntilMs = this.startedAtMs + this.ms(c.stability.unstableForSeconds);
     this.flapsLeft = c.stability.flaps;
+    this.apiBackAtMs = this.startedAtMs + this.ms(c.apiDownForSeconds);
+    this.routeApiAtMs = this.startedAtMs + this.ms(c.routeApiAfterSeconds);
 
     const fromInstances = Object.values(scenario.instances).filter((i) => i.node);
     const names = new Set([...fromInstances.map((i) => i.node!), ...Object.keys(c.nodes)]);
     for (const name of names) {
       const instance = fromInstances.find((i) => i.node === name);
-      const cfg = c.nodes[name] ?? {
-        unschedulable: false,
-        readyAfterSeconds: 0,
-        neverReady: false,
-        shutdownFails: false,
-        shutdownDelaySeconds: 60,
-        debugLatencySeconds: 2,
-      };
+      const cfg = this.nodeConfig(name);
       this.nodes.set(name, {
         name,
         uuid: instance?.uuid,
@@ -115,11 +125,25 @@ export class SimCluster {
         shutdownFails: cfg.shutdownFails,
         shutdownDelayMs: this.ms(cfg.shutdownDelaySeconds),
         debugLatencyMs: this.ms(cfg.debugLatencySeconds),
+        boots: 0,
         createdAt: this.createdAt,
         uid: randomUUID(),
       });
     }
     for (const csr of c.csrs) this.addCsr(csr);
+  }
+
+  private nodeConfig(name: string): SimNodeScenario {
+    return (
+      this.scenario.controller.nodes[name] ?? {
+        unschedulable: false,
+        readyAfterSeconds: 0,
+        neverReady: false,
+        shutdownFails: false,
+        shutdownDelaySeconds: 60,
+        debugLatencySeconds: 2,
+      }
+    );
   }
 
   /** Simulated seconds → real milliseconds. */
@@ -132,7 +156,8 @@ export class SimCluster {
     return realMs / 1000 / this.scale;
   }
 
-  addCsr(input: Parameters<typeof simCsrSchema.parse>[0]): SimCsr {
+  /** Adds a CSR; `appearAtMs` (wall clock) overrides the scenario-relative `appearAfterSeconds`. */
+  addCsr(input: Parameters<typeof simCsrSchema.parse>[0], extra: { appearAtMs?: number; onApproved?: () => void } = {}): SimCsr {
     const s = simCsrSchema.parse(input);
     const nodeUser = `system:node:${s.node}`;
     const isClient = s.kind !== 'kubelet-serving';
@@ -151,14 +176,102 @@ export class SimCluster {
       request: Buffer.from(
         buildCsrPem({ commonName: s.commonName ?? nodeUser, organization: s.organization ?? ['system:nodes'] }),
       ).toString('base64'),
-      appearAtMs: this.startedAtMs + this.ms(s.appearAfterSeconds),
+      appearAtMs: extra.appearAtMs ?? this.startedAtMs + this.ms(s.appearAfterSeconds),
       state: s.denied ? 'Denied' : s.approved ? 'Approved' : 'Pending',
       blocksReady: s.blocksReady,
-      createdAt: rfc3339(Date.now()),
+      createdAt: rfc3339(extra.appearAtMs ?? Date.now()),
       uid: randomUUID(),
+      ...(extra.onApproved ? { onApproved: extra.onApproved } : {}),
     };
     this.csrs.push(csr);
     return csr;
+  }
+
+  /** `oc adm certificate approve` of one visible, not denied CSR. */
+  approveCsr(csr: SimCsr): void {
+    if (csr.state === 'Approved') return;
+    csr.state = 'Approved';
+    csr.onApproved?.();
+  }
+
+  private isControlPlane(node: SimNode): boolean {
+    return node.roles.includes('master') || node.roles.includes('control-plane');
+  }
+
+  /**
+   * The node's server runs again: it boots as after a long shutdown. Its in-guest shutdown
+   * schedule is gone with the old boot; its kubelet asks for a new client certificate, then a
+   * serving one, and the node is Ready only after both are approved. The first control-plane node
+   * to boot after all were off starts the API again (then the OpenShift APIs); every boot makes
+   * the cluster operators progress for a while.
+   */
+  serverPoweredOn(uuid: string, now = Date.now()): void {
+    const node = [...this.nodes.values()].find((n) => n.uuid === uuid);
+    if (!node) return;
+    const r = this.scenario.controller.restart;
+    const coldStart =
+      this.isControlPlane(node) &&
+      [...this.nodes.values()].filter((n) => n !== node && this.isControlPlane(n)).every((n) => this.isPoweredOff(n, now));
+    node.powerOffAtMs = undefined;
+    node.boots++;
+    const boot = node.boots;
+    const bootedAt = now + this.ms(r.nodeBootSeconds);
+    if (coldStart) {
+      this.apiBackAtMs = Math.max(this.apiBackAtMs, now + this.ms(r.apiDownForSeconds));
+      this.routeApiAtMs = Math.max(this.routeApiAtMs, this.apiBackAtMs + this.ms(r.routeApiAfterSeconds));
+      if (r.foreignCsrNode !== undefined && !this.nodes.has(r.foreignCsrNode)) {
+        this.addCsr({ name: csrName(), node: r.foreignCsrNode, kind: 'kubelet-client-bootstrap' }, { appearAtMs: bootedAt });
+      }
+    }
+    this.unstableUntilMs = Math.max(this.unstableUntilMs, (coldStart ? this.apiBackAtMs : now) + this.ms(r.unstableForSeconds));
+    if (!r.csrs) {
+      node.readyAtMs = bootedAt;
+      return;
+    }
+    node.readyAtMs = Number.POSITIVE_INFINITY; // until its certificates are approved
+    const current = () => node.boots === boot;
+    this.addCsr(
+      { name: csrName(), node: node.name, kind: r.clientCsrKind, blocksReady: true },
+      {
+        appearAtMs: bootedAt,
+        onApproved: () => {
+          if (!current()) return;
+          this.addCsr(
+            { name: csrName(), node: node.name, kind: 'kubelet-serving', blocksReady: true },
+            {
+              appearAtMs: Date.now() + this.ms(r.servingCsrAfterSeconds),
+              onApproved: () => {
+                if (current()) node.readyAtMs = Date.now() + this.ms(r.readyAfterApprovalSeconds);
+              },
+            },
+          );
+        },
+      },
+    );
+  }
+
+  /**
+   * A lab reset: the cluster as the scenario starts it, without its start-up delays: every node
+   * powered on, Ready and schedulable, no CSRs, no shutdown scheduled, the API and the OpenShift
+   * APIs up, the operators stable (the scenario's stability behaviour and node faults stay).
+   */
+  reset(now = Date.now()): void {
+    this.csrs.length = 0;
+    for (const node of this.nodes.values()) {
+      const cfg = this.nodeConfig(node.name);
+      node.unschedulable = false;
+      node.neverReady = cfg.neverReady;
+      node.shutdownFails = cfg.shutdownFails;
+      node.powerOffAtMs = undefined;
+      node.readyAtMs = now;
+      node.boots++;
+    }
+    Object.assign(this.forced, { apiDown: false, routeApiDown: false });
+    this.apiBackAtMs = now;
+    this.routeApiAtMs = now;
+    this.stability = { ...this.scenario.controller.stability };
+    this.unstableUntilMs = now;
+    this.flapsLeft = this.stability.flaps;
   }
 
   visibleCsrs(now = Date.now()): SimCsr[] {
@@ -182,14 +295,14 @@ export class SimCluster {
   /** The API answers while the start-up delay has passed and a control-plane node is powered on. */
   apiUp(now = Date.now()): boolean {
     if (this.forced.apiDown) return false;
-    if (now < this.startedAtMs + this.ms(this.scenario.controller.apiDownForSeconds)) return false;
-    const masters = [...this.nodes.values()].filter((n) => n.roles.includes('master') || n.roles.includes('control-plane'));
+    if (now < this.apiBackAtMs) return false;
+    const masters = [...this.nodes.values()].filter((n) => this.isControlPlane(n));
     return masters.length === 0 || masters.some((n) => !this.isPoweredOff(n, now));
   }
 
   routeApiUp(now = Date.now()): boolean {
     if (this.forced.routeApiDown) return false;
-    return this.apiUp(now) && now >= this.startedAtMs + this.ms(this.scenario.controller.routeApiAfterSeconds);
+    return this.apiUp(now) && now >= this.routeApiAtMs;
   }
 
   /** Name of the unstable operator, or undefined when every operator is Available/not Progressing/not Degraded. */

@@ -395,7 +395,7 @@ async function ocApprove(ctx: CommandContext, args: string[], io: ExecIo): Promi
       exitCode = 1;
       continue;
     }
-    csr.state = 'Approved';
+    ctx.cluster.approveCsr(csr);
     io.out(`certificatesigningrequest.certificates.k8s.io/${name} approved\n`);
   }
   return { exitCode };

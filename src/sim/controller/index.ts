@@ -65,8 +65,14 @@ export interface ControllerSimulator {
   activeCommands(): number;
   /** Number of TCP connections accepted so far (before any SSH handshake). */
   connectionCount(): number;
-  /** True after the controller ran `shutdown` (until its Nova server is ACTIVE again). */
+  /** True while the controller is powered off: after it ran `shutdown`, while its Nova server is not ACTIVE, while it boots. */
   controllerDown(): boolean;
+  /**
+   * A lab reset: the controller up and answering at once, every node Ready and schedulable, no
+   * CSRs, no shutdown scheduled, the APIs up and the cluster stable (call after the cloud set
+   * every server ACTIVE). Faults stay as they are.
+   */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -127,16 +133,22 @@ export async function startControllerSimulator(
   await writeFile(`${privateKeyFile}.pub`, `${clientKey.public}\n`, { mode: 0o644 });
 
   const controllerUuid = Object.values(scenario.instances).find((i) => i.role === 'controller')?.uuid;
-  let controllerDownUntilMs: number | undefined; // powered off from this time on (until Nova says ACTIVE)
-  const controllerDown = (): boolean => {
-    if (controllerDownUntilMs === undefined || Date.now() < controllerDownUntilMs) return false;
+  let poweredOffFromMs: number | undefined; // shut down from inside: gone from this time on, until it boots again
+  let sshUpAtMs = 0; // booting: sshd answers from this time on
+  const controllerDown = (now = Date.now()): boolean => {
+    if (now < sshUpAtMs) return true;
+    if (poweredOffFromMs !== undefined && now >= poweredOffFromMs) return true;
     const status = controllerUuid ? compute.serverStatus(controllerUuid) : undefined;
-    if (status === 'ACTIVE' && Date.now() >= controllerDownUntilMs + cluster.ms(cfg.controllerShutdownDelaySeconds)) {
-      controllerDownUntilMs = undefined; // booted again by someone (os-start)
-      return false;
-    }
-    return true;
+    return status !== undefined && status !== 'ACTIVE'; // stopped through Nova (os-stop), or created SHUTOFF
   };
+  const stopListeningForPower = compute.onPowerOn((uuid) => {
+    if (uuid === controllerUuid) {
+      poweredOffFromMs = undefined;
+      sshUpAtMs = Date.now() + cluster.ms(cfg.restart.controllerBootSeconds);
+    } else {
+      cluster.serverPoweredOn(uuid);
+    }
+  });
 
   const dropConnection = (conn: Connection) => {
     // Private field: the simulator needs the raw socket to cut the TCP stream like a vanished host.
@@ -146,7 +158,7 @@ export async function startControllerSimulator(
   };
 
   const shutdownController = (delayMs: number) => {
-    controllerDownUntilMs = Date.now() + delayMs;
+    poweredOffFromMs = Date.now() + delayMs;
     if (controllerUuid) compute.guestShutdown(controllerUuid, delayMs + cluster.ms(cfg.controllerShutdownDelaySeconds));
     if (delayMs > 0) {
       setTimeout(() => {
@@ -271,13 +283,18 @@ export async function startControllerSimulator(
 
   const tcp: NetServer = createServer((sock) => {
     tcpAccepted++;
-    if (controllerDown()) {
+    if (controllerDown() && cfg.whenPoweredOff === 'refuse') {
       sock.destroy();
       return;
     }
-    sock.setNoDelay(true);
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => {
+      /* a client giving up on a silent host */
+    });
+    // A powered-off host never answers: the connection hangs until the client's timeout.
+    if (controllerDown()) return;
+    sock.setNoDelay(true);
     sshServer.injectSocket(sock);
   });
   const listen = (port: number) =>
@@ -337,12 +354,20 @@ export async function startControllerSimulator(
     commands: () => [...received],
     connectionCount: () => tcpAccepted,
     activeCommands: () => stoppers.size,
-    controllerDown,
+    controllerDown: () => controllerDown(),
+    reset() {
+      poweredOffFromMs = undefined;
+      sshUpAtMs = 0;
+      cluster.reset();
+    },
     async close() {
+      stopListeningForPower();
       for (const stop of [...stoppers]) stop();
-      await stopListening();
+      // server.close() waits for open sockets: end them first (a stalled one never ends by itself).
+      const stopped = stopListening();
       for (const c of connections) c.end();
       for (const s of sockets) s.destroy();
+      await stopped;
       if (ownsStateDir) await rm(stateDir, { recursive: true, force: true });
     },
   };

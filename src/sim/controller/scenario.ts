@@ -54,6 +54,44 @@ export const simCsrSchema = z
   })
   .strict();
 
+/**
+ * How the lab comes back when its servers run again (Nova `os-start`, a revive). Not used at
+ * start: the scenario's own delays (`readyAfterSeconds`, `apiDownForSeconds`, …) say how the lab
+ * starts. Modelled on an OpenShift cluster powered on after a long shutdown: the kubelets' client
+ * certificates expired, so each node asks for a new one (pending until approved), then for a
+ * serving certificate, and reports Ready only once both are approved.
+ */
+export const restartScenarioSchema = z
+  .object({
+    /** Boot of a node's VM until its kubelet runs and asks for certificates. */
+    nodeBootSeconds: seconds.default(30),
+    /** Boot of the controller's VM until its sshd answers (connections are refused before). */
+    controllerBootSeconds: seconds.default(20),
+    /**
+     * Each node asks for new kubelet certificates and is NotReady until they are approved; false
+     * models a short shutdown (certificates still valid): Ready once booted.
+     */
+    csrs: z.boolean().default(true),
+    /** Requester of the new client certificate: the node bootstrapper (expired certificate) or the node itself. */
+    clientCsrKind: z.enum(['kubelet-client-bootstrap', 'kubelet-client']).default('kubelet-client-bootstrap'),
+    /** From the approval of the client CSR until the kubelet-serving CSR appears. */
+    servingCsrAfterSeconds: seconds.default(5),
+    /** From the approval of the last CSR until the node reports Ready. */
+    readyAfterApprovalSeconds: seconds.default(10),
+    /** The API server answers this long after the first control-plane node boots (all were off). */
+    apiDownForSeconds: seconds.default(60),
+    /** `route.openshift.io` is served this long after the API answers again. */
+    routeApiAfterSeconds: seconds.default(60),
+    /** Cluster operators progress this long after a node boots (from the API's return on a cold start). */
+    unstableForSeconds: seconds.default(120),
+    /**
+     * A pending CSR that must NOT be approved appears with a cold start: a client CSR for this
+     * node, which is not in the lab (e.g. a machine of another cluster on the same network).
+     */
+    foreignCsrNode: z.string().min(1).optional(),
+  })
+  .strict();
+
 export const controllerScenarioSchema = z
   .object({
     /** SSH user the simulator accepts. */
@@ -90,6 +128,10 @@ export const controllerScenarioSchema = z
     csrs: z.array(simCsrSchema).default([]),
     /** Time from the controller's `shutdown` until its VM is powered off. */
     controllerShutdownDelaySeconds: seconds.default(5),
+    /** What a client connecting to the powered-off controller sees: a reset (closed port) or silence (no SYN-ACK: it times out). */
+    whenPoweredOff: z.enum(['refuse', 'stall']).default('refuse'),
+    /** How the lab comes back after its servers are started again. */
+    restart: restartScenarioSchema.prefault({}),
     /** `sudo` needs a password the simulator never gets (shutdown exits 1). */
     sudoRequiresPassword: z.boolean().default(false),
     faults: z
@@ -110,3 +152,4 @@ export type ControllerScenarioInput = z.input<typeof controllerScenarioSchema>;
 export type ControllerScenario = z.output<typeof controllerScenarioSchema>;
 export type SimNodeScenario = z.output<typeof simNodeSchema>;
 export type SimCsrScenario = z.output<typeof simCsrSchema>;
+export type RestartScenario = z.output<typeof restartScenarioSchema>;

@@ -1,0 +1,360 @@
+/**
+ * `npm run bench` (issue #10): figures as ratios and medians from one run on this machine, written to
+ * bench/results.json and bench/results.md. Never part of `npm test`.
+ *
+ * - fan-out: creating-images ÷ L for N = 1, 6, 24, 96 VMs at L = 10 s and 11 s (one image takes L),
+ *   next to a model of the original (a pool of 4 threads, each createImage then a status poll every
+ *   2 s as openstacksdk's wait does) on the same simulator;
+ * - Nova + Glance requests per image, by endpoint, for a whole run (preflight to the marker);
+ * - orchestration overhead at zero latency: run wall ÷ time any activity was running, by activity;
+ * - concurrency: C runs × 6 VMs (each its own lab, SSH included) on one worker process:
+ *   p50/p95 ÷ a run alone, worker peak RSS and CPU.
+ *
+ *   npm run bench                 # everything (≈ 8 min here)
+ *   npm run bench -- --quick      # fewer repeats, N ≤ 24, 20 concurrent runs
+ *   npm run bench -- --concurrency 200
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { SshConnector } from '../src/cluster/index.js';
+import { writeWorkflowBundle } from '../src/dev/bundle.js';
+import { startDevServer, type DevServer } from '../src/dev/dev-server.js';
+import { loadToolchain } from '../src/dev/toolchain.js';
+import { CloudsYamlClientProvider, type OpenStackClient } from '../src/openstack/index.js';
+import { SEARCH_ATTRIBUTES } from '../src/shared/workflow-api.js';
+import { seedTags, COMPLETE_TAG } from '../src/shared/snapset.js';
+import { startSimulator, type Simulator } from '../src/sim/index.js';
+import { manyLabsScenario, type ScenarioInput } from '../src/sim/scenario.js';
+import type { createSnapset } from '../src/workflows/index.js';
+import { createWorker } from '../src/worker.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const concurrencyArg = args.indexOf('--concurrency');
+const CONCURRENT = concurrencyArg >= 0 ? Number(args[concurrencyArg + 1]) : quick ? 20 : 50;
+const REPEATS = quick ? 1 : 2;
+const SIZES = quick ? [1, 6, 24] : [1, 6, 24, 96];
+const LATENCIES_S = [10, 11];
+
+const log = (s: string) => console.error(`[bench] ${s}`);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+
+/** One image takes `l` ms in the simulator: snapshot 15 %, pending upload 5 %, upload 80 %. */
+function latencies(l: number) {
+  return { requestMs: 0, snapshotMs: 0.15 * l, pendingUploadMs: 0.05 * l, uploadMs: 0.8 * l, powerOffMs: 0, powerOnMs: 0 };
+}
+
+/** A lab of `n` VMs, every one SHUTOFF already: the capture alone is measured (no SSH, no shutdown). */
+function shutoffLab(n: number, l: number): ScenarioInput {
+  const s = manyLabsScenario(1, n, { timeScale: 1, cloud: { latencies: latencies(l) } });
+  for (const i of Object.values(s.instances)) i.status = 'SHUTOFF';
+  return s;
+}
+
+async function withWorker<T>(server: DevServer, sim: Simulator, bundle: string, fn: (c: Client, taskQueue: string) => Promise<T>): Promise<T> {
+  const taskQueue = `bench-${Math.random().toString(36).slice(2, 8)}`;
+  const connection = await NativeConnection.connect({ address: server.address });
+  const worker = await createWorker({
+    connection,
+    taskQueue,
+    workflowBundlePath: bundle,
+    deps: {
+      openstack: new CloudsYamlClientProvider({ lookup: { env: { OS_CLIENT_CONFIG_FILE: sim.cloud.cloudsYamlPath, OS_CLOUD: sim.cloud.cloudName } } }),
+      ssh: new SshConnector(),
+      clusterPollIntervalMs: 200,
+    },
+  });
+  const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+  try {
+    return await worker.runUntil(fn(client, taskQueue));
+  } finally {
+    await client.connection.close();
+    await connection.close();
+  }
+}
+
+type History = Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>;
+
+/** Per activity type: [started, completed] wall intervals from a history. */
+function activitySpans(history: History): { type: string; start: number; end: number; scheduled: number }[] {
+  const byId = new Map<string, { type: string; scheduled: number; start?: number }>();
+  const out: { type: string; start: number; end: number; scheduled: number }[] = [];
+  for (const e of history.events ?? []) {
+    const t = ms(e.eventTime);
+    if (e.activityTaskScheduledEventAttributes) byId.set(String(e.eventId), { type: e.activityTaskScheduledEventAttributes.activityType!.name!, scheduled: t });
+    if (e.activityTaskStartedEventAttributes) byId.get(String(e.activityTaskStartedEventAttributes.scheduledEventId))!.start = t;
+    const done = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+    if (done) {
+      const a = byId.get(String(done.scheduledEventId))!;
+      out.push({ type: a.type, scheduled: a.scheduled, start: a.start ?? a.scheduled, end: t });
+    }
+  }
+  return out;
+}
+
+function requestsPerImage(sim: Simulator, n: number): { total: number; byEndpoint: Record<string, number> } {
+  const byEndpoint: Record<string, number> = {};
+  let total = 0;
+  for (const [ep, c] of Object.entries(sim.cloud.counters())) {
+    if (!/^(compute|image)\./.test(ep) || c.requests === 0) continue;
+    byEndpoint[ep] = round(c.requests / n);
+    total += c.requests;
+  }
+  return { total: round(total / n), byEndpoint };
+}
+
+async function fanout(server: DevServer, bundle: string, n: number, lSeconds: number) {
+  const l = lSeconds * 1000;
+  const sim = await startSimulator(shutoffLab(n, l));
+  try {
+    return await withWorker(server, sim, bundle, async (client, taskQueue) => {
+      const input = { ...sim.snapsetInput(), prepare: { enabled: false }, capture: { shutoffPollInterval: '1s', imageTimeout: '20m' } };
+      const handle = await client.workflow.start<typeof createSnapset>('createSnapset', { taskQueue, workflowId: `bench-fanout-${n}-${lSeconds}-${taskQueue}`, args: [input] });
+      await handle.result();
+      const capture = activitySpans(await handle.fetchHistory()).find((a) => a.type === 'captureImages')!;
+      return { ratio: (capture.end - capture.scheduled) / l, requests: requestsPerImage(sim, n) };
+    });
+  } finally {
+    await sim.close();
+  }
+}
+
+/** The original's shape: a pool of 4 threads, each createImage then poll the image every `pollMs`, then its tags one PUT each. */
+async function poolModel(n: number, l: number, pollMs: number) {
+  const sim = await startSimulator(shutoffLab(n, l));
+  const provider = new CloudsYamlClientProvider({ lookup: { env: { OS_CLIENT_CONFIG_FILE: sim.cloud.cloudsYamlPath, OS_CLOUD: sim.cloud.cloudName } } });
+  try {
+    const c: OpenStackClient = await provider.client();
+    const instances = Object.entries(sim.snapsetInput().snapsetData.instances);
+    const t0 = Date.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < instances.length) {
+          const [name, inst] = instances[next++]!;
+          const { imageId } = await c.compute.createImage(inst.uuid, `hotstack-${name}-snapshot-model`, { hotstack_snap_id: 'model' });
+          for (;;) {
+            await new Promise((r) => setTimeout(r, pollMs));
+            if ((await c.image.getImage(imageId)).status === 'active') break;
+          }
+          for (const tag of [...seedTags(name, inst, 'model'), COMPLETE_TAG]) await c.image.addTag(imageId, tag);
+        }
+      }),
+    );
+    return { ratio: (Date.now() - t0) / l, requests: requestsPerImage(sim, n) };
+  } finally {
+    provider.close();
+    await sim.close();
+  }
+}
+
+async function overhead(server: DevServer, bundle: string) {
+  // Every simulated latency ~0 (timeScale 0.001), the whole path with SSH and a 1 s stable period.
+  const sim = await startSimulator(manyLabsScenario(1, 6, { timeScale: 0.001 }));
+  try {
+    return await withWorker(server, sim, bundle, async (client, taskQueue) => {
+      const handle = await client.workflow.start<typeof createSnapset>('createSnapset', {
+        taskQueue,
+        workflowId: `bench-overhead-${taskQueue}`,
+        args: [{ ...sim.snapsetInput(), prepare: { stablePeriod: '1s' }, capture: { shutoffPollInterval: '100ms' } }],
+      });
+      await handle.result();
+      const history = await handle.fetchHistory();
+      const events = history.events ?? [];
+      const wall = ms(events[events.length - 1]!.eventTime) - ms(events[0]!.eventTime);
+      const spans = activitySpans(history);
+      // Union of the intervals in which any activity was running.
+      const sorted = [...spans].sort((a, b) => a.start - b.start);
+      let busy = 0;
+      let cur: { s: number; e: number } | undefined;
+      for (const a of sorted) {
+        if (!cur || a.start > cur.e) {
+          if (cur) busy += cur.e - cur.s;
+          cur = { s: a.start, e: a.end };
+        } else cur.e = Math.max(cur.e, a.end);
+      }
+      if (cur) busy += cur.e - cur.s;
+      const byActivity: Record<string, { count: number; runningMs: number; queuedMs: number }> = {};
+      for (const a of spans) {
+        const b = (byActivity[a.type] ??= { count: 0, runningMs: 0, queuedMs: 0 });
+        b.count++;
+        b.runningMs += a.end - a.start;
+        b.queuedMs += a.start - a.scheduled;
+      }
+      return { wallMs: Math.round(wall), activityMs: Math.round(busy), ratio: round(wall / busy), activities: spans.length, byActivity };
+    });
+  } finally {
+    await sim.close();
+  }
+}
+
+/** RSS peak (VmHWM) and CPU seconds of a process, from /proc. */
+function procStats(pid: number): { peakRssMb: number; cpuSeconds: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return { peakRssMb: Math.round(hwm / 1024), cpuSeconds: round((Number(stat[11]) + Number(stat[12])) / 100, 1) };
+}
+
+async function concurrency(server: DevServer, bundle: string, runs: number) {
+  const sim = await startSimulator(manyLabsScenario(runs, 6, { timeScale: 0.05 }));
+  const taskQueue = `bench-conc-${Math.random().toString(36).slice(2, 8)}`;
+  const worker = spawn(process.execPath, [join(root, 'dist/test/helpers/worker-process.js')], {
+    env: { ...process.env, TEMPORAL_ADDRESS: server.address, SNAPSET_TASK_QUEUE: taskQueue, OS_CLIENT_CONFIG_FILE: sim.cloud.cloudsYamlPath, OS_CLOUD: sim.cloud.cloudName, SNAPSET_TEST_WORKFLOW_BUNDLE: bundle },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((r, j) => {
+    worker.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && r());
+    worker.once('exit', (c) => j(new Error(`worker exited (${c})`)));
+  });
+  const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+  const stacks = [...sim.labs.keys()];
+  const runOne = async (stack: string, tag: string) => {
+    const t0 = Date.now();
+    await client.workflow.execute<typeof createSnapset>('createSnapset', {
+      taskQueue,
+      workflowId: `bench-${tag}-${stack}-${taskQueue}`,
+      args: [{ ...sim.snapsetInput(stack), prepare: { stablePeriod: '1s' }, capture: { shutoffPollInterval: '500ms' } }],
+    });
+    return Date.now() - t0;
+  };
+  try {
+    const alone: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      alone.push(await runOne(stacks[0]!, `alone${i}`));
+      sim.resetLab(stacks[0]!);
+    }
+    const before = procStats(worker.pid!);
+    const t0 = Date.now();
+    const settled = await Promise.allSettled(stacks.map((s) => runOne(s, 'many')));
+    const wall = Date.now() - t0;
+    const after = procStats(worker.pid!);
+    const durations = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const base = median(alone);
+    return {
+      runs,
+      vmsPerRun: 6,
+      completed: durations.length,
+      failed: settled.length - durations.length,
+      aloneMs: Math.round(base),
+      p50Ratio: round(median(durations) / base),
+      p95Ratio: round(pct(durations, 95) / base),
+      wallMs: wall,
+      workerPeakRssMb: after.peakRssMb,
+      workerCpuSeconds: round(after.cpuSeconds - before.cpuSeconds, 1),
+    };
+  } finally {
+    await client.connection.close();
+    worker.kill('SIGTERM');
+    await sim.close();
+  }
+}
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const { temporalCli } = await loadToolchain();
+  const bundle = await writeWorkflowBundle(join(root, 'dist/workflow-bundle.js'));
+  const server = await startDevServer({ cli: temporalCli, port: 0, searchAttributes: Object.fromEntries(Object.keys(SEARCH_ATTRIBUTES).map((k) => [k, 'Keyword'])) });
+  const started = Date.now();
+  const results: Record<string, unknown> = {
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() },
+    options: { quick, repeats: REPEATS, sizes: SIZES, latenciesSeconds: LATENCIES_S, concurrent: CONCURRENT },
+  };
+  try {
+    const fan: Record<string, unknown>[] = [];
+    for (const l of LATENCIES_S) {
+      for (const n of SIZES) {
+        const rs = [];
+        for (let i = 0; i < REPEATS; i++) rs.push(await fanout(server, bundle, n, l));
+        const row = { n, lSeconds: l, creatingImagesOverL: round(median(rs.map((r) => r.ratio))), requestsPerImage: rs[0]!.requests.total, byEndpoint: rs[0]!.requests.byEndpoint };
+        fan.push(row);
+        log(`fan-out N=${n} L=${l}s: creating-images ÷ L = ${row.creatingImagesOverL}, ${row.requestsPerImage} requests/image`);
+      }
+    }
+    results.fanout = fan;
+
+    const pool: Record<string, unknown>[] = [];
+    for (const n of SIZES) {
+      // N=96 at a quarter of the time scale (L 2.5 s, poll 0.5 s): the pool's ratio does not depend on the scale.
+      const scale = n > 24 ? 0.25 : 1;
+      const r = await poolModel(n, 10_000 * scale, 2000 * scale);
+      pool.push({ n, lSeconds: 10 * scale, creatingImagesOverL: round(r.ratio), requestsPerImage: r.requests.total });
+      log(`pool-of-4 model N=${n}: ÷ L = ${round(r.ratio)}, ${r.requests.total} requests/image`);
+    }
+    results.poolModel = pool;
+
+    results.overhead = await overhead(server, bundle);
+    log(`overhead at zero latency: wall ÷ activity time = ${(results.overhead as { ratio: number }).ratio}`);
+
+    results.concurrency = await concurrency(server, bundle, CONCURRENT);
+    log(`concurrency: ${JSON.stringify(results.concurrency)}`);
+  } finally {
+    await server.stop();
+  }
+  results.benchSeconds = Math.round((Date.now() - started) / 1000);
+  mkdirSync(join(root, 'bench'), { recursive: true });
+  writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(root, 'bench/results.md'), markdown(results));
+  log(`wrote bench/results.json and bench/results.md in ${results.benchSeconds} s`);
+}
+
+function markdown(r: Record<string, unknown>): string {
+  const m = r.machine as Record<string, unknown>;
+  const fan = (r.fanout as { n: number; lSeconds: number; creatingImagesOverL: number; requestsPerImage: number; byEndpoint: Record<string, number> }[]) ?? [];
+  const pool = (r.poolModel as { n: number; creatingImagesOverL: number; requestsPerImage: number }[]) ?? [];
+  const o = r.overhead as { wallMs: number; activityMs: number; ratio: number; activities: number; byActivity: Record<string, { count: number; runningMs: number; queuedMs: number }> };
+  const c = r.concurrency as Record<string, number>;
+  const lines = [
+    '# Benchmark results',
+    '',
+    `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}; ${m.date}; ${r.benchSeconds} s. Produced by \`npm run bench\` (bench/bench.ts).`,
+    '',
+    '## Fan-out: creating-images ÷ L (one image takes L), medians',
+    '',
+    '| N | L = 10 s | L = 11 s | pool-of-4 model of the original | requests / image (this project) | requests / image (model) |',
+    '|---|---|---|---|---|---|',
+    ...[...new Set(fan.map((f) => f.n))].map((n) => {
+      const a = fan.find((f) => f.n === n && f.lSeconds === 10);
+      const b = fan.find((f) => f.n === n && f.lSeconds === 11);
+      const p = pool.find((x) => x.n === n);
+      return `| ${n} | ${a?.creatingImagesOverL ?? '–'} | ${b?.creatingImagesOverL ?? '–'} | ${p?.creatingImagesOverL ?? '–'} | ${a?.requestsPerImage ?? '–'} | ${p?.requestsPerImage ?? '–'} |`;
+    }),
+    '',
+    '## Nova + Glance requests per image, by endpoint (N = 24, L = 10 s, a whole run)',
+    '',
+    '| endpoint | per image |',
+    '|---|---|',
+    ...Object.entries(fan.find((f) => f.n === 24 && f.lSeconds === 10)?.byEndpoint ?? {}).map(([ep, v]) => `| ${ep} | ${v} |`),
+    '',
+    '## Orchestration overhead at zero latency (6 VMs, the whole path with SSH)',
+    '',
+    `Run wall ${o?.wallMs} ms ÷ time any activity was running ${o?.activityMs} ms = **${o?.ratio}**, ${o?.activities} activities.`,
+    '',
+    '| activity | count | running ms | waiting to start ms |',
+    '|---|---|---|---|',
+    ...Object.entries(o?.byActivity ?? {}).map(([k, v]) => `| ${k} | ${v.count} | ${Math.round(v.runningMs)} | ${Math.round(v.queuedMs)} |`),
+    '',
+    `## Concurrency: ${c?.runs} runs × ${c?.vmsPerRun} VMs on one worker process`,
+    '',
+    `Completed ${c?.completed}, failed ${c?.failed}. A run alone: ${c?.aloneMs} ms. p50 ÷ alone **${c?.p50Ratio}**, p95 ÷ alone **${c?.p95Ratio}**; worker peak RSS **${c?.workerPeakRssMb} MB**, CPU ${c?.workerCpuSeconds} s over ${c?.wallMs} ms.`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
