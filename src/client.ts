@@ -2,11 +2,23 @@
  * Client side: connection through Temporal's envconfig and the calls the CLI and the demo make.
  */
 import { connect as tcpConnect } from 'node:net';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type ScheduleDescription,
+  type ScheduleSpec,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { ValidationError } from './shared/errors.js';
 import { parseSnapsetInput, type SnapsetInput } from './shared/input.js';
-import { StackNameKey, snapsetWorkflowId, TASK_QUEUE, type SnapsetResult } from './shared/workflow-api.js';
-import type { createSnapset } from './workflows/index.js';
+import { parseReviveInput, type ReviveInput, type ReviveResult } from './shared/revive.js';
+import { StackNameKey, snapsetWorkflowId, stackLockWorkflowId, TASK_QUEUE, type SnapsetResult } from './shared/workflow-api.js';
+import type { createSnapset, reviveSnapset } from './workflows/index.js';
 
 export interface ConnectOptions {
   /** temporal.toml profile. @default $TEMPORAL_PROFILE or "default" */
@@ -90,9 +102,82 @@ export async function connectClient(opts: ConnectOptions = {}): Promise<Client> 
 
 /** Thrown when a SnapSet run of the same stack is already in progress. */
 export class SnapsetAlreadyRunningError extends Error {
-  constructor(readonly workflowId: string) {
-    super(`a SnapSet run for this stack is already in progress (workflow ${workflowId}); watch it or cancel it first`);
+  constructor(
+    readonly workflowId: string,
+    readonly holder?: StackHolder,
+  ) {
+    const who = holder && holder.workflowId !== workflowId ? `workflow ${holder.workflowId}${holder.workflowType ? ` (${holder.workflowType}${holder.scheduleId ? `, started by schedule ${holder.scheduleId}` : ''})` : ''}${holder.since ? ` since ${holder.since}` : ''}` : `workflow ${workflowId}`;
+    super(`a run for this stack is already in progress (${who}); watch it or cancel it first`);
     this.name = 'SnapsetAlreadyRunningError';
+  }
+}
+
+/** A run holding a stack. */
+export interface StackHolder {
+  workflowId: string;
+  runId?: string;
+  workflowType?: string;
+  since?: string;
+  /** Set when a Schedule started it (`TemporalScheduledById`). */
+  scheduleId?: string;
+}
+
+/**
+ * The run holding a stack, if any: first the per-stack lock workflow (strongly consistent: its parent
+ * is the holder), then a visibility query for a running workflow with that StackName (a run still
+ * before its lock, e.g. in validation). The workflows' lock is what guarantees it; this lets the CLI
+ * refuse before a workflow is started.
+ */
+export async function findStackHolder(client: Client, stackName: string): Promise<StackHolder | undefined> {
+  try {
+    const lock = await client.workflow.getHandle(stackLockWorkflowId(stackName)).describe();
+    const p = lock.parentExecution;
+    if (lock.status.name === 'RUNNING' && p?.workflowId) {
+      const memo = (lock.memo ?? {}) as { holderType?: string };
+      const parent = await client.workflow.getHandle(p.workflowId, p.runId ?? undefined).describe().catch(() => undefined);
+      return holderOf(parent) ?? { workflowId: p.workflowId, ...(p.runId ? { runId: p.runId } : {}), ...(memo.holderType ? { workflowType: memo.holderType } : {}) };
+    }
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  const escaped = stackName.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
+  for await (const wf of client.workflow.list({ query: `StackName = '${escaped}' AND ExecutionStatus = 'Running'`, pageSize: 10 })) {
+    // The lock itself, and a Schedule of the stack (its scheduler workflow carries the StackName too), hold nothing.
+    if (wf.type === 'stackLock' || wf.workflowId.startsWith('temporal-sys-scheduler:')) continue;
+    return holderOf(wf);
+  }
+  return undefined;
+}
+
+function holderOf(wf: { workflowId: string; runId: string; type: string; startTime: Date; searchAttributes?: Record<string, unknown> } | undefined): StackHolder | undefined {
+  if (!wf) return undefined;
+  const scheduled = wf.searchAttributes?.TemporalScheduledById;
+  const scheduleId = Array.isArray(scheduled) && typeof scheduled[0] === 'string' ? scheduled[0] : undefined;
+  return { workflowId: wf.workflowId, runId: wf.runId, workflowType: wf.type, since: wf.startTime.toISOString(), ...(scheduleId ? { scheduleId } : {}) };
+}
+
+/**
+ * Starts a run of one stack: refused first when another run holds the stack (naming it), then
+ * started with conflict policy FAIL and the StackName search attribute.
+ */
+async function startStackRun<W extends typeof createSnapset | typeof reviveSnapset>(
+  client: Client,
+  run: { workflowType: 'createSnapset' | 'reviveSnapset'; workflowId: string; stackName: string; rawInput: unknown; summary: string; taskQueue?: string },
+): Promise<WorkflowHandle<W>> {
+  const holder = await findStackHolder(client, run.stackName);
+  if (holder) throw new SnapsetAlreadyRunningError(run.workflowId, holder);
+  try {
+    return await client.workflow.start<W>(run.workflowType, {
+      taskQueue: run.taskQueue ?? TASK_QUEUE,
+      workflowId: run.workflowId,
+      workflowIdConflictPolicy: 'FAIL',
+      args: [run.rawInput] as Parameters<W>,
+      typedSearchAttributes: [{ key: StackNameKey, value: run.stackName }],
+      staticSummary: run.summary,
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new SnapsetAlreadyRunningError(run.workflowId);
+    throw err;
   }
 }
 
@@ -107,21 +192,187 @@ export async function startSnapset(
   opts: { taskQueue?: string } = {},
 ): Promise<{ handle: WorkflowHandle<typeof createSnapset>; input: SnapsetInput }> {
   const input = parseSnapsetInput(rawInput);
-  const workflowId = snapsetWorkflowId(input.stackName);
-  try {
-    const handle = await client.workflow.start<typeof createSnapset>('createSnapset', {
+  const handle = await startStackRun<typeof createSnapset>(client, {
+    workflowType: 'createSnapset',
+    workflowId: snapsetWorkflowId(input.stackName),
+    stackName: input.stackName,
+    rawInput,
+    summary: `SnapSet of ${input.stackName} (${Object.keys(input.snapsetData.instances).length} VMs)`,
+    ...(opts.taskQueue ? { taskQueue: opts.taskQueue } : {}),
+  });
+  return { handle, input };
+}
+
+/** reviveSnapset runs of a stack get this workflow ID (conflict policy FAIL). */
+export function reviveWorkflowId(stackName: string): string {
+  return `snapset-revive-${stackName}`;
+}
+
+/** Starts reviveSnapset for one stack, refusing first when another run holds the stack. */
+export async function startRevive(
+  client: Client,
+  rawInput: unknown,
+  opts: { taskQueue?: string } = {},
+): Promise<{ handle: WorkflowHandle<typeof reviveSnapset>; input: ReviveInput }> {
+  const input = parseReviveInput(rawInput);
+  const handle = await startStackRun<typeof reviveSnapset>(client, {
+    workflowType: 'reviveSnapset',
+    workflowId: reviveWorkflowId(input.stackName),
+    stackName: input.stackName,
+    rawInput,
+    summary: `revive ${input.stackName}${input.snapId ? ` from set ${input.snapId}` : ' from its newest complete set'}`,
+    ...(opts.taskQueue ? { taskQueue: opts.taskQueue } : {}),
+  });
+  return { handle, input };
+}
+
+// ---- Schedules (DESIGN §4: the nightly SnapSet of a CI lab) ------------------------------------
+
+export interface SnapsetScheduleOptions {
+  /** @default `snapset-<stack>` */
+  scheduleId?: string;
+  /** Cron expressions (`0 2 * * *`). */
+  cron?: string[];
+  /** Fixed intervals (`24h`, `30m`). */
+  interval?: string[];
+  /** IANA time zone of the cron expressions. @default UTC */
+  timezone?: string;
+  /** Shown with the schedule (`snapset schedule describe`, the Web UI). */
+  note?: string;
+  /** The input file the schedule was made from (kept in the memo). */
+  inputFile?: string;
+  /** A run missed while the server was down is still started within this window. @default 1h */
+  catchupWindow?: string;
+  paused?: boolean;
+  taskQueue?: string;
+}
+
+/**
+ * A Schedule whose action starts createSnapset with the validated input: workflow ID
+ * `snapset-<stack>` (Temporal appends the scheduled time), overlap SKIP (a run still going blocks
+ * the next firing), the StackName search attribute on every run, the input file in the memo.
+ */
+export async function createSnapsetSchedule(client: Client, rawInput: unknown, opts: SnapsetScheduleOptions): Promise<{ scheduleId: string; input: SnapsetInput }> {
+  const input = parseSnapsetInput(rawInput);
+  if (!opts.cron?.length && !opts.interval?.length) throw new ValidationError([{ path: '--cron', message: 'give --cron or --interval' }]);
+  const scheduleId = opts.scheduleId ?? snapsetWorkflowId(input.stackName);
+  const spec: ScheduleSpec = {
+    ...(opts.cron?.length ? { cronExpressions: opts.cron } : {}),
+    ...(opts.interval?.length ? { intervals: opts.interval.map((every) => ({ every: every as `${number}h` })) } : {}),
+    timezone: opts.timezone ?? 'UTC',
+  };
+  await client.schedule.create({
+    scheduleId,
+    spec,
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'createSnapset',
       taskQueue: opts.taskQueue ?? TASK_QUEUE,
-      workflowId,
-      workflowIdConflictPolicy: 'FAIL',
+      workflowId: snapsetWorkflowId(input.stackName),
       args: [rawInput],
       typedSearchAttributes: [{ key: StackNameKey, value: input.stackName }],
-      staticSummary: `SnapSet of ${input.stackName} (${Object.keys(input.snapsetData.instances).length} VMs)`,
+      staticSummary: `scheduled SnapSet of ${input.stackName} (${Object.keys(input.snapsetData.instances).length} VMs)`,
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: opts.catchupWindow ?? '1h' },
+    state: { paused: opts.paused ?? false, note: opts.note ?? `SnapSet of ${input.stackName}${opts.inputFile ? ` from ${opts.inputFile}` : ''}` },
+    // Temporal compiles cron expressions into calendars; the memo keeps them as written.
+    memo: { stackName: input.stackName, ...(opts.cron?.length ? { cron: opts.cron } : {}), ...(opts.inputFile ? { inputFile: opts.inputFile } : {}) },
+    typedSearchAttributes: [{ key: StackNameKey, value: input.stackName }],
+  });
+  return { scheduleId, input };
+}
+
+/** A schedule as `snapset schedule describe --json` prints it (stable shape, README). */
+export interface SnapsetScheduleView {
+  scheduleId: string;
+  stackName?: string;
+  inputFile?: string;
+  paused: boolean;
+  note?: string;
+  cron: string[];
+  intervals: string[];
+  timezone?: string;
+  overlap: string;
+  nextRuns: string[];
+  recentRuns: { scheduledAt: string; takenAt: string; workflowId: string; runId: string; status?: string }[];
+  running: { workflowId: string; runId: string }[];
+  actionsTaken: number;
+  skippedOverlap: number;
+  missedCatchupWindow: number;
+}
+
+export async function describeSnapsetSchedule(client: Client, scheduleId: string, opts: { withStatus?: boolean } = {}): Promise<SnapsetScheduleView> {
+  const d: ScheduleDescription = await client.schedule.getHandle(scheduleId).describe();
+  const memo = (d.memo ?? {}) as { stackName?: string; inputFile?: string; cron?: string[] };
+  const recentRuns = await Promise.all(
+    d.info.recentActions.map(async (a) => {
+      const status = opts.withStatus ? await client.workflow.getHandle(a.action.workflow.workflowId, a.action.workflow.firstExecutionRunId).describe().then((x) => x.status.name, () => undefined) : undefined;
+      return {
+        scheduledAt: a.scheduledAt.toISOString(),
+        takenAt: a.takenAt.toISOString(),
+        workflowId: a.action.workflow.workflowId,
+        runId: a.action.workflow.firstExecutionRunId,
+        ...(status ? { status } : {}),
+      };
+    }),
+  );
+  return {
+    scheduleId: d.scheduleId,
+    ...(memo.stackName ? { stackName: memo.stackName } : {}),
+    ...(memo.inputFile ? { inputFile: memo.inputFile } : {}),
+    paused: d.state.paused,
+    ...(d.state.note ? { note: d.state.note } : {}),
+    cron: memo.cron ?? [],
+    intervals: (d.spec.intervals ?? []).map((i) => String(i.every)),
+    ...(d.spec.timezone ? { timezone: d.spec.timezone } : {}),
+    overlap: String(d.policies.overlap),
+    nextRuns: d.info.nextActionTimes.map((t) => t.toISOString()),
+    recentRuns,
+    running: d.info.runningActions.map((a) => ({ workflowId: a.workflow.workflowId, runId: a.workflow.firstExecutionRunId })),
+    actionsTaken: d.info.numActionsTaken,
+    skippedOverlap: d.info.numActionsSkippedOverlap,
+    missedCatchupWindow: d.info.numActionsMissedCatchupWindow,
+  };
+}
+
+/** Every schedule of the namespace that starts createSnapset. */
+export async function listSnapsetSchedules(client: Client): Promise<{ scheduleId: string; stackName?: string; paused: boolean; note?: string; nextRun?: string; lastRun?: string }[]> {
+  const out = [];
+  for await (const s of client.schedule.list()) {
+    if (s.action?.workflowType !== 'createSnapset') continue;
+    const memo = (s.memo ?? {}) as { stackName?: string };
+    const last = s.info.recentActions.at(-1);
+    out.push({
+      scheduleId: s.scheduleId,
+      ...(memo.stackName ? { stackName: memo.stackName } : {}),
+      paused: s.state.paused,
+      ...(s.state.note ? { note: s.state.note } : {}),
+      ...(s.info.nextActionTimes[0] ? { nextRun: s.info.nextActionTimes[0].toISOString() } : {}),
+      ...(last ? { lastRun: `${last.takenAt.toISOString()} ${last.action.workflow.workflowId}` } : {}),
     });
-    return { handle, input };
+  }
+  return out.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
+}
+
+/** A schedule ID as given, or else the default ID of a stack of that name (`snapset-<stack>`). */
+export async function resolveScheduleId(client: Client, idOrStack: string): Promise<string> {
+  try {
+    await client.schedule.getHandle(idOrStack).describe();
+    return idOrStack;
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new SnapsetAlreadyRunningError(workflowId);
-    throw err;
+    if (!(err instanceof ScheduleNotFoundError) || idOrStack.startsWith('snapset-')) throw err;
+    const byStack = snapsetWorkflowId(idOrStack);
+    await client.schedule.getHandle(byStack).describe();
+    return byStack;
   }
 }
 
-export type { SnapsetResult };
+/**
+ * Fires a schedule now. Temporal's trigger allows overlap unless told otherwise; the schedule's own
+ * policy (SKIP) is passed so a trigger while a run goes on is skipped like a timed firing.
+ */
+export async function triggerSnapsetSchedule(client: Client, scheduleId: string, opts: { allowOverlap?: boolean } = {}): Promise<void> {
+  await client.schedule.getHandle(scheduleId).trigger(opts.allowOverlap ? ScheduleOverlapPolicy.ALLOW_ALL : ScheduleOverlapPolicy.SKIP);
+}
+
+export type { SnapsetResult, ReviveResult };

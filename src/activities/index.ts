@@ -1,6 +1,7 @@
 import { createClusterActivities, type ClusterActivityDeps } from './cluster.js';
 import { withFailureMapping } from './failures.js';
 import { createOpenstackActivities, type OpenstackActivityDeps } from './openstack.js';
+import { createReviveActivities } from './revive.js';
 import { createSnapsetImageActivities } from './snapset-images.js';
 import { createSnapsetStoreActivities } from './snapsets.js';
 import { createTemporalActivities } from './temporal.js';
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSnapsetImageActivities(deps),
     ...createSnapsetStoreActivities(deps),
     ...createClusterActivities(deps),
+    ...createReviveActivities(deps),
     ...createTemporalActivities(),
   });
 }

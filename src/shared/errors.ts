@@ -86,6 +86,8 @@ export const FailureTypes = {
   preflight: 'PreflightError',
   /** Thrown by a workflow: another run holds the stack. */
   stackLocked: 'StackLockedError',
+  /** Thrown by reviveSnapset: the set is incomplete, too old or another stack's (and `force` was not given). */
+  notRevivable: 'SnapsetNotRevivableError',
   /** Thrown by a workflow: the set failed verification. */
   verification: 'SnapsetVerificationError',
   waitTimeout: 'OpenStackWaitTimeoutError',

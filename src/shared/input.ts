@@ -71,7 +71,7 @@ const durationText = z
   .string(required('a duration such as 25h or 60s'))
   .refine((s) => parseDuration(s) !== undefined, 'expected a duration such as 25h, 60s, 1h30m or 500ms');
 const anyDuration = durationText.transform((s) => parseDuration(s)!);
-const duration = (fallback: string) => durationText.default(fallback).transform((s) => parseDuration(s)!);
+export const duration = (fallback: string) => durationText.default(fallback).transform((s) => parseDuration(s)!);
 
 const isoTime = z
   .string(required('an ISO 8601 time'))
@@ -87,7 +87,7 @@ export const instanceSchema = z.strictObject(
   required('an object with uuid, role and mac_address'),
 );
 
-const controllerSchema = z.strictObject(
+export const controllerSchema = z.strictObject(
   {
     name: text('a string', INSTANCE_NAME, 'an inventory name (letters, digits, _ . -)'),
     host: z
@@ -135,10 +135,14 @@ const retentionSchema = z.strictObject(
   required('an object'),
 );
 
+/** Fields the other workflows' inputs (reviveSnapset) share with createSnapset's. */
+export const stackNameField = text('a string', STACK_NAME, 'a stack name: a letter, then letters, digits, _ . - (at most 100)');
+export const cloudNameField = text('a string', CLOUD_NAME, 'a cloud name from clouds.yaml');
+
 export const snapsetInputSchema = z.strictObject(
   {
-    stackName: text('a string', STACK_NAME, 'a stack name: a letter, then letters, digits, _ . - (at most 100)'),
-    cloud: text('a string', CLOUD_NAME, 'a cloud name from clouds.yaml').optional(),
+    stackName: stackNameField,
+    cloud: cloudNameField.optional(),
     controller: controllerSchema,
     snapsetData: z.strictObject(
       {
