@@ -113,6 +113,19 @@ export interface SnapsetImage {
   macAddress: string;
 }
 
+/** What retention did after a capture (the `pruneSnapsets` child workflow). */
+export interface RetentionOutcome {
+  /** The child's workflow ID (its own history in the Web UI). */
+  workflowId: string;
+  /** Sets deleted, and sets kept. */
+  deleted: string[];
+  kept: string[];
+  /** Why each set was deleted or kept. */
+  reasons: Record<string, string>;
+  /** Set when the child failed: the capture is still good; older sets are as they were or partly deleted. */
+  error?: string;
+}
+
 /** Result of createSnapset (DESIGN §5). */
 export interface SnapsetResult {
   snapId: string;
@@ -127,7 +140,7 @@ export interface SnapsetResult {
   phasesRun: Phase[];
   /** What validation or preflight noted (a MAC normalized, a node not in snapset_data). */
   warnings?: string[];
-  /** Present when `retention` was given: what happened to older sets. */
-  retention?: string;
+  /** Present when `retention` was given: what the `pruneSnapsets` child did to the stack's older sets. */
+  retention?: RetentionOutcome;
   certWait?: CertWaitStatus;
 }

@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  executeChild,
   isCancellation,
   log,
   setHandler,
@@ -15,6 +16,7 @@ import { FailureTypes } from '../shared/errors.js';
 import { describeStatuses } from '../shared/failures.js';
 import { parseSnapsetInputWithNotes, type SnapsetInput } from '../shared/input.js';
 import { ansibleResult, imageName, seedTags, SNAP_ID_PROPERTY, snapIdFromUuid, snapsetImageProperties, stackParameters } from '../shared/snapset.js';
+import type { PruneSnapsetsResult } from '../shared/snapsets.js';
 import type { Phase } from '../shared/types.js';
 import {
   progressQuery,
@@ -22,6 +24,7 @@ import {
   SnapIdKey,
   StackNameKey,
   type CertWaitStatus,
+  type RetentionOutcome,
   type SnapsetFailureInfo,
   type SnapsetImage,
   type SnapsetProgress,
@@ -170,7 +173,9 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
     await step(afterCapture.verifySnapset, `verify set ${snapId} and mark it complete`, { ...cloud, snapId, images: expected });
     for (const n of names) progress.images[n] = { state: 'complete', imageId: images[n]!.imageId };
 
-    run.enter('completed', `SnapSet ${snapId} complete: ${names.length} images`);
+    const retention = input.retention ? await applyRetention(input, run) : undefined;
+
+    run.enter('completed', `SnapSet ${snapId} complete: ${names.length} images${retention ? `; retention deleted ${retention.deleted.length} older set(s)` : ''}`);
     await lock.release();
     lock = undefined;
     return {
@@ -183,7 +188,7 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
       ansible: ansibleResult(snapId, images),
       phasesRun: [...progress.phasesRun],
       ...(progress.warnings!.length > 0 ? { warnings: [...progress.warnings!] } : {}),
-      ...(input.retention ? { retention: 'not applied: pruneSnapsets is not part of this build; nothing was deleted' } : {}),
+      ...(retention ? { retention } : {}),
       ...(progress.certWait ? { certWait: progress.certWait } : {}),
     };
   } catch (err) {
@@ -233,6 +238,29 @@ function outcome(cancelled: boolean, f: SnapsetFailureInfo, run: RunTracker<Phas
   if (f.cleanup) parts.push(f.cleanup.left.length === 0 ? `every image of set ${snapId} deleted (${f.cleanup.deleted.length})` : `images NOT deleted: ${f.cleanup.left.join(', ')}`);
   parts.push(f.finalServerStatus ? `VMs now: ${describeStatuses(f.finalServerStatus)}` : 'the VMs’ states could not be read from Nova');
   return parts.join('; ');
+}
+
+/**
+ * DESIGN §5 step 9: the stack's older sets pruned by the `pruneSnapsets` child workflow (keep the
+ * newest `keep` complete sets, none older than `maxAge`). The new set is the stack's newest complete
+ * one, which prune never deletes. A failed prune is a warning, never a failed capture.
+ */
+async function applyRetention(input: SnapsetInput, run: RunTracker<Phase>): Promise<RetentionOutcome> {
+  const { keep, maxAge } = input.retention!;
+  const workflowId = `${workflowInfo().workflowId}-prune`;
+  run.enter('pruning', `keeping the newest ${keep} complete set(s) of ${input.stackName}, none older than ${formatDuration(maxAge)}`);
+  try {
+    const r = await executeChild('pruneSnapsets', {
+      workflowId,
+      args: [{ stackName: input.stackName, ...(input.cloud ? { cloud: input.cloud } : {}), keep, maxAge: formatDuration(maxAge) }],
+      staticSummary: `retention of ${input.stackName}: keep ${keep}`,
+    }) as PruneSnapsetsResult;
+    return { workflowId, deleted: r.deleted, kept: r.keep, reasons: r.reasons };
+  } catch (err) {
+    const message = failureInfo(err).message;
+    run.warn(`retention failed (the new set is complete and kept): ${message}`);
+    return { workflowId, deleted: [], kept: [], reasons: {}, error: message };
+  }
 }
 
 /** Waits for SHUTOFF; with `forceStopAfter`, sends Nova os-stop to the stragglers once it passes. */
