@@ -19,6 +19,8 @@ import { loadDevConfig, projectRoot } from './dev/config.js';
 import { ensureSearchAttributes, startConfiguredDevServer, type DevServer } from './dev/dev-server.js';
 import { ensureToolchain, waitForPort } from './dev/toolchain.js';
 import { SshConnector } from './cluster/index.js';
+import { readSnapsets } from './openstack/snapset-store.js';
+import { latestYaml, selectLatest } from './shared/snapsets.js';
 import { CloudsYamlClientProvider } from './openstack/index.js';
 import { describeSimulator, startSimulator } from './sim/index.js';
 import type { ScenarioInput } from './sim/scenario.js';
@@ -120,10 +122,16 @@ async function main(): Promise<number> {
 
   if (code === 0) {
     const result = (await client.workflow.getHandle(workflowId).result()) as { snapId: string };
-    // TODO(operate issue): `npx snapset latest hs-demo` prints the newest complete set once that verb lands; show it here.
-    say(`snapset latest hs-demo → (not yet: the operate issue adds it) the newest complete set is ${result.snapId}`);
-    say(`the images of set ${result.snapId}, as \`openstack image list --tag hotstack-snapset --tag snap_id=${result.snapId} --long\` lists them:`);
     const os = await new CloudsYamlClientProvider({ lookup: { env: { OS_CLIENT_CONFIG_FILE: sim.cloud.cloudsYamlPath, OS_CLOUD: sim.cloud.cloudName } } }).client();
+    // What `snapset latest hs-demo --format yaml` prints: the newest complete set as hotstack stack parameters.
+    const latest = selectLatest(await readSnapsets(os), { stackName: 'hs-demo', now: Date.now() });
+    if (latest.found) {
+      say(`snapset latest hs-demo --format yaml → set ${latest.latest.snapId}, ready for hotstack's -e @file:`);
+      for (const line of latestYaml(latest.latest).trimEnd().split('\n')) say(`  ${line}`);
+    } else {
+      say(`snapset latest hs-demo → ${latest.message}`);
+    }
+    say(`the images of set ${result.snapId}, as \`openstack image list --tag hotstack-snapset --tag snap_id=${result.snapId} --long\` lists them:`);
     const images = await os.image.listAllImages({ tags: ['hotstack-snapset', `snap_id=${result.snapId}`] });
     const rows = images.map((i) => [i.name ?? '', i.status, (i.tags ?? []).filter((t) => /^(role=|snapset_complete)/.test(t)).join(' ')]);
     for (const line of table([['name', 'status', 'tags (role, completion marker)'], ...rows])) say(`  ${line}`);

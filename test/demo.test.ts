@@ -37,6 +37,9 @@ function assertCompleteDemo(output: string): void {
   assert.match(output, /started snapset-hs-demo\. Web UI .*http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/snapset-hs-demo/);
   assert.match(output, /waiting-cert-rotation \(wakes /, 'the certificate-rotation timer is seen waiting');
   assert.match(output, /"alreadyOldEnough": false/);
+  assert.match(output, /snapset latest hs-demo --format yaml → set [A-Za-z0-9_-]{8}, ready for hotstack's -e @file:\n[\s\S]*?stack_parameters:/);
+  assert.match(output, /controller_params:\n.*image: "hotstack-controller-snapshot-/);
+  assert.match(output, /role ocp_master has 3 instances/, 'says which roles no hotstack parameter can name');
   const rows = output.match(/hotstack-\w+-snapshot-[\w-]{8} +active +role=\S+ snapset_complete/g) ?? [];
   assert.equal(rows.length, 6, output);
 }
