@@ -3,17 +3,13 @@
  * a worker wired to the simulator: the checks run on the worker, and nothing in the lab changes.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { Simulator } from '../src/sim/index.js';
 import { simInput } from './helpers/inputs.js';
-import { repoRoot } from './helpers/paths.js';
+import { snapsetAt } from './helpers/processes.js';
 import { useTempDir, useTemporal, withSimWorker } from './helpers/temporal.js';
-
-const execFileP = promisify(execFile);
 
 /** Writes that change a lab: Nova actions, Glance writes, cordon/shutdown over SSH. */
 function changesSeen(sim: Simulator): string[] {
@@ -27,18 +23,7 @@ describe('snapset preflight / create --dry-run', () => {
   const t = useTemporal('dev-server');
   const tmp = useTempDir('snapset-preflight-');
 
-  const snapset = async (queue: string, ...args: string[]) => {
-    try {
-      const { stdout, stderr } = await execFileP(process.execPath, [join(repoRoot, 'bin', 'snapset.js'), '--task-queue', queue, ...args], {
-        env: { ...process.env, TEMPORAL_ADDRESS: t.env.address },
-        timeout: 60_000,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const snapset = (queue: string, ...args: string[]) => snapsetAt(t.env.address, ['--task-queue', queue, ...args]);
 
   test('a good input: every check listed as passed, exit 0, the lab untouched, no capture started', async () => {
     await withSimWorker(t.env, async ({ sim, taskQueue }) => {

@@ -5,11 +5,9 @@
  * by the CLI first, and by the workflow's per-stack lock when started another way.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { findStackHolder, type SnapsetScheduleView } from '../src/client.js';
@@ -18,10 +16,9 @@ import { COMPLETE_TAG } from '../src/shared/snapset.js';
 import { progressQuery, skipCertWaitUpdate } from '../src/shared/workflow-api.js';
 import { createSnapset } from '../src/workflows/index.js';
 import { simInput } from './helpers/inputs.js';
-import { repoRoot } from './helpers/paths.js';
+import { snapsetAt } from './helpers/processes.js';
 import { useTempDir, useTemporal, withSimWorker } from './helpers/temporal.js';
 
-const execFileP = promisify(execFile);
 
 async function eventually<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -39,18 +36,7 @@ describe('snapset schedule (dev server + simulator)', () => {
 
   test('create → trigger → a second trigger skipped → a manual create refused → the scheduled run completes; describe, list, pause, unpause, delete', async () => {
     await withSimWorker(t.env, async ({ sim, taskQueue }) => {
-      const snapset = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-        try {
-          const { stdout, stderr } = await execFileP(process.execPath, [join(repoRoot, 'bin', 'snapset.js'), '--task-queue', taskQueue, ...args], {
-            env: { ...process.env, TEMPORAL_ADDRESS: t.env.address },
-            timeout: 60_000,
-          });
-          return { code: 0, stdout, stderr };
-        } catch (err) {
-          const e = err as { code: number; stdout: string; stderr: string };
-          return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-        }
-      };
+      const snapset = (...args: string[]) => snapsetAt(t.env.address, ['--task-queue', taskQueue, ...args]);
       const ok = async (r: Promise<{ code: number; stderr: string }>) => {
         const { code, stderr } = await r;
         assert.equal(code, 0, stderr);

@@ -2,9 +2,12 @@
  * Child processes as a user starts them (`npm run sim`, `npm run worker`, `snapset`, `npm start`),
  * with their output collected so tests can wait for a line and assert on what was printed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
+
+const execFileP = promisify(execFile);
 
 export interface Proc {
   child: ChildProcess;
@@ -75,4 +78,18 @@ export async function runSnapset(args: string[], opts: { cwd?: string; env?: Nod
   const p = startProc([join(repoRoot, 'bin', 'snapset.js'), ...args], opts);
   const code = await p.exited;
   return { code, output: p.output };
+}
+
+/** `snapset …` against a Temporal address, stdout and stderr apart (for asserting which stream says what). */
+export async function snapsetAt(address: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileP(process.execPath, [join(repoRoot, 'bin', 'snapset.js'), ...args], {
+      env: { ...process.env, TEMPORAL_ADDRESS: address, ...env },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
 }
