@@ -254,6 +254,38 @@ describe('safe on a real lab (time-skipping server + simulator)', () => {
     );
   });
 
+  for (const c of [
+    {
+      phase: 'preparing-cluster' as const,
+      scenario: { ...FAST_SCENARIO, controller: { stability: { unstableForSeconds: 100_000 } } },
+      details: /cancelled; nothing outside was changed|cancelled; changed before it stopped: (uncordoned|cordoned)/,
+    },
+    {
+      // Tagging held up by a slow Glance PATCH: the images exist, so cancelling deletes them.
+      phase: 'tagging' as const,
+      scenario: labOf(3, { cloud: { faults: { endpoints: { 'image.images.update': { latencyMs: 300_000 } } } } }),
+      details: /cancelled; changed before it stopped: .*every image of set \S+ deleted \(3\)/,
+    },
+  ]) {
+    test(`cancelled in ${c.phase}: the documented end state, no image left`, async () => {
+      await withSimWorker(
+        t.env,
+        async ({ sim, taskQueue }) => {
+          const handle = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `cancel-${c.phase}-${taskQueue}`, args: [simInput(sim)] });
+          await waitForPhase(handle, (p) => p.phase === c.phase, c.phase);
+          await new Promise((r) => setTimeout(r, 300));
+          await handle.cancel();
+          await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
+          const p = await handle.query(progressQuery);
+          assert.equal(p.phase, 'cancelled');
+          assert.match(p.details, c.details);
+          assert.deepEqual((sim.cloud.images() as SimImage[]).filter((i) => i.hotstack_snap_id), [], 'no image of any set is left');
+        },
+        c.scenario,
+      );
+    });
+  }
+
   test('a fault storm — 5xx, a 409 burst, expired tokens, lost answers — still ends with exactly one complete image per VM', async () => {
     const lab = labOf(6, {
       cloud: {
