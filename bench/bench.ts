@@ -13,6 +13,7 @@
  *   npm run bench                 # everything (≈ 8 min here)
  *   npm run bench -- --quick      # fewer repeats, N ≤ 24, 20 concurrent runs
  *   npm run bench -- --concurrency 200
+ *   npm run bench -- --only concurrency   # that part alone, printed (results.* untouched)
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -36,6 +37,9 @@ import { createWorker } from '../src/worker.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+/** `--only concurrency` (or fanout, pool, overhead): one part alone, results.* untouched. */
+const onlyArg = args.indexOf('--only');
+const ONLY = onlyArg >= 0 ? args[onlyArg + 1] : undefined;
 const concurrencyArg = args.indexOf('--concurrency');
 const CONCURRENT = concurrencyArg >= 0 ? Number(args[concurrencyArg + 1]) : quick ? 20 : 50;
 const REPEATS = quick ? 1 : 2;
@@ -237,10 +241,14 @@ async function concurrency(server: DevServer, bundle: string, runs: number) {
       sim.resetLab(stacks[0]!);
     }
     const before = procStats(worker.pid!);
+    const serverBefore = procStats(server.process.pid!);
+    const selfBefore = process.cpuUsage();
     const t0 = Date.now();
     const settled = await Promise.allSettled(stacks.map((s) => runOne(s, 'many')));
     const wall = Date.now() - t0;
     const after = procStats(worker.pid!);
+    const serverAfter = procStats(server.process.pid!);
+    const self = process.cpuUsage(selfBefore);
     const durations = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const base = median(alone);
     return {
@@ -254,6 +262,9 @@ async function concurrency(server: DevServer, bundle: string, runs: number) {
       wallMs: wall,
       workerPeakRssMb: after.peakRssMb,
       workerCpuSeconds: round(after.cpuSeconds - before.cpuSeconds, 1),
+      // Where the 2 cores went meanwhile: the Temporal dev server, and this process (the simulator: HTTP and every lab's SSH server).
+      devServerCpuSeconds: round(serverAfter.cpuSeconds - serverBefore.cpuSeconds, 1),
+      simulatorCpuSeconds: round((self.user + self.system) / 1e6, 1),
     };
   } finally {
     await client.connection.close();
@@ -272,6 +283,14 @@ async function main(): Promise<void> {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() },
     options: { quick, repeats: REPEATS, sizes: SIZES, latenciesSeconds: LATENCIES_S, concurrent: CONCURRENT },
   };
+  if (ONLY === 'concurrency') {
+    try {
+      console.log(JSON.stringify(await concurrency(server, bundle, CONCURRENT), null, 2));
+    } finally {
+      await server.stop();
+    }
+    return;
+  }
   try {
     const fan: Record<string, unknown>[] = [];
     for (const l of LATENCIES_S) {
@@ -348,7 +367,7 @@ function markdown(r: Record<string, unknown>): string {
     '',
     `## Concurrency: ${c?.runs} runs × ${c?.vmsPerRun} VMs on one worker process`,
     '',
-    `Completed ${c?.completed}, failed ${c?.failed}. A run alone: ${c?.aloneMs} ms. p50 ÷ alone **${c?.p50Ratio}**, p95 ÷ alone **${c?.p95Ratio}**; worker peak RSS **${c?.workerPeakRssMb} MB**, CPU ${c?.workerCpuSeconds} s over ${c?.wallMs} ms.`,
+    `Completed ${c?.completed}, failed ${c?.failed}. A run alone: ${c?.aloneMs} ms. p50 ÷ alone **${c?.p50Ratio}**, p95 ÷ alone **${c?.p95Ratio}**; worker peak RSS **${c?.workerPeakRssMb} MB**, CPU ${c?.workerCpuSeconds} s over ${c?.wallMs} ms (dev server ${c?.devServerCpuSeconds ?? '–'} s, simulator ${c?.simulatorCpuSeconds ?? '–'} s).`,
     '',
   ];
   return lines.join('\n');
