@@ -5,6 +5,7 @@
 import type { Image, OpenStackClient } from '../openstack/index.js';
 import { assessSet, imageStack, type SetAssessment } from '../shared/revive.js';
 import { COMPLETE_TAG, SNAP_ID, SNAP_ID_PROPERTY, SNAPSET_TAG } from '../shared/snapset.js';
+import { snapIdOf } from '../shared/snapsets.js';
 import { ValidationError } from '../shared/errors.js';
 import { activityCtx } from './context.js';
 import type { CloudInput, OpenstackActivityDeps } from './openstack.js';
@@ -21,12 +22,6 @@ export interface FindReviveSetResult {
   /** Every set of the stack seen, newest first (at most 10), for the refusal message. */
   seen: { snapId: string; createdAt: string; complete: boolean; problems: string[] }[];
 }
-
-const snapIdOf = (img: Image): string | undefined => {
-  const p = img.properties[SNAP_ID_PROPERTY];
-  if (typeof p === 'string' && p !== '') return p;
-  return img.tags.find((t) => t.startsWith('snap_id='))?.slice('snap_id='.length);
-};
 
 /** Every image of one set: by the property set at createImage, and by the seed's tag (images made before the property existed). */
 async function readSet(c: OpenStackClient, snapId: string, signal?: AbortSignal): Promise<Image[]> {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ValidationError } from './errors.js';
 import { checkShape, cloudNameField, controllerSchema, duration, findSecrets, stackNameField, zodIssues } from './input.js';
 import { COMPLETE_TAG, SNAP_ID } from './snapset.js';
+import { stackNameOf, type StoreImage } from './snapsets.js';
 import type { RunProgress } from './workflow-api.js';
 
 /** A set older than this is refused unless `force` (the seed's limit: its images expire then). */
@@ -68,15 +69,8 @@ export function parseReviveInput(raw: unknown): ReviveInput {
   return result.data;
 }
 
-/** One image of a set as Glance lists it (the fields the rule needs). */
-export interface ListedSetImage {
-  id: string;
-  name: string | null;
-  status: string;
-  tags: readonly string[];
-  created_at: string;
-  properties: Record<string, unknown>;
-}
+/** One image of a set as Glance lists it: the store's shape. */
+export type ListedSetImage = StoreImage;
 
 export interface SetAssessment {
   snapId: string;
@@ -92,12 +86,9 @@ export interface SetAssessment {
 
 const TAG_VALUE = (tags: readonly string[], key: string) => tags.find((t) => t.startsWith(`${key}=`))?.slice(key.length + 1);
 
-/** The stack of an image: `hotstack_stack_name`, else `snapset-<stack>` from the capture's workflow ID (older images). */
+/** The stack of an image: `hotstack_stack_name`, else `snapset-<stack>` from the capture's workflow ID (older images) — the store's rule. */
 export function imageStack(properties: Record<string, unknown>): string | undefined {
-  const named = properties.hotstack_stack_name;
-  if (typeof named === 'string' && named !== '') return named;
-  const wf = properties.hotstack_workflow_id;
-  return typeof wf === 'string' && wf.startsWith('snapset-') && !wf.startsWith('snapset-lock-') ? wf.slice('snapset-'.length) : undefined;
+  return stackNameOf([{ properties }]) ?? undefined;
 }
 
 /**

@@ -75,7 +75,7 @@ function tagValue(tags: readonly string[], prefix: string): string | null {
   return t === undefined ? null : t.slice(prefix.length);
 }
 
-function prop(img: StoreImage, key: string): string | null {
+function prop(img: Pick<StoreImage, 'properties'>, key: string): string | null {
   const v = img.properties[key];
   return typeof v === 'string' && v !== '' ? v : null;
 }
@@ -86,7 +86,7 @@ export function snapIdOf(img: StoreImage): string | null {
 }
 
 /** The stack of a set from its images: the property every image carries since it was added, else the CLI's workflow ID scheme. */
-export function stackNameOf(images: readonly StoreImage[]): string | null {
+export function stackNameOf(images: readonly Pick<StoreImage, 'properties'>[]): string | null {
   for (const img of images) {
     const s = prop(img, STACK_NAME_PROPERTY);
     if (s) return s;
