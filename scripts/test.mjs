@@ -26,9 +26,11 @@ step('workflows bundled');
 
 const { startDevServer } = await import(join(root, 'dist/src/dev/dev-server.js'));
 const { loadDevConfig } = await import(join(root, 'dist/src/dev/config.js'));
+const { freePort } = await import(join(root, 'dist/src/dev/toolchain.js'));
 const config = await loadDevConfig();
-const server = await startDevServer({ cli: toolchain.temporalCli, port: 0, searchAttributes: config.searchAttributes });
-step(`shared dev server on ${server.address}`);
+// With its Web UI, for the browser test (test/web-ui.test.ts).
+const server = await startDevServer({ cli: toolchain.temporalCli, port: 0, uiPort: await freePort(), searchAttributes: config.searchAttributes });
+step(`shared dev server on ${server.address}, Web UI ${server.uiUrl}`);
 
 function findTests(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -43,6 +45,7 @@ const files = selected.length > 0 ? selected : findTests('dist/test').sort();
 const env = {
   ...process.env,
   SNAPSET_TEST_TEMPORAL_ADDRESS: server.address,
+  SNAPSET_TEST_TEMPORAL_UI: server.uiUrl,
   SNAPSET_TEST_TOOLCHAIN: JSON.stringify(toolchain),
   SNAPSET_TEST_WORKFLOW_BUNDLE: bundlePath,
 };

@@ -1,7 +1,8 @@
 /**
  * Installs and locates the Temporal servers the project runs on this machine, from package
  * registries only (DESIGN §9): the Temporal CLI (dev server + Web UI) through the Go module proxy,
- * the time-skipping test server through Maven Central, Debian's OpenSSH server for the SSH tests.
+ * the time-skipping test server through Maven Central, Debian's OpenSSH server for the SSH tests and
+ * Debian's Chromium for the Web UI test.
  *
  * Pinned, cached outside the repo (`$HOTSTACK_SNAPSET_CACHE`, default `~/.cache/hotstack-snapset`),
  * idempotent: a second run only checks versions. `npm test` and `npm start` call it.
@@ -28,6 +29,8 @@ export interface Toolchain {
   testServer: string;
   /** Debian's sshd, for the SSH runner tests; undefined when it could not be installed. */
   sshd?: string;
+  /** Debian's chromium, for the Web UI test and `npm run screenshots`; undefined when it could not be installed. */
+  chromium?: string;
 }
 
 export function cacheDir(): string {
@@ -165,6 +168,39 @@ async function ensureSshd(log: Log): Promise<string | undefined> {
   return existsSync(sshd) ? sshd : undefined;
 }
 
+/** Where a Chromium build may be: `$CHROMIUM_PATH`, then Debian's and other distributions' names on PATH. */
+export async function findChromium(env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  if (env.CHROMIUM_PATH) return existsSync(env.CHROMIUM_PATH) ? env.CHROMIUM_PATH : undefined;
+  for (const name of ['chromium', 'chromium-browser', 'google-chrome-stable', 'google-chrome']) {
+    const found = await onPath(name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Debian's `chromium` for the Web UI test (driven by playwright-core with this executable: no
+ * browser download). Best-effort like sshd: a machine without it skips that test, naming why.
+ */
+async function ensureChromium(log: Log): Promise<string | undefined> {
+  const found = await findChromium();
+  if (found) return found;
+  if (process.getuid?.() !== 0) {
+    log('chromium missing and not root: install Debian\'s chromium (or set CHROMIUM_PATH) for the Web UI test');
+    return undefined;
+  }
+  log('installing Debian chromium for the Web UI test (first run only, ~1 min)...');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  try {
+    await runLogged('apt-get', ['update', '-qq'], env);
+    await runLogged('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], env);
+  } catch (err) {
+    log(`could not install chromium (${err instanceof Error ? err.message : String(err)}); the Web UI test will be skipped`);
+    return undefined;
+  }
+  return findChromium();
+}
+
 function runLogged(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
@@ -208,7 +244,8 @@ export async function ensureToolchain(log: Log = (l) => console.error(`[toolchai
   const temporalCli = await ensureTemporalCli(log);
   const testServer = await ensureTestServer(log);
   const sshd = await ensureSshd(log);
-  const toolchain: Toolchain = { temporalCli, testServer, ...(sshd ? { sshd } : {}) };
+  const chromium = await ensureChromium(log);
+  const toolchain: Toolchain = { temporalCli, testServer, ...(sshd ? { sshd } : {}), ...(chromium ? { chromium } : {}) };
   await writeFile(manifestPath(), JSON.stringify(toolchain, null, 2));
   return toolchain;
 }
