@@ -13,10 +13,11 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } 
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { createActivities, type ActivityDeps } from './activities/index.js';
 import { SshConnector } from './cluster/index.js';
-import { workflowsPath } from './dev/bundle.js';
+import { workflowInterceptorModules, workflowsPath } from './dev/bundle.js';
 import { CONNECT_TIMEOUT_MS, probeTcp, resolvedAddress, rootMessage, TemporalUnreachableError } from './client.js';
 import { CloudsYamlClientProvider, configFileCandidates, createOpenStackClient, loadCloudConfig } from './openstack/index.js';
 import { ConfigError } from './shared/errors.js';
+import { SNAPSET_HISTOGRAM_BUCKETS } from './shared/metrics.js';
 import { TASK_QUEUE } from './shared/workflow-api.js';
 
 export interface SnapsetWorkerOptions {
@@ -68,7 +69,8 @@ export async function createWorker(opts: SnapsetWorkerOptions): Promise<Worker> 
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? process.env.SNAPSET_TASK_QUEUE ?? TASK_QUEUE,
-    ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath }),
+    // A pre-built bundle carries the interceptor modules already (src/dev/bundle.ts).
+    ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath, interceptors: { workflowModules: workflowInterceptorModules } }),
     activities: createActivities(opts.deps ?? defaultDeps()),
     ...workerTuning(),
     ...opts.extra,
@@ -150,7 +152,7 @@ async function main(): Promise<number> {
   }
   Runtime.install({
     logger: new DefaultLogger('WARN'),
-    ...(opts.metrics ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.metrics } } } } : {}),
+    ...(opts.metrics ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.metrics, histogramBucketOverrides: SNAPSET_HISTOGRAM_BUCKETS } } } } : {}),
   });
   const { connectionOptions, namespace } = loadClientConnectConfig();
   const address = resolvedAddress(connectionOptions.address);

@@ -6,12 +6,15 @@ import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporali
 /** The workflows' entry module (compiled). */
 export const workflowsPath = join(dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.js');
 
+/** Workflow interceptor modules every worker loads: the SnapSet metrics (src/workflows/interceptors/metrics.ts). */
+export const workflowInterceptorModules = [join(dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'interceptors', 'metrics.js')];
+
 /**
  * Bundles the workflow code once (webpack takes a few seconds), e.g. before a test run, so that
  * every worker can load the same bundle instead of bundling again.
  */
 export async function writeWorkflowBundle(file: string): Promise<string> {
-  const { code }: WorkflowBundleWithSourceMap = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  const { code }: WorkflowBundleWithSourceMap = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: quietLogger });
   await writeFile(file, code);
   return file;
 }

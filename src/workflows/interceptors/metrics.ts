@@ -1,0 +1,145 @@
+/**
+ * SnapSet metrics from workflow code, without touching the workflows: a workflow interceptor module
+ * (registered by the worker's `interceptors.workflowModules` and by src/dev/bundle.ts) that watches
+ * what every run does and emits through the workflow metric meter, which is silent while a history
+ * is replayed. It adds no command of its own, so it never changes a history (replay-safe with
+ * running workflows, no `patched()` needed):
+ *   - the run itself (execute): started, completed / failed (by root-cause type) / cancelled, duration;
+ *   - the capture (the `captureImages` activity): its duration, the images and volume snapshots made;
+ *   - cleanup (`cleanupSnapset`) and prune (`deleteSnapsets`): what they deleted, what they left;
+ *   - the certificate wait: the timer started while the run's `SnapsetPhase` is `waiting-cert-rotation`.
+ * Labels: `workflow_type` on every series (plus the worker's `namespace` and `task_queue`).
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  ContinueAsNew,
+  isCancellation,
+  metricMeter,
+  workflowInfo,
+  type ActivityInput,
+  type Next,
+  type TimerInput,
+  type WorkflowExecuteInput,
+  type WorkflowInboundCallsInterceptor,
+  type WorkflowInterceptors,
+  type WorkflowOutboundCallsInterceptor,
+} from '@temporalio/workflow';
+import { counter, recordImagesCreated, seconds, type RunOutcome } from '../../shared/metrics.js';
+import { SnapsetPhaseKey } from '../../shared/workflow-api.js';
+import { workflowNow } from '../clock.js';
+
+/** The activities whose results the metrics read (src/activities). */
+export const CAPTURE_ACTIVITY = 'captureImages';
+export const CLEANUP_ACTIVITY = 'cleanupSnapset';
+export const PRUNE_DELETE_ACTIVITY = 'deleteSnapsets';
+
+const sinceSeconds = (startMs: number) => (workflowNow() - startMs) / 1000;
+
+/** A metric must never fail a run: whatever the meter throws is dropped. */
+function safely(emit: () => void): void {
+  try {
+    emit();
+  } catch {
+    // not worth a failed SnapSet
+  }
+}
+
+/** The failure type of the root cause (an ApplicationFailure's type under activity and child failures). */
+export function failureType(err: unknown): string {
+  let cur: unknown = err;
+  for (let depth = 0; depth < 20 && cur; depth++) {
+    if (cur instanceof ActivityFailure || cur instanceof ChildWorkflowFailure) cur = cur.cause;
+    else if (cur instanceof ApplicationFailure) return cur.type ?? 'Error';
+    else if (cur instanceof Error) return cur.name;
+    else break;
+  }
+  return 'Error';
+}
+
+const sizeOf = (v: unknown): number => (Array.isArray(v) ? v.length : v && typeof v === 'object' ? Object.keys(v).length : 0);
+
+class RunMetricsInbound implements WorkflowInboundCallsInterceptor {
+  async execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
+    safely(() => counter(metricMeter, 'runsStarted', 1));
+    const started = workflowInfo().runStartTime.getTime();
+    const end = (outcome: RunOutcome) => seconds(metricMeter, 'runDuration', sinceSeconds(started), { outcome });
+    try {
+      const result = await next(input);
+      safely(() => {
+        counter(metricMeter, 'runsCompleted', 1);
+        end('completed');
+      });
+      return result;
+    } catch (err) {
+      if (err instanceof ContinueAsNew) throw err;
+      safely(() => {
+        if (isCancellation(err)) {
+          counter(metricMeter, 'runsCancelled', 1);
+          end('cancelled');
+        } else {
+          counter(metricMeter, 'runsFailed', 1, { failure_type: failureType(err) });
+          end('failed');
+        }
+      });
+      throw err;
+    }
+  }
+}
+
+class RunMetricsOutbound implements WorkflowOutboundCallsInterceptor {
+  /** Prometheus-style label names: `workflow_type`, not the SDK's `workflowType`. */
+  getMetricTags(input: Record<string, string | number | boolean>, next: Next<WorkflowOutboundCallsInterceptor, 'getMetricTags'>) {
+    const { workflowType, ...rest } = next(input);
+    return workflowType === undefined ? rest : { ...rest, workflow_type: workflowType };
+  }
+
+  async scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>): Promise<unknown> {
+    const type = input.activityType;
+    if (type !== CAPTURE_ACTIVITY && type !== CLEANUP_ACTIVITY && type !== PRUNE_DELETE_ACTIVITY) return next(input);
+    const started = workflowNow();
+    let result: unknown;
+    try {
+      result = await next(input);
+    } catch (err) {
+      if (type === CAPTURE_ACTIVITY) safely(() => seconds(metricMeter, 'captureDuration', sinceSeconds(started), { outcome: isCancellation(err) ? 'cancelled' : 'failed' }));
+      throw err;
+    }
+    safely(() => this.activityDone(type, input, result, started));
+    return result;
+  }
+
+  private activityDone(type: string, input: ActivityInput, result: unknown, started: number): void {
+    const r = (result ?? {}) as Record<string, unknown>;
+    if (type === CAPTURE_ACTIVITY) {
+      seconds(metricMeter, 'captureDuration', sinceSeconds(started), { outcome: 'completed' });
+      recordImagesCreated(metricMeter, { images: sizeOf(r.images), volumeSnapshots: sizeOf(r.volumeSnapshots) });
+    } else if (type === CLEANUP_ACTIVITY) {
+      counter(metricMeter, 'cleanupDeletedImages', sizeOf(r.deleted));
+      counter(metricMeter, 'cleanupLeftImages', sizeOf(r.left));
+    } else {
+      const deleted = Array.isArray(r.deleted) ? (r.deleted as string[]) : [];
+      const sets = ((input.args[0] ?? {}) as { sets?: Record<string, unknown> }).sets ?? {};
+      counter(metricMeter, 'pruneDeletedSets', deleted.length);
+      counter(metricMeter, 'pruneDeletedImages', deleted.reduce((n, id) => n + sizeOf(sets[id]), 0));
+    }
+  }
+
+  async startTimer(input: TimerInput, next: Next<WorkflowOutboundCallsInterceptor, 'startTimer'>): Promise<void> {
+    if (workflowInfo().typedSearchAttributes.get(SnapsetPhaseKey) !== 'waiting-cert-rotation') return next(input);
+    const started = workflowNow();
+    try {
+      await next(input);
+      safely(() => seconds(metricMeter, 'certWaitDuration', sinceSeconds(started), { ended: 'fired' }));
+    } catch (err) {
+      safely(() => seconds(metricMeter, 'certWaitDuration', sinceSeconds(started), { ended: 'early' }));
+      throw err;
+    }
+  }
+}
+
+export const interceptors = (): WorkflowInterceptors => ({
+  inbound: [new RunMetricsInbound()],
+  outbound: [new RunMetricsOutbound()],
+});
