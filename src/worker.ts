@@ -13,7 +13,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } 
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { createActivities, type ActivityDeps } from './activities/index.js';
 import { SshConnector } from './cluster/index.js';
-import { workflowInterceptorModules, workflowsPath } from './dev/bundle.js';
+import { keepPreloads, workflowInterceptorModules, workflowPreloadModules, workflowsPath } from './dev/bundle.js';
 import { CONNECT_TIMEOUT_MS, probeTcp, resolvedAddress, rootMessage, TemporalUnreachableError } from './client.js';
 import { CloudsYamlClientProvider, configFileCandidates, createOpenStackClient, loadCloudConfig } from './openstack/index.js';
 import { ConfigError } from './shared/errors.js';
@@ -70,7 +70,9 @@ export async function createWorker(opts: SnapsetWorkerOptions): Promise<Worker> 
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? process.env.SNAPSET_TASK_QUEUE ?? TASK_QUEUE,
     // A pre-built bundle carries the interceptor modules already (src/dev/bundle.ts).
-    ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath, interceptors: { workflowModules: workflowInterceptorModules } }),
+    ...(opts.workflowBundlePath
+      ? { workflowBundle: { codePath: opts.workflowBundlePath } }
+      : { workflowsPath, interceptors: { workflowModules: workflowInterceptorModules }, bundlerOptions: { preloadModules: workflowPreloadModules, webpackConfigHook: keepPreloads } }),
     activities: createActivities(opts.deps ?? defaultDeps()),
     ...workerTuning(),
     ...opts.extra,
