@@ -216,7 +216,16 @@ async function concurrency(server: DevServer, bundle: string, runs: number) {
   const sim = await startSimulator(manyLabsScenario(runs, 6, { timeScale: 0.05 }));
   const taskQueue = `bench-conc-${Math.random().toString(36).slice(2, 8)}`;
   const worker = spawn(process.execPath, [join(root, 'dist/test/helpers/worker-process.js')], {
-    env: { ...process.env, TEMPORAL_ADDRESS: server.address, SNAPSET_TASK_QUEUE: taskQueue, OS_CLIENT_CONFIG_FILE: sim.cloud.cloudsYamlPath, OS_CLOUD: sim.cloud.cloudName, SNAPSET_TEST_WORKFLOW_BUNDLE: bundle },
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: server.address,
+      SNAPSET_TASK_QUEUE: taskQueue,
+      OS_CLIENT_CONFIG_FILE: sim.cloud.cloudsYamlPath,
+      OS_CLOUD: sim.cloud.cloudName,
+      SNAPSET_TEST_WORKFLOW_BUNDLE: bundle,
+      // Node flags for the worker alone (e.g. --max-old-space-size), not for this process (the simulator).
+      ...(process.env.SNAPSET_BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.SNAPSET_BENCH_WORKER_NODE_OPTIONS } : {}),
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((r, j) => {
