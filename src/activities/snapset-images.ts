@@ -188,6 +188,13 @@ export async function serversByUuid(c: OpenStackClient, uuids: readonly string[]
   return new Map(uuids.flatMap((u) => (found.has(u.toLowerCase()) ? [[u, found.get(u.toLowerCase())!] as const] : [])));
 }
 
+/** `SHUTOFF` for a server that is down and staying down; otherwise what it is (a server being started is not). */
+function shutoffOrWhy(s: Server | undefined): string {
+  if (!s) return 'gone from Nova';
+  if (s.status !== 'SHUTOFF') return s.status;
+  return s.taskState === 'powering-on' ? 'SHUTOFF (powering-on)' : 'SHUTOFF';
+}
+
 const hint = {
   config: 'put clouds.yaml in ./, ~/.config/openstack/ or /etc/openstack/ (or set OS_CLIENT_CONFIG_FILE), and name the cloud with the input’s `cloud` or the worker’s OS_CLOUD',
   auth: (cloud: string) => `check the credentials of cloud ${cloud} in clouds.yaml / secure.yaml (openstack --os-cloud ${cloud} token issue)`,
@@ -335,7 +342,7 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
         // A set is consistent only if every VM is still down when an image is taken (a reset run, a retake).
         const servers = await serversByUuid(c, names.map((n) => instances[n]!.uuid), ctx.signal);
         const notShutoff = Object.fromEntries(names.flatMap((n) => {
-          const status = servers.get(instances[n]!.uuid)?.status ?? 'gone from Nova';
+          const status = shutoffOrWhy(servers.get(instances[n]!.uuid));
           return status === 'SHUTOFF' ? [] : [[n, status] as const];
         }));
         if (Object.keys(notShutoff).length > 0) throw new ConsistencyLostError(notShutoff);
@@ -433,7 +440,7 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
       const found = await serversByUuid(c, Object.values(servers), ctx.signal);
       const notShutoff = Object.fromEntries(
         Object.entries(servers).flatMap(([name, uuid]) => {
-          const status = found.get(uuid)?.status ?? 'gone from Nova';
+          const status = shutoffOrWhy(found.get(uuid));
           return status === 'SHUTOFF' ? [] : [[name, status] as const];
         }),
       );

@@ -247,6 +247,9 @@ export const PATCHES = {
   retentionCancel: 'retention-cancel-propagates',
 } as const;
 
+/** Microtask turns a child's result takes to reach a `.then` on `handle.result()` (a few), with room to spare. */
+const SETTLE_TURNS = 32;
+
 /**
  * Takes the stack's lock or fails at once, non-retryable, naming the run that holds it. Started in a
  * non-cancellable scope so that cancelling the holder does not free the stack before its cleanup ran.
@@ -271,6 +274,9 @@ export async function acquireStackLock(stackName: string): Promise<HeldStackLock
         await handle.result();
       }),
     ensureHeld: async () => {
+      // The lock's end may be in the same activation as the step that led here: let its result settle
+      // first (microtasks only — no command, the same on replay).
+      for (let i = 0; i < SETTLE_TURNS; i++) await Promise.resolve();
       if (!ended || released || !patched(PATCHES.relock)) return;
       log.warn('the stack lock ended under this run (a reset run): taking it again before changing anything', { stackName });
       handle = await startStackLock(stackName);
