@@ -281,6 +281,38 @@ describe('Reset is a retry (dev server + simulator)', () => {
     );
   });
 
+  test('reset of a failed capture to its first workflow task: preflight refuses untouched and names the reset point to use', async () => {
+    const scenario = lab(3, { stackName: `hs-reset0-${randomUUID().slice(0, 6)}`, cloud: { faults: { killImagesOfServers: [uuidOf(lab(3), 'master1')] } } });
+    await withSimWorker(
+      t.env,
+      async ({ sim, taskQueue }) => {
+        const workflowId = `snapset-${scenario.stackName}-${taskQueue}`;
+        const failed = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId, args: [fast(sim, { imageAttempts: 1 })] });
+        await failureOf(failed.result());
+        const events = (await failed.fetchHistory()).events!;
+        const first = Number(events.find((e) => e.workflowTaskCompletedEventAttributes)!.eventId);
+        const creates = requests(sim, 'compute.servers.createImage');
+        const commands = sim.controller.commands().length;
+        const { runId } = await t.env.client.workflowService.resetWorkflowExecution({
+          namespace: t.env.namespace ?? 'default',
+          workflowExecution: { workflowId, runId: failed.firstExecutionRunId },
+          reason: 'test: reset to the start',
+          workflowTaskFinishEventId: Long.fromNumber(first),
+          requestId: randomUUID(),
+        });
+        const f = await failureOf(t.env.client.workflow.getHandle(workflowId, runId!).result());
+        assert.equal(f.type, 'PreflightError');
+        assert.match(f.message, /every VM of the lab is SHUTOFF/);
+        assert.match(f.message, /the Web UI's Reset to the workflow task that scheduled captureImages/);
+        assert.equal(requests(sim, 'compute.servers.createImage'), creates, 'nothing imaged');
+        assert.equal(sim.controller.commands().length, commands, 'nothing sent to the controller');
+        for (const s of sim.cloud.servers()) assert.equal(s.status, 'SHUTOFF');
+        assert.equal((await t.env.client.workflow.getHandle(stackLockWorkflowId(scenario.stackName!)).describe()).status.name, 'COMPLETED', 'the stack is free again');
+      },
+      scenario,
+    );
+  });
+
   test('the prune child fails after verification: the run completes with a warning and the set stays', async () => {
     await withSimWorker(
       t.env,
