@@ -15,6 +15,7 @@ import {
   startSim,
   type SimFixture,
 } from './fixtures/openstack/sim.js';
+import { waitFor } from './helpers/wait.js';
 
 let f: SimFixture;
 let acts: ReturnType<typeof createOpenstackActivities>;
@@ -131,7 +132,7 @@ void describe('OpenStack activities (MockActivityEnvironment, simulator over HTT
       const solo = '11111111-2222-4333-8444-555555555555';
       assert.deepEqual(await runOnce(a2.startServers, { uuids: [solo] }), { started: [solo], alreadyActive: [] });
       await runOnce(a2.getServerStatuses, { uuids: [solo] });
-      while (s2.sim.compute.serverStatus(solo) !== 'ACTIVE') await new Promise((r) => setTimeout(r, 5));
+      await waitFor('the server ACTIVE again', () => s2.sim.compute.serverStatus(solo) === 'ACTIVE', { intervalMs: 5 });
       assert.deepEqual(await runOnce(a2.startServers, { uuids: [solo] }), { started: [], alreadyActive: [solo] });
     } finally {
       await s2.close();
@@ -213,7 +214,7 @@ void describe('OpenStack activities (MockActivityEnvironment, simulator over HTT
       });
       const { env, heartbeats } = activityEnv();
       const p = runIn(env, a.waitImageActive, { imageId: created.imageId, timeoutSeconds: 600, pollSeconds: 0.01 });
-      while (heartbeats.length < 3) await new Promise((r) => setTimeout(r, 5));
+      await waitFor('three heartbeats', () => heartbeats.length >= 3, { intervalMs: 5 });
       env.cancel();
       await assert.rejects(p, (err) => err instanceof CancelledFailure);
       const statuses = heartbeats.map((h) => (h as { status: string }).status);
