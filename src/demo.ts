@@ -20,7 +20,7 @@ import { ensureSearchAttributes, startConfiguredDevServer, type DevServer } from
 import { ensureToolchain, waitForPort } from './dev/toolchain.js';
 import { SshConnector } from './cluster/index.js';
 import { readSnapsets } from './openstack/snapset-store.js';
-import { latestYaml, selectLatest } from './shared/snapsets.js';
+import { latestYaml, selectLatest } from './shared/snapset/index.js';
 import { CloudsYamlClientProvider } from './openstack/index.js';
 import { describeSimulator, startSimulator } from './sim/index.js';
 import type { ScenarioInput } from './sim/scenario.js';

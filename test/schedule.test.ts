@@ -12,7 +12,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { findStackHolder, type SnapsetScheduleView } from '../src/client.js';
 import { FailureTypes } from '../src/shared/errors.js';
-import { COMPLETE_TAG } from '../src/shared/snapset.js';
+import { COMPLETE_TAG } from '../src/shared/snapset/index.js';
 import { progressQuery, skipCertWaitUpdate } from '../src/shared/workflow-api.js';
 import { createSnapset } from '../src/workflows/index.js';
 import { simInput } from './helpers/inputs.js';

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { SshConnector } from '../src/cluster/index.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
 import type { ScenarioInput } from '../src/sim/scenario.js';
-import { captureLab, labActivities, openstackCall } from './fixtures/cluster/capture.js';
+import { captureLab, labActivities, openstackCall, osStart } from './fixtures/cluster/capture.js';
 import { CONTROLLER_UUID, MASTER_UUIDS, runActivity, threeMasterScenario } from './fixtures/cluster/helpers.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -49,7 +49,7 @@ describe('a lab that comes back', () => {
       assert.ok(sim.controller.controllerDown());
       await assert.rejects(new SshConnector({ connectTimeoutMs: 2000 }).connect(controller), (err: Error) => err.name === 'SshConnectionError');
 
-      await openstackCall(acts.startServers, { uuids: [CONTROLLER_UUID, ...MASTER_UUIDS] });
+      await osStart(sim, [CONTROLLER_UUID, ...MASTER_UUIDS]);
       // The route API wait meets, in order: a booting controller (no SSH), an API that is not
       // back yet, the API without route.openshift.io, and finally the route group.
       const route = await runActivity(acts.waitRouteApi, { controller, timeoutSeconds: 60, pollIntervalSeconds: 0.01 });
@@ -105,7 +105,7 @@ describe('a lab that comes back', () => {
       const acts = labActivities(sim);
       const input = sim.snapsetInput();
       await captureLab(acts, input, 'cccccccccccc');
-      await openstackCall(acts.startServers, { uuids: [MASTER_UUIDS[0]!] }); // a half-revived lab: one node booting, with a CSR
+      await osStart(sim, [MASTER_UUIDS[0]!]); // a half-revived lab: one node booting, with a CSR
       await waitFor('the booted node asks for a certificate', () => sim.controller.csrs().length === 1);
       const images = sim.cloud.images().map((i) => i.id).sort();
 
@@ -142,7 +142,7 @@ describe('a lab that comes back', () => {
       const acts = labActivities(sim);
       const input = sim.snapsetInput();
       await captureLab(acts, input, 'eeeeeeeeeeee');
-      await openstackCall(acts.startServers, { uuids: [CONTROLLER_UUID, ...MASTER_UUIDS] });
+      await osStart(sim, [CONTROLLER_UUID, ...MASTER_UUIDS]);
       const route = await runActivity(acts.waitRouteApi, { controller: input.controller, timeoutSeconds: 60, pollIntervalSeconds: 0.01 });
       assert.ok(route.result.attempts > 1);
       const ready = await runActivity(acts.waitNodesReady, { controller: input.controller, timeoutSeconds: 60, pollIntervalSeconds: 0.01 });
@@ -167,7 +167,7 @@ describe('the controller VM powered off through Nova', () => {
           (err: Error) => err.name === 'SshConnectionError' && (whenPoweredOff === 'refuse' || /tim(ed|e) ?out/i.test(err.message)),
         );
         assert.equal(sim.controller.connectionCount(), accepted + 1); // it reached the port and got nothing
-        await openstackCall(acts.startServers, { uuids: [CONTROLLER_UUID] });
+        await osStart(sim, [CONTROLLER_UUID]);
         const nodes = await runActivity(acts.waitNodesReady, { controller, timeoutSeconds: 60, pollIntervalSeconds: 0.05 });
         assert.deepEqual(nodes.result.ready, NODES); // only the controller rebooted: the nodes stayed Ready
       });

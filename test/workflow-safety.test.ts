@@ -12,7 +12,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { createActivities } from '../src/activities/index.js';
 import { CloudsYamlClientProvider } from '../src/openstack/index.js';
 import { SshConnector } from '../src/cluster/index.js';
-import { COMPLETE_TAG } from '../src/shared/snapset.js';
+import { COMPLETE_TAG } from '../src/shared/snapset/index.js';
 import { progressQuery, type SnapsetProgress } from '../src/shared/workflow-api.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
 import type { ScenarioInput } from '../src/sim/scenario.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import { COMPLETE_TAG } from '../src/shared/snapset.js';
+import { COMPLETE_TAG } from '../src/shared/snapset/index.js';
 import { progressQuery } from '../src/shared/workflow-api.js';
 import { createSnapset } from '../src/workflows/index.js';
 import { simInput } from './helpers/inputs.js';

@@ -74,6 +74,20 @@ export class PreflightError extends SnapsetError {
   }
 }
 
+/** Thrown when a set does not pass verification (an image missing, not active or lacking tags). Never retryable. */
+export class SnapsetVerificationError extends SnapsetError {
+  readonly retryable = false;
+  constructor(
+    readonly snapId: string,
+    readonly problems: string[],
+  ) {
+    super(`SnapSet ${snapId} failed verification: ${problems.join('; ')}`);
+  }
+  override details(): Record<string, unknown> {
+    return { snapId: this.snapId, problems: this.problems };
+  }
+}
+
 /**
  * ApplicationFailure types that workflows and clients match on. Each is the `name` of an error class
  * (src/shared, src/openstack, src/cluster) or of a failure a workflow throws itself; kept here so that

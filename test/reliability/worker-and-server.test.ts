@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { COMPLETE_TAG } from '../../src/shared/snapset.js';
+import { COMPLETE_TAG } from '../../src/shared/snapset/index.js';
 import { progressQuery, type SnapsetProgress } from '../../src/shared/workflow-api.js';
 import { SEARCH_ATTRIBUTES } from '../../src/shared/workflow-api.js';
 import { startDevServer, type DevServer } from '../../src/dev/dev-server.js';
