@@ -13,20 +13,24 @@ export const TASK_QUEUE = 'hotstack-snapset';
 //
 // Every workflow ID the project makes is built here. Each kind is `snapset-` + a fixed word + `-` +
 // the stack, except the capture's, which is `snapset-<stack>` (the ID clients, schedules and older
-// images already use, so it cannot change). A stack name therefore may not start with one of the
-// reserved words (nor end with the retention child's `-prune`): validation refuses such names
-// (`stackNameProblem`), and then no kind's ID can equal another kind's for any valid stack name.
-// Changing an ID that running workflows use would break them: add kinds, never reshape these.
+// images already use, so it cannot change). A stack name therefore may not be a reserved word nor
+// start with one and a dash, nor end with the retention child's `-prune`: validation refuses such
+// names (`stackNameProblem`), and then no kind's ID can equal another kind's for any valid stack
+// name (test/workflow-ids.test.ts). Changing an ID that running workflows use would break them:
+// add kinds, never reshape these.
 
-/** Words that follow `snapset-` in the IDs of kinds other than the capture: no stack name starts with them. */
-export const RESERVED_STACK_PREFIXES = ['lock-', 'revive-', 'prune-', 'delete-', 'preflight-'] as const;
+/** Words that follow `snapset-` in the IDs of kinds other than the capture: no stack name is one or starts with one and `-`. */
+export const RESERVED_STACK_WORDS = ['lock', 'revive', 'prune', 'delete', 'preflight'] as const;
 /** The retention child of a capture is `<capture ID>-prune`: no stack name ends with it. */
 export const RESERVED_STACK_SUFFIXES = ['-prune'] as const;
 
 /** Why a stack name cannot be used in workflow IDs, or undefined when it can. */
 export function stackNameProblem(stackName: string): string | undefined {
-  const prefix = RESERVED_STACK_PREFIXES.find((p) => stackName.startsWith(p));
-  if (prefix) return `a stack name may not start with "${prefix}": snapset-${stackName} would be the ID of another kind of workflow (reserved: ${RESERVED_STACK_PREFIXES.join(', ')})`;
+  const word = RESERVED_STACK_WORDS.find((w) => stackName === w || stackName.startsWith(`${w}-`));
+  if (word) {
+    const what = stackName === word ? `be "${word}"` : `start with "${word}-"`;
+    return `a stack name may not ${what}: snapset-${stackName}${stackName === word ? '-prune' : ''} would be the ID of another kind of workflow (reserved: ${RESERVED_STACK_WORDS.join(', ')})`;
+  }
   const suffix = RESERVED_STACK_SUFFIXES.find((p) => stackName.endsWith(p));
   if (suffix) return `a stack name may not end with "${suffix}": snapset-${stackName} would be the ID of a capture's retention run`;
   return undefined;
@@ -52,9 +56,12 @@ export function retentionWorkflowId(captureWorkflowId: string): string {
   return `${captureWorkflowId}-prune`;
 }
 
-/** A `pruneSnapsets` run started by `snapset prune` / `snapset delete`; `at` makes each run's ID its own. */
+/**
+ * A `pruneSnapsets` run started by `snapset prune` / `snapset delete`; `at` makes each run's ID its
+ * own. Every stack is `_all`: a stack name starts with a letter, so no stack is called that.
+ */
 export function pruneWorkflowId(kind: 'prune' | 'delete', stackName: string | undefined, at: Date): string {
-  return `snapset-${kind}-${stackName ?? 'all'}-${at.toISOString().replace(/[:.]/g, '')}`;
+  return `snapset-${kind}-${stackName ?? '_all'}-${at.toISOString().replace(/[:.]/g, '')}`;
 }
 
 /** A `preflightSnapset` run (`snapset preflight`, `create --dry-run`); `nonce` makes each run's ID its own. */
@@ -63,7 +70,7 @@ export function preflightWorkflowId(stackName: string, nonce: string): string {
 }
 
 /** The default ID of a stack's nightly Schedule (the runs it starts get Temporal's `-<time>` suffix). */
-export function scheduleId(stackName: string): string {
+export function scheduleIdOf(stackName: string): string {
   return snapsetWorkflowId(stackName);
 }
 
