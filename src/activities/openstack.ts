@@ -89,6 +89,16 @@ function checkSeconds(v: unknown, path: string, issues: FieldIssue[], optional =
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) issues.push({ path, message: 'expected a positive number of seconds' });
 }
 
+/** One input object with an optional cloud and a non-empty list of server UUIDs (and what `more` checks). */
+function checkServersInput(input: ServersInput, source: string, more?: (issues: FieldIssue[]) => void): void {
+  checkObject(input, source);
+  const issues: FieldIssue[] = [];
+  checkCloud(input, issues);
+  checkIdList(input.uuids, 'uuids', issues, true);
+  more?.(issues);
+  check(issues, source);
+}
+
 function serverView(s: Server): ServerStatusView {
   return { name: s.name, status: s.status, vmState: s.vmState, taskState: s.taskState, powerState: s.powerState };
 }
@@ -106,11 +116,7 @@ export function createOpenstackActivities(deps: OpenstackActivityDeps) {
   return {
     /** Nova status of each server; a missing server is `NOT_FOUND` (not an error here). */
     async getServerStatuses(input: ServersInput): Promise<ServerStatusesResult> {
-      checkObject(input, 'getServerStatuses');
-      const issues: FieldIssue[] = [];
-      checkCloud(input, issues);
-      checkIdList(input.uuids, 'uuids', issues, true);
-      check(issues, 'getServerStatuses');
+      checkServersInput(input, 'getServerStatuses');
       const { signal } = activityCtx();
       const c = await client(input);
       const found = await c.compute.getServersByIds(input.uuids, { signal });
@@ -129,13 +135,10 @@ export function createOpenstackActivities(deps: OpenstackActivityDeps) {
      * non-retryable 404; a server in `ERROR` fails at once; running out of time is non-retryable.
      */
     async waitServersShutoff(input: WaitServersShutoffInput): Promise<WaitServersShutoffResult> {
-      checkObject(input, 'waitServersShutoff');
-      const issues: FieldIssue[] = [];
-      checkCloud(input, issues);
-      checkIdList(input.uuids, 'uuids', issues, true);
-      checkSeconds(input.timeoutSeconds, 'timeoutSeconds', issues);
-      checkSeconds(input.pollSeconds, 'pollSeconds', issues, true);
-      check(issues, 'waitServersShutoff');
+      checkServersInput(input, 'waitServersShutoff', (issues) => {
+        checkSeconds(input.timeoutSeconds, 'timeoutSeconds', issues);
+        checkSeconds(input.pollSeconds, 'pollSeconds', issues, true);
+      });
       const ctx = activityCtx();
       const c = await client(input);
       const pollMs = (input.pollSeconds ?? DEFAULT_POLL_SECONDS) * 1000;
@@ -170,11 +173,7 @@ export function createOpenstackActivities(deps: OpenstackActivityDeps) {
 
     /** `os-stop` for every server not yet `SHUTOFF` (idempotent: skips stopped and stopping ones). */
     async stopServers(input: ServersInput): Promise<StopServersResult> {
-      checkObject(input, 'stopServers');
-      const issues: FieldIssue[] = [];
-      checkCloud(input, issues);
-      checkIdList(input.uuids, 'uuids', issues, true);
-      check(issues, 'stopServers');
+      checkServersInput(input, 'stopServers');
       const { signal } = activityCtx();
       const c = await client(input);
       const result: StopServersResult = { stopped: [], alreadyShutoff: [] };
