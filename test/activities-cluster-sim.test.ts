@@ -164,7 +164,7 @@ describe('cluster activities against the simulated controller', () => {
   });
 
   test('waitRouteApi finds route.openshift.io at once on a healthy cluster', async () => {
-    const { result } = await runActivity(acts.waitRouteApi, { controller: sim.target(), timeoutSeconds: 5 });
+    const { result } = await runActivity(acts.waitRouteApi, { controller: sim.target(), timeoutSeconds: 120 });
     assert.equal(result.available, true);
     assert.equal(result.attempts, 1);
   });

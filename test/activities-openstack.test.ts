@@ -114,7 +114,7 @@ void describe('OpenStack activities (MockActivityEnvironment, simulator over HTT
     f.sim.compute.guestShutdown(MASTER0_UUID, 30);
     f.sim.compute.guestShutdown(MASTER1_UUID, 60);
     f.sim.compute.guestShutdown(CONTROLLER_UUID, 10);
-    const r = await runIn(env, acts.waitServersShutoff, { uuids: ALL, timeoutSeconds: 10, pollSeconds: 0.01 });
+    const r = await runIn(env, acts.waitServersShutoff, { uuids: ALL, timeoutSeconds: 120, pollSeconds: 0.01 });
     assert.deepEqual(Object.values(r.statuses), ['SHUTOFF', 'SHUTOFF', 'SHUTOFF']);
     assert.ok(heartbeats.length >= 2);
     assert.ok((heartbeats[0] as { statuses: Record<string, string> }).statuses);
