@@ -27,11 +27,6 @@ export const SNAPSET_LIFETIME_MS = 30 * 86_400_000;
 /** Glance image states after which an image will never become `active`. */
 export const FAILED_IMAGE_STATES: ReadonlySet<string> = new Set(['killed', 'deleted', 'pending_delete', 'deactivated']);
 
-/** Whether a Glance image status (any case) is one the image never leaves for `active`. */
-export function isFailedImageStatus(status: string): boolean {
-  return FAILED_IMAGE_STATES.has(status.toLowerCase());
-}
-
 /** What the model needs of a Glance image (src/openstack `Image` fits). */
 export interface StoreImage {
   id: string;
