@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { planRetry, type HistoryEventLike } from '../src/cli/retry-plan.js';
-import { COMPLETE_TAG, SNAP_ID_PROPERTY } from '../src/shared/snapset.js';
+import { COMPLETE_TAG, SNAP_ID_PROPERTY } from '../src/shared/snapset/index.js';
 import { progressQuery, snapsetWorkflowId } from '../src/shared/workflow-api.js';
 import { createSnapset } from '../src/workflows/index.js';
 import { simInput } from './helpers/inputs.js';

@@ -19,7 +19,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import Long from 'long';
-import { COMPLETE_TAG, SNAP_ID_PROPERTY } from '../src/shared/snapset.js';
+import { COMPLETE_TAG, SNAP_ID_PROPERTY } from '../src/shared/snapset/index.js';
 import { progressQuery, stackLockWorkflowId } from '../src/shared/workflow-api.js';
 import type { Simulator } from '../src/sim/index.js';
 import type { ScenarioInput } from '../src/sim/scenario.js';

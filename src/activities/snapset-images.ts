@@ -15,19 +15,15 @@ import {
   type OpenStackClient,
   type Server,
 } from '../openstack/index.js';
-import { ConfigError, ConsistencyLostError, PreflightError, SnapsetError, ValidationError, type PreflightCheck } from '../shared/errors.js';
-import { COMPLETE_TAG, SNAP_ID_PROPERTY, setProblems, type ExpectedSetImage } from '../shared/snapset.js';
+import { listSetImages } from '../openstack/snapset-store.js';
+import { ConfigError, ConsistencyLostError, PreflightError, SnapsetError, SnapsetVerificationError, ValidationError, type PreflightCheck } from '../shared/errors.js';
+import { COMPLETE_TAG, FAILED_IMAGE_STATES as FAILED, SNAP_ID_PROPERTY, setProblems, type ExpectedSetImage } from '../shared/snapset/index.js';
 import { activityCtx, mapLimit } from './context.js';
-import type { CloudInput, OpenstackActivityDeps } from './openstack.js';
-
-/** Image states after which an image will never become `active`. */
-const FAILED = new Set(['killed', 'deleted', 'pending_delete', 'deactivated']);
+import { REST_PARALLEL, type CloudInput, type OpenstackActivityDeps } from './types.js';
 /** Glance list polls while images are saving: never faster than this… */
 const MIN_POLL_MS = 500;
 /** …and a twentieth of the time the oldest pending image has taken so far: ≤ 5 % overshoot, few requests on long snapshots. */
 const POLL_FRACTION = 1 / 20;
-/** Parallel REST calls of one activity (tags, deletes, server reads). */
-const REST_PARALLEL = 8;
 
 export interface PreflightCloudInput extends CloudInput {
   /** Instance name → Nova server UUID. */
@@ -154,38 +150,9 @@ function validateMap(v: unknown, path: string, source: string): Record<string, u
   return v as Record<string, unknown>;
 }
 
-/** Glance's default `api_limit_max`: a whole set in one page (the client still follows `next`). */
-const PAGE = 1000;
-
-/** Every image carrying `hotstack_snap_id=snapId`, all pages. */
-async function setImages(c: OpenStackClient, snapId: string, signal?: AbortSignal): Promise<Image[]> {
-  return c.image.listAllImages({ properties: { [SNAP_ID_PROPERTY]: snapId }, limit: PAGE }, { signal });
-}
-
-/**
- * The servers of `uuids` with one paginated Nova list (`GET /servers/detail`) instead of one GET
- * each; a server the list does not show (another project, a policy) is asked for by its UUID, and
- * is absent from the result when Nova has no such server.
- */
-export async function serversByUuid(c: OpenStackClient, uuids: readonly string[], signal?: AbortSignal): Promise<Map<string, Server>> {
-  const wanted = new Set(uuids.map((u) => u.toLowerCase()));
-  const found = new Map<string, Server>();
-  if (uuids.length > 1) {
-    for await (const s of c.compute.listServers({ limit: PAGE }, { signal })) if (wanted.has(s.id.toLowerCase())) found.set(s.id.toLowerCase(), s);
-  }
-  await mapLimit(
-    uuids.filter((u) => !found.has(u.toLowerCase())),
-    REST_PARALLEL,
-    async (u) => {
-      try {
-        found.set(u.toLowerCase(), await c.compute.getServer(u, { signal }));
-      } catch (err) {
-        if (!(err instanceof OpenStackNotFoundError)) throw err;
-      }
-    },
-    signal,
-  );
-  return new Map(uuids.flatMap((u) => (found.has(u.toLowerCase()) ? [[u, found.get(u.toLowerCase())!] as const] : [])));
+/** Every image carrying `hotstack_snap_id=snapId`, all pages (the store's read of a set by its property). */
+function setImages(c: OpenStackClient, snapId: string, signal?: AbortSignal): Promise<Image[]> {
+  return listSetImages(c, snapId, { signal });
 }
 
 /** `SHUTOFF` for a server that is down and staying down; otherwise what it is (a server being started is not). */
@@ -236,7 +203,7 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
       const checks: PreflightCheck[] = [{ check: 'cloud auth', ok: true, message: `authenticated to ${cloud}${projectId ? ` (project ${projectId})` : ''}` }];
       const servers: Record<string, PreflightServer> = {};
       const names = Object.keys(instances);
-      const found = await serversByUuid(c, Object.values(instances), ctx.signal);
+      const found = await c.compute.getServersByIds(Object.values(instances), { signal: ctx.signal });
       for (const name of names) {
         const uuid = instances[name]!;
         const check = `instance ${name}`;
@@ -340,7 +307,7 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
       polls++;
       if (input.requireShutoff && names.some((n) => state[n]!.status === 'pending')) {
         // A set is consistent only if every VM is still down when an image is taken (a reset run, a retake).
-        const servers = await serversByUuid(c, names.map((n) => instances[n]!.uuid), ctx.signal);
+        const servers = await c.compute.getServersByIds(names.map((n) => instances[n]!.uuid), { signal: ctx.signal });
         const notShutoff = Object.fromEntries(names.flatMap((n) => {
           const status = shutoffOrWhy(servers.get(instances[n]!.uuid));
           return status === 'SHUTOFF' ? [] : [[n, status] as const];
@@ -437,7 +404,7 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
       const failed = validateMap(input.failed, 'failed', 'retakeImages') as RetakeImagesInput['failed'];
       const ctx = activityCtx();
       const c = await client(input);
-      const found = await serversByUuid(c, Object.values(servers), ctx.signal);
+      const found = await c.compute.getServersByIds(Object.values(servers), { signal: ctx.signal });
       const notShutoff = Object.fromEntries(
         Object.entries(servers).flatMap(([name, uuid]) => {
           const status = shutoffOrWhy(found.get(uuid));
@@ -501,7 +468,7 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
       const ctx = activityCtx();
       const c = await client(input);
       const listed = await setImages(c, snapId, ctx.signal);
-      const problems = setProblems(images, listed);
+      const problems = setProblems(snapId, listed, { expected: images, requireMarker: false });
       if (problems.length > 0) throw new SnapsetVerificationError(snapId, problems);
       const byId = new Map(listed.map((i) => [i.id, i]));
       await mapLimit(
@@ -558,20 +525,6 @@ export class ImagesStillListedError extends SnapsetError {
   readonly retryable = true;
   constructor(snapId: string, images: string[]) {
     super(`failed images of set ${snapId} still listed after delete: ${images.join(', ')}`);
-  }
-}
-
-/** Thrown when a set does not pass verification (an image missing, not active or lacking tags). Never retryable. */
-export class SnapsetVerificationError extends SnapsetError {
-  readonly retryable = false;
-  constructor(
-    readonly snapId: string,
-    readonly problems: string[],
-  ) {
-    super(`SnapSet ${snapId} failed verification: ${problems.join('; ')}`);
-  }
-  override details(): Record<string, unknown> {
-    return { snapId: this.snapId, problems: this.problems };
   }
 }
 

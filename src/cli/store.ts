@@ -8,9 +8,9 @@ import { Option, type Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { CloudsYamlClientProvider, OpenStackNetworkError, OpenStackTimeoutError, type OpenStackClient } from '../openstack/index.js';
 import { ValidationError } from '../shared/errors.js';
-import { SNAP_ID } from '../shared/snapset.js';
-import type { PruneSnapsetsInput, PruneSnapsetsResult } from '../shared/snapsets.js';
-import { TASK_QUEUE } from '../shared/workflow-api.js';
+import { SNAP_ID } from '../shared/snapset/index.js';
+import type { PruneSnapsetsInput, PruneSnapsetsResult } from '../shared/snapset/index.js';
+import { pruneWorkflowId, TASK_QUEUE } from '../shared/workflow-api.js';
 import type { pruneSnapsets } from '../workflows/index.js';
 import { EXIT, type CliContext, type GlobalOpts } from './context.js';
 import { NO_POLLER_WARN_MS, workflowPollers } from './watch.js';
@@ -84,9 +84,9 @@ export async function confirm(ctx: CliContext, question: string, yes: boolean | 
 }
 
 /** Runs `pruneSnapsets` to its end (durable, in the Web UI under a workflow ID saying what it does). */
-export async function runPrune(ctx: CliContext, client: Client, cmd: Command, input: PruneSnapsetsInput, what: string): Promise<{ workflowId: string; result: PruneSnapsetsResult }> {
+export async function runPrune(ctx: CliContext, client: Client, cmd: Command, input: PruneSnapsetsInput, what: 'prune' | 'delete'): Promise<{ workflowId: string; result: PruneSnapsetsResult }> {
   const taskQueue = cmd.optsWithGlobals<GlobalOpts>().taskQueue ?? TASK_QUEUE;
-  const workflowId = `snapset-${what}-${input.stackName ?? 'all'}-${new Date().toISOString().replace(/[:.]/g, '')}`;
+  const workflowId = pruneWorkflowId(what, input.stackName, new Date());
   const handle = await client.workflow.start<typeof pruneSnapsets>('pruneSnapsets', {
     taskQueue,
     workflowId,

@@ -74,6 +74,20 @@ export class PreflightError extends SnapsetError {
   }
 }
 
+/** Thrown when a set does not pass verification (an image missing, not active or lacking tags). Never retryable. */
+export class SnapsetVerificationError extends SnapsetError {
+  readonly retryable = false;
+  constructor(
+    readonly snapId: string,
+    readonly problems: string[],
+  ) {
+    super(`SnapSet ${snapId} failed verification: ${problems.join('; ')}`);
+  }
+  override details(): Record<string, unknown> {
+    return { snapId: this.snapId, problems: this.problems };
+  }
+}
+
 /**
  * Thrown when a VM of a set being captured is no longer SHUTOFF (somebody started it) before one of
  * its images was taken (again): the set could no longer be consistent. Never retryable.

@@ -17,8 +17,8 @@ import { formatDuration } from '../shared/duration.js';
 import { FailureTypes } from '../shared/errors.js';
 import { describeStatuses } from '../shared/failures.js';
 import { parseSnapsetInputWithNotes, type SnapsetInput } from '../shared/input.js';
-import { ansibleResult, imageName, seedTags, SNAP_ID_PROPERTY, snapIdFromUuid, snapsetImageProperties, stackParameters } from '../shared/snapset.js';
-import type { PruneSnapsetsResult } from '../shared/snapsets.js';
+import { ansibleResult, imageName, seedTags, SNAP_ID_PROPERTY, snapIdFromUuid, snapsetImageProperties, stackParameters } from '../shared/snapset/index.js';
+import type { PruneSnapsetsResult } from '../shared/snapset/index.js';
 import type { Phase } from '../shared/types.js';
 import {
   progressQuery,
