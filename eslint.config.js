@@ -25,6 +25,28 @@ export default tseslint.config(
     },
   },
   {
+    // A check that passes whatever the code does is a defect: an expected error is always described.
+    // A wait is a condition with a deadline (test/helpers/wait.ts), never a loop of N sleeps.
+    files: ['test/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.object.name='assert'][callee.property.name=/^(throws|rejects)$/][arguments.length<2]",
+          message: 'assert.throws/rejects needs a predicate: an error class, a RegExp or a function saying which error is expected.',
+        },
+        {
+          selector: "CallExpression[callee.object.name='assert'][callee.property.name=/^(throws|rejects)$/] > :matches(Literal[regex=undefined], TemplateLiteral).arguments:nth-child(2)",
+          message: 'A string as second argument of assert.throws/rejects is a message, not a predicate: pass an error class, a RegExp or a function.',
+        },
+        {
+          selector: ":matches(ForStatement[test], WhileStatement, DoWhileStatement):has(CallExpression[callee.name='setTimeout'])",
+          message: 'No polling loops in tests: wait with waitFor() from test/helpers/wait.ts (a condition, a generous deadline, says what it waited for).',
+        },
+      ],
+    },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no Node-side modules.
     files: ['src/workflows/**/*.ts'],
     rules: {

@@ -30,7 +30,7 @@ import { startDevServer, type DevServer } from '../src/dev/dev-server.js';
 import { loadToolchain } from '../src/dev/toolchain.js';
 import { CloudsYamlClientProvider, type OpenStackClient } from '../src/openstack/index.js';
 import { SEARCH_ATTRIBUTES } from '../src/shared/workflow-api.js';
-import { seedTags, COMPLETE_TAG } from '../src/shared/snapset.js';
+import { seedTags, COMPLETE_TAG } from '../src/shared/snapset/index.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
 import { manyLabsScenario, type ScenarioInput } from '../src/sim/scenario.js';
 import type { createSnapset } from '../src/workflows/index.js';

@@ -17,7 +17,7 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { ValidationError } from './shared/errors.js';
 import { parseSnapsetInput, type SnapsetInput } from './shared/input.js';
 import { parseReviveInput, type ReviveInput, type ReviveResult } from './shared/revive.js';
-import { StackNameKey, snapsetWorkflowId, stackLockWorkflowId, TASK_QUEUE, type SnapsetResult } from './shared/workflow-api.js';
+import { reviveWorkflowId, scheduleIdOf, StackNameKey, snapsetWorkflowId, stackLockWorkflowId, TASK_QUEUE, type SnapsetResult } from './shared/workflow-api.js';
 import type { createSnapset, reviveSnapset } from './workflows/index.js';
 
 export interface ConnectOptions {
@@ -203,11 +203,6 @@ export async function startSnapset(
   return { handle, input };
 }
 
-/** reviveSnapset runs of a stack get this workflow ID (conflict policy FAIL). */
-export function reviveWorkflowId(stackName: string): string {
-  return `snapset-revive-${stackName}`;
-}
-
 /** Starts reviveSnapset for one stack, refusing first when another run holds the stack. */
 export async function startRevive(
   client: Client,
@@ -255,7 +250,7 @@ export interface SnapsetScheduleOptions {
 export async function createSnapsetSchedule(client: Client, rawInput: unknown, opts: SnapsetScheduleOptions): Promise<{ scheduleId: string; input: SnapsetInput }> {
   const input = parseSnapsetInput(rawInput);
   if (!opts.cron?.length && !opts.interval?.length) throw new ValidationError([{ path: '--cron', message: 'give --cron or --interval' }]);
-  const scheduleId = opts.scheduleId ?? snapsetWorkflowId(input.stackName);
+  const scheduleId = opts.scheduleId ?? scheduleIdOf(input.stackName);
   const spec: ScheduleSpec = {
     ...(opts.cron?.length ? { cronExpressions: opts.cron } : {}),
     ...(opts.interval?.length ? { intervals: opts.interval.map((every) => ({ every: every as `${number}h` })) } : {}),
@@ -361,7 +356,7 @@ export async function resolveScheduleId(client: Client, idOrStack: string): Prom
     return idOrStack;
   } catch (err) {
     if (!(err instanceof ScheduleNotFoundError) || idOrStack.startsWith('snapset-')) throw err;
-    const byStack = snapsetWorkflowId(idOrStack);
+    const byStack = scheduleIdOf(idOrStack);
     await client.schedule.getHandle(byStack).describe();
     return byStack;
   }

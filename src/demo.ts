@@ -20,7 +20,7 @@ import { ensureSearchAttributes, startConfiguredDevServer, type DevServer } from
 import { ensureToolchain, waitForPort } from './dev/toolchain.js';
 import { SshConnector } from './cluster/index.js';
 import { readSnapsets } from './openstack/snapset-store.js';
-import { latestYaml, selectLatest } from './shared/snapsets.js';
+import { COMPLETE_TAG, latestYaml, selectLatest, SNAPSET_TAG, tag, tagValue } from './shared/snapset/index.js';
 import { CloudsYamlClientProvider } from './openstack/index.js';
 import { describeSimulator, startSimulator } from './sim/index.js';
 import type { ScenarioInput } from './sim/scenario.js';
@@ -131,12 +131,13 @@ async function main(): Promise<number> {
     } else {
       say(`snapset latest hs-demo → ${latest.message}`);
     }
-    say(`the images of set ${result.snapId}, as \`openstack image list --tag hotstack-snapset --tag snap_id=${result.snapId} --long\` lists them:`);
-    const images = await os.image.listAllImages({ tags: ['hotstack-snapset', `snap_id=${result.snapId}`] });
-    const rows = images.map((i) => [i.name ?? '', i.status, (i.tags ?? []).filter((t) => /^(role=|snapset_complete)/.test(t)).join(' ')]);
+    const setTags = [SNAPSET_TAG, tag('snap_id', result.snapId)];
+    say(`the images of set ${result.snapId}, as \`openstack image list ${setTags.map((t) => `--tag ${t}`).join(' ')} --long\` lists them:`);
+    const images = await os.image.listAllImages({ tags: setTags });
+    const rows = images.map((i) => [i.name ?? '', i.status, (i.tags ?? []).filter((t) => tagValue([t], 'role') !== null || t === COMPLETE_TAG).join(' ')]);
     for (const line of table([['name', 'status', 'tags (role, completion marker)'], ...rows])) say(`  ${line}`);
     os.close();
-    say(`against the simulator yourself: OS_CLIENT_CONFIG_FILE=${sim.cloud.cloudsYamlPath} openstack --os-cloud ${sim.cloud.cloudName} image list --tag hotstack-snapset`);
+    say(`against the simulator yourself: OS_CLIENT_CONFIG_FILE=${sim.cloud.cloudsYamlPath} openstack --os-cloud ${sim.cloud.cloudName} image list --tag ${SNAPSET_TAG}`);
   }
 
   const stop = async () => {

@@ -11,6 +11,7 @@ import { SshConnector } from '../src/cluster/index.js';
 import { startControllerSimulator, type ControllerSimulator } from '../src/sim/controller/index.js';
 import type { ScenarioInput } from '../src/sim/scenario.js';
 import { activityError, CONTROLLER_UUID, FakeCompute, MASTER_UUIDS, mockEnv, runActivity, threeMasterScenario } from './fixtures/cluster/helpers.js';
+import { waitFor } from './helpers/wait.js';
 
 function activities(connectTimeoutMs = 5000) {
   return withFailureMapping(
@@ -38,11 +39,6 @@ function assertFailure(err: unknown, type: string, nonRetryable: boolean): Appli
   assert.equal(err.nonRetryable, nonRetryable, `${type} nonRetryable`);
   return err;
 }
-
-const until = async (cond: () => boolean) => {
-  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(cond(), 'condition not reached');
-};
 
 describe('cluster activities against the simulated controller', () => {
   let sim: ControllerSimulator;
@@ -168,7 +164,7 @@ describe('cluster activities against the simulated controller', () => {
   });
 
   test('waitRouteApi finds route.openshift.io at once on a healthy cluster', async () => {
-    const { result } = await runActivity(acts.waitRouteApi, { controller: sim.target(), timeoutSeconds: 5 });
+    const { result } = await runActivity(acts.waitRouteApi, { controller: sim.target(), timeoutSeconds: 120 });
     assert.equal(result.available, true);
     assert.equal(result.attempts, 1);
   });
@@ -293,7 +289,7 @@ describe('node and controller shutdown', () => {
         sim.commands().filter((c) => /^oc debug node\/master-\d -- chroot \/host shutdown -h \+1$/.test(c.command)).length,
         3,
       );
-      await until(() => sim.nodes().every((n) => n.poweredOff));
+      await waitFor('every node powered off', () => sim.nodes().every((n) => n.poweredOff));
       assert.ok([...compute.status.entries()].filter(([u]) => MASTER_UUIDS.includes(u)).every(([, s]) => s === 'SHUTOFF'));
       // With every master off the API is gone: a retry cannot list nodes and says so (retryable).
       const err = await activityError(acts.shutdownNodes, { controller: sim.target(), nodes: ['master-0'] });
@@ -313,7 +309,7 @@ describe('node and controller shutdown', () => {
     await withSim({}, async (sim) => {
       const acts = activities();
       await runActivity(acts.shutdownNodes, { controller: sim.target(), nodes: ['master-2'] });
-      await until(() => sim.nodes().find((n) => n.name === 'master-2')!.poweredOff);
+      await waitFor('master-2 powered off', () => sim.nodes().find((n) => n.name === 'master-2')?.poweredOff);
       const debugsBefore = sim.commands().filter((c) => c.command.startsWith('oc debug')).length;
       const { result } = await runActivity(acts.shutdownNodes, { controller: sim.target(), nodes: ['master-2'] });
       assert.deepEqual(result.scheduled, []);
@@ -343,7 +339,7 @@ describe('node and controller shutdown', () => {
       assert.equal(result.outcome, 'connection-dropped');
       assert.equal(sim.commands().at(-1)?.command, 'sudo shutdown -h now');
       assert.equal(compute.shutdowns[0]?.uuid, CONTROLLER_UUID);
-      await until(() => compute.serverStatus(CONTROLLER_UUID) === 'SHUTOFF');
+      await waitFor('the controller SHUTOFF', () => compute.serverStatus(CONTROLLER_UUID) === 'SHUTOFF');
       assert.ok(sim.controllerDown());
       // The host is gone: a plain retry cannot connect (retryable) …
       const err = await activityError(acts.shutdownController, { controller: sim.target() });
@@ -538,10 +534,10 @@ describe('connection faults', () => {
         minimumStablePeriodSeconds: 60,
         timeoutSeconds: 600_000,
       });
-      await until(() => sim.commands().some((c) => c.command.startsWith('oc adm wait-for-stable-cluster')));
+      await waitFor('oc adm wait-for-stable-cluster to run', () => sim.commands().some((c) => c.command.startsWith('oc adm wait-for-stable-cluster')));
       env.cancel();
       await assert.rejects(running, (err: Error) => err.name === 'CancelledFailure');
-      await until(() => sim.activeCommands() === 0);
+      await waitFor('no command running', () => sim.activeCommands() === 0);
     });
   });
 });

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { withFailureMapping } from '../src/activities/failures.js';
 import { createOpenstackActivities } from '../src/activities/openstack.js';
+import { createSnapsetImageActivities } from '../src/activities/snapset-images.js';
+import { COMPLETE_TAG } from '../src/shared/snapset/index.js';
 import {
   activityEnv,
   CONTROLLER_UUID,
@@ -15,9 +17,11 @@ import {
   startSim,
   type SimFixture,
 } from './fixtures/openstack/sim.js';
+import { pause, waitFor } from './helpers/wait.js';
 
 let f: SimFixture;
 let acts: ReturnType<typeof createOpenstackActivities>;
+let sets: ReturnType<typeof createSnapsetImageActivities>;
 
 const ALL = [CONTROLLER_UUID, MASTER0_UUID, MASTER1_UUID];
 
@@ -31,8 +35,24 @@ function nameOf(uuid: string): string {
   return Object.entries(INSTANCES).find(([, i]) => i.uuid === uuid)![0];
 }
 
-function metadata(snapId: string) {
-  return { hotstack_snap_id: snapId, hotstack_workflow_id: 'snapset-test', hotstack_set_size: '3' };
+/** createImage calls the simulator has answered so far (this file shares one simulator). */
+function createImages(): number {
+  return f.sim.counters()['compute.servers.createImage']?.requests ?? 0;
+}
+
+/** A captureImages input for these servers (instance names from the scenario). */
+function captureInput(snapId: string, uuids: string[]) {
+  return {
+    snapId,
+    properties: metadata(snapId),
+    instances: Object.fromEntries(uuids.map((u) => [nameOf(u), { uuid: u, imageName: `hotstack-${nameOf(u)}-snapshot-${snapId}` }])),
+    timeoutSeconds: 120,
+    maxPollSeconds: 0.05,
+  };
+}
+
+function metadata(snapId: string, setSize = 3): Record<string, string> {
+  return { hotstack_snap_id: snapId, hotstack_workflow_id: 'snapset-test', hotstack_set_size: String(setSize) };
 }
 
 async function rejectsWith(p: Promise<unknown>, type: string, nonRetryable: boolean): Promise<ApplicationFailure> {
@@ -58,6 +78,7 @@ void describe('OpenStack activities (MockActivityEnvironment, simulator over HTT
     f = await startSim({ latencies: { snapshotMs: 60_000, pendingUploadMs: 20_000, uploadMs: 40_000 } });
     // As the worker wires them: typed errors become ApplicationFailures.
     acts = withFailureMapping(createOpenstackActivities({ openstack: f.provider }));
+    sets = withFailureMapping(createSnapsetImageActivities({ openstack: f.provider }));
   });
   after(async () => {
     await f.close();
@@ -79,11 +100,12 @@ void describe('OpenStack activities (MockActivityEnvironment, simulator over HTT
     const { env } = activityEnv();
     const e = await rejectsWith(runIn(env, acts.getServerStatuses, { uuids: ['not-a-uuid'] }), 'ValidationError', true);
     assert.match(e.message, /uuids\[0\]: expected a UUID/);
-    await rejectsWith(
-      runIn(env, acts.createServerImage, { uuid: MASTER0_UUID, imageName: 'x', metadata: {} }),
+    const p = await rejectsWith(
+      runIn(env, sets.captureImages, { snapId: 'bad-in', properties: {}, instances: { master0: { uuid: MASTER0_UUID, imageName: 'x' } }, timeoutSeconds: 10 }),
       'ValidationError',
       true,
     );
+    assert.match(p.message, /properties\.hotstack_snap_id: must equal snapId/);
     await rejectsWith(runIn(env, acts.getServerStatuses, { cloud: 'nope', uuids: [MASTER0_UUID] }), 'CloudConfigError', true);
   });
 
@@ -92,7 +114,7 @@ void describe('OpenStack activities (MockActivityEnvironment, simulator over HTT
     f.sim.compute.guestShutdown(MASTER0_UUID, 30);
     f.sim.compute.guestShutdown(MASTER1_UUID, 60);
     f.sim.compute.guestShutdown(CONTROLLER_UUID, 10);
-    const r = await runIn(env, acts.waitServersShutoff, { uuids: ALL, timeoutSeconds: 10, pollSeconds: 0.01 });
+    const r = await runIn(env, acts.waitServersShutoff, { uuids: ALL, timeoutSeconds: 120, pollSeconds: 0.01 });
     assert.deepEqual(Object.values(r.statuses), ['SHUTOFF', 'SHUTOFF', 'SHUTOFF']);
     assert.ok(heartbeats.length >= 2);
     assert.ok((heartbeats[0] as { statuses: Record<string, string> }).statuses);
@@ -123,137 +145,89 @@ void describe('OpenStack activities (MockActivityEnvironment, simulator over HTT
       // stopServers is idempotent: a second call skips the stopped server.
       const stop1 = await runOnce(a2.stopServers, { uuids: ['11111111-2222-4333-8444-555555555555'] });
       assert.deepEqual(stop1.stopped, ['11111111-2222-4333-8444-555555555555']);
-      await runOnce(a2.waitServersShutoff, { uuids: ['11111111-2222-4333-8444-555555555555'], timeoutSeconds: 5, pollSeconds: 0.01 });
+      await runOnce(a2.waitServersShutoff, { uuids: ['11111111-2222-4333-8444-555555555555'], timeoutSeconds: 120, pollSeconds: 0.01 });
       const stop2 = await runOnce(a2.stopServers, { uuids: ['11111111-2222-4333-8444-555555555555'] });
       assert.deepEqual(stop2, { stopped: [], alreadyShutoff: ['11111111-2222-4333-8444-555555555555'] });
       assert.equal(s2.sim.counters()['compute.servers.stop']?.requests, 1);
-      // startServers likewise.
-      const solo = '11111111-2222-4333-8444-555555555555';
-      assert.deepEqual(await runOnce(a2.startServers, { uuids: [solo] }), { started: [solo], alreadyActive: [] });
-      await runOnce(a2.getServerStatuses, { uuids: [solo] });
-      while (s2.sim.compute.serverStatus(solo) !== 'ACTIVE') await new Promise((r) => setTimeout(r, 5));
-      assert.deepEqual(await runOnce(a2.startServers, { uuids: [solo] }), { started: [], alreadyActive: [solo] });
     } finally {
       await s2.close();
     }
   });
 
-  void test('createServerImage retried after the cloud accepted the first request creates exactly one image', async () => {
+  void test('captureImages retried after the cloud accepted a createImage whose answer was lost makes exactly one image per VM', async () => {
     const snap = 'retry-01';
     // The first createImage takes effect, then its answer is lost (connection reset).
     f.sim.setFaults({ endpoints: { 'compute.servers.createImage': { dropNext: 1 } } });
-    const input = { uuid: MASTER0_UUID, imageName: `hotstack-master0-snapshot-${snap}`, metadata: metadata(snap) };
+    const input = captureInput(snap, [MASTER0_UUID]);
+    const before = createImages();
     const retries: string[] = [];
-    const { result, attempts } = await runWithRetries(acts.createServerImage, input, { onRetry: (e) => retries.push(e.type ?? '') });
+    const { result, attempts } = await runWithRetries(sets.captureImages, input, { onRetry: (e) => retries.push(e.type ?? '') });
     assert.equal(attempts, 2);
     assert.deepEqual(retries, ['OpenStackNetworkError']);
-    assert.equal(result.created, false);
-    const images = simImagesOf(snap);
-    assert.equal(images.length, 1);
-    assert.equal(images[0]!.id, result.imageId);
-    assert.equal(f.sim.counters()['compute.servers.createImage']?.requests, 1);
-    // A third run (a re-run activity) still makes no second image.
-    const again = await runOnce(acts.createServerImage, input);
-    assert.deepEqual([again.imageId, again.created], [result.imageId, false]);
+    assert.equal(result.images.master0!.created, false, 'the second attempt found the image of the first');
+    assert.deepEqual(simImagesOf(snap).map((i) => i.id), [result.images.master0!.imageId]);
+    assert.equal(createImages() - before, 1, 'one createImage in all');
+    // A re-run activity (a reset workflow) still makes no second image.
+    const again = await runOnce(sets.captureImages, input);
+    assert.deepEqual([again.images.master0!.imageId, again.images.master0!.created], [result.images.master0!.imageId, false]);
     assert.equal(simImagesOf(snap).length, 1);
-    await runOnce(acts.waitImageActive, { imageId: result.imageId, timeoutSeconds: 10, pollSeconds: 0.01 });
   });
 
-  void test('createServerImage: a 409 from a busy server (an earlier attempt snapshotting) finds that image', async () => {
+  void test('captureImages adopts the image an earlier attempt made (its server still snapshotting) instead of making a second', async () => {
     const snap = 'busy-409';
-    const input = { uuid: MASTER1_UUID, imageName: `hotstack-master1-snapshot-${snap}`, metadata: metadata(snap) };
     const c = await f.provider.client();
-    // An earlier attempt's createImage is still on its way when this attempt looks (and finds nothing).
-    f.sim.setFaults({ endpoints: { 'compute.servers.createImage': { latencyMs: 50_000 } } }); // 50 ms
-    const earlier = c.compute.createImage(MASTER1_UUID, input.imageName, input.metadata);
-    await new Promise((r) => setTimeout(r, 5));
-    const r = await runOnce(acts.createServerImage, input);
-    const { imageId } = await earlier;
-    assert.equal(f.sim.counters()['compute.servers.createImage']?.byStatus['409'], 1);
-    assert.deepEqual([r.imageId, r.created], [imageId, false]);
-    assert.equal(simImagesOf(snap).length, 1);
-    f.sim.setFaults({}, 'replace');
-    await runOnce(acts.waitImageActive, { imageId, timeoutSeconds: 10, pollSeconds: 0.01 });
+    // An earlier attempt's createImage is under way (the server busy) when this attempt starts.
+    const earlier = await c.compute.createImage(MASTER1_UUID, `hotstack-master1-snapshot-${snap}`, metadata(snap));
+    const before = createImages();
+    const r = await runOnce(sets.captureImages, captureInput(snap, [MASTER1_UUID]));
+    assert.deepEqual([r.images.master1!.imageId, r.images.master1!.created], [earlier.imageId, false]);
+    assert.deepEqual(simImagesOf(snap).map((i) => i.status), ['active']);
+    assert.equal(createImages(), before, 'no second createImage');
   });
 
-  void test('waitImageActive fails fast and for good on a killed image', async () => {
-    const snap = 'killed-1';
-    f.sim.setFaults({ killImagesOfServers: [CONTROLLER_UUID] });
-    const { env } = activityEnv();
-    const created = await runIn(env, acts.createServerImage, {
-      uuid: CONTROLLER_UUID,
-      imageName: `hotstack-controller-snapshot-${snap}`,
-      metadata: metadata(snap),
-    });
-    const started = Date.now();
-    const e = await rejectsWith(
-      runIn(env, acts.waitImageActive, { imageId: created.imageId, timeoutSeconds: 600, pollSeconds: 0.01 }),
-      'OpenStackResourceFailedError',
-      true,
-    );
-    assert.ok(Date.now() - started < 60_000);
-    assert.deepEqual(e.details?.[0], { resource: 'image', id: created.imageId, status: 'killed' });
-    // A deleted image (404) is a failure too, not a retry.
-    await runOnce(acts.deleteImages, { imageIds: [created.imageId] });
-    await rejectsWith(
-      runOnce(acts.waitImageActive, { imageId: created.imageId, timeoutSeconds: 5, pollSeconds: 0.01 }),
-      'OpenStackResourceFailedError',
-      true,
-    );
-  });
-
-  void test('waitImageActive heartbeats the status and honours cancellation', async () => {
+  void test('captureImages heartbeats the images and honours cancellation', async () => {
     const s = await startSim({ latencies: { uploadMs: 10_000_000 } }); // 10 s in `saving`
     try {
-      const a = withFailureMapping(createOpenstackActivities({ openstack: s.provider }));
-      const created = await runOnce(a.createServerImage, {
-        uuid: MASTER0_UUID,
-        imageName: 'hotstack-master0-snapshot-cancel',
-        metadata: metadata('cancel'),
-      });
+      const a = withFailureMapping(createSnapsetImageActivities({ openstack: s.provider }));
       const { env, heartbeats } = activityEnv();
-      const p = runIn(env, a.waitImageActive, { imageId: created.imageId, timeoutSeconds: 600, pollSeconds: 0.01 });
-      while (heartbeats.length < 3) await new Promise((r) => setTimeout(r, 5));
+      const p = runIn(env, a.captureImages, captureInput('cancel', [MASTER0_UUID]));
+      await waitFor('two heartbeats of a saving image', () => heartbeats.filter((h) => JSON.stringify(h).includes('"saving"')).length >= 2, { intervalMs: 5 });
       env.cancel();
       await assert.rejects(p, (err) => err instanceof CancelledFailure);
-      const statuses = heartbeats.map((h) => (h as { status: string }).status);
-      assert.ok(statuses.every((st) => ['queued', 'saving'].includes(st)), statuses.join());
+      const polls = s.sim.counters()['image.images.list']!.requests;
+      await pause(500);
+      assert.equal(s.sim.counters()['image.images.list']!.requests, polls, 'no poll after the cancellation');
     } finally {
       await s.close();
     }
   });
 
-  void test('tagImage: the six seed tags, idempotent; listSnapsetImages and deleteImages', async () => {
+  void test('tagSnapset adds the six seed tags once; verifySnapset marks a sound set complete and refuses one that is not; cleanupSnapset deletes the set', async () => {
     const snap = 'tags-six';
-    const created = await runOnce(acts.createServerImage, {
-      uuid: MASTER1_UUID,
-      imageName: `hotstack-master1-snapshot-${snap}`,
-      metadata: metadata(snap),
-    });
-    const tags = seedTags('master1', snap);
-    const first = await runOnce(acts.tagImage, { imageId: created.imageId, tags });
-    assert.deepEqual(first.added, tags);
-    const puts = f.sim.counters()['image.tags.add']!.requests;
-    const second = await runOnce(acts.tagImage, { imageId: created.imageId, tags });
-    assert.deepEqual(second.added, []);
-    assert.equal(f.sim.counters()['image.tags.add']!.requests, puts);
-    assert.deepEqual([...simImagesOf(snap)[0]!.tags as string[]].sort(), [...tags].sort());
+    const { images } = await runOnce(sets.captureImages, captureInput(snap, ALL));
+    const expected = Object.fromEntries(Object.entries(images).map(([name, i]) => [name, { imageId: i.imageId, tags: seedTags(name, snap) }]));
+    const first = await runOnce(sets.tagSnapset, { snapId: snap, images: expected });
+    assert.deepEqual(first.added, Object.fromEntries(Object.entries(expected).map(([n, e]) => [n, e.tags])));
+    const patches = f.sim.counters()['image.images.update']!.requests;
+    const second = await runOnce(sets.tagSnapset, { snapId: snap, images: expected });
+    assert.deepEqual(Object.values(second.added).flat(), []);
+    assert.equal(f.sim.counters()['image.images.update']!.requests, patches, 'nothing sent when every tag is there');
 
-    const listed = await runOnce(acts.listSnapsetImages, { snapId: snap });
-    assert.equal(listed.images.length, 1);
-    assert.deepEqual(listed.images[0]!.properties, metadata(snap));
-    assert.equal(listed.images[0]!.id, created.imageId);
-    assert.ok(listed.images[0]!.created_at);
-    const all = await runOnce(acts.listSnapsetImages, {});
-    assert.ok(all.images.some((i) => i.id === created.imageId));
+    // A set with one image less than hotstack_set_size says is not complete, whatever its tags.
+    const short = { ...expected };
+    delete short.controller;
+    const c = await f.provider.client();
+    await c.image.deleteImage(images.controller!.imageId);
+    const refused = await rejectsWith(runOnce(sets.verifySnapset, { snapId: snap, images: short }), 'SnapsetVerificationError', true);
+    assert.match(refused.message, /2 of 3 images/);
+    assert.ok(simImagesOf(snap).every((i) => !(i.tags as string[]).includes(COMPLETE_TAG)), 'a refused set is never marked');
 
-    const del = await runOnce(acts.deleteImages, { imageIds: [created.imageId, '00000000-0000-4000-8000-00000000dead'] });
-    assert.deepEqual(del, { deleted: [created.imageId], alreadyGone: ['00000000-0000-4000-8000-00000000dead'] });
-    const again = await runOnce(acts.deleteImages, { imageIds: [created.imageId] });
-    assert.deepEqual(again, { deleted: [], alreadyGone: [created.imageId] });
+    const cleaned = await runOnce(sets.cleanupSnapset, { snapId: snap, knownImageIds: [images.controller!.imageId] });
+    assert.deepEqual(cleaned.left, []);
+    assert.deepEqual(simImagesOf(snap), []);
   });
 
-  void test('with 30 % injected 5xx (some after the cloud acted) create → wait → tag still ends with the right images', async () => {
+  void test('with 30 % injected 5xx (some after the cloud acted) capture → tag → verify still ends with one complete image per VM', async () => {
     const snap = 'flaky-30';
     f.sim.setFaults({
       seed: 7,
@@ -263,19 +237,10 @@ void describe('OpenStack activities (MockActivityEnvironment, simulator over HTT
     const onRetry = (e: ApplicationFailure) => {
       retried[e.type ?? '?'] = (retried[e.type ?? '?'] ?? 0) + 1;
     };
-    const results = await Promise.all(
-      ALL.map(async (uuid) => {
-        const name = nameOf(uuid);
-        const { result: img } = await runWithRetries(
-          acts.createServerImage,
-          { uuid, imageName: `hotstack-${name}-snapshot-${snap}`, metadata: metadata(snap) },
-          { onRetry },
-        );
-        await runWithRetries(acts.waitImageActive, { imageId: img.imageId, timeoutSeconds: 30, pollSeconds: 0.01 }, { onRetry });
-        await runWithRetries(acts.tagImage, { imageId: img.imageId, tags: seedTags(name, snap) }, { onRetry });
-        return { name, imageId: img.imageId };
-      }),
-    );
+    const { result } = await runWithRetries(sets.captureImages, captureInput(snap, ALL), { onRetry });
+    const expected = Object.fromEntries(Object.entries(result.images).map(([name, i]) => [name, { imageId: i.imageId, tags: seedTags(name, snap) }]));
+    await runWithRetries(sets.tagSnapset, { snapId: snap, images: expected }, { onRetry });
+    await runWithRetries(sets.verifySnapset, { snapId: snap, images: expected }, { onRetry });
     f.sim.setFaults({}, 'replace');
     const counters = f.sim.counters();
     const injected = Object.values(counters).reduce((n, c) => n + c.injected.error + c.injected.errorAfterAccept, 0);
@@ -283,13 +248,11 @@ void describe('OpenStack activities (MockActivityEnvironment, simulator over HTT
     assert.ok((retried.OpenStackServerError ?? 0) > 0, JSON.stringify(retried));
     const images = simImagesOf(snap);
     assert.equal(images.length, 3, 'exactly one image per instance');
-    for (const { name, imageId } of results) {
+    for (const [name, { imageId }] of Object.entries(expected)) {
       const img = images.find((i) => i.id === imageId)!;
       assert.equal(img.status, 'active');
       assert.equal(img.name, `hotstack-${name}-snapshot-${snap}`);
-      assert.deepEqual([...(img.tags as string[])].sort(), [...seedTags(name, snap)].sort());
+      assert.deepEqual([...(img.tags as string[])].sort(), [...seedTags(name, snap), COMPLETE_TAG].sort());
     }
-    const listed = await runOnce(acts.listSnapsetImages, { snapId: snap });
-    assert.deepEqual(listed.images.map((i) => i.id).sort(), results.map((r) => r.imageId).sort());
   });
 });

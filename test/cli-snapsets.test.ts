@@ -77,12 +77,12 @@ describe('snapset list/show/latest/delete/prune', () => {
         const table = await snapset('list', '--all');
         assert.match(table.stdout, /^SNAP_ID\s+STACK\s+CREATED\s+AGE\s+EXPIRES IN\s+IMAGES\s+COMPLETE$/m);
         assert.match(table.stdout, /^Cexpired\s+hs-sno-1\s+\S+\s+40d(0h)?\s+expired 10d(0h)? ago\s+2\s+yes$/m);
-        assert.match(table.stdout, /^Nkilled_\s+hs-sno-1\s+.*\s+no: master0 image killed/m);
+        assert.match(table.stdout, /^Nkilled_\s+hs-sno-1\s+.*\s+no: master0: image \S+ is killed/m);
 
         // show: every image, what makes it incomplete.
         const shown = await snapset('show', 'Nkilled_');
         assert.equal(shown.code, 0, shown.stderr);
-        assert.match(shown.stdout, /INCOMPLETE: master0 image killed/);
+        assert.match(shown.stdout, /INCOMPLETE: master0: image \S+ is killed/);
         assert.match(shown.stdout, new RegExp(`master0\\s+ocp_master\\s+${seedMac('Nkilled_', 'master0')}\\s+killed`));
 
         // latest: the newest complete unexpired set, every image with its MAC; a newer killed set does not block it.

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { simInput } from './helpers/inputs.js';
 import { fixtures, repoRoot } from './helpers/paths.js';
 import { useTempDir, useTemporal, withSimWorker } from './helpers/temporal.js';
+import { waitFor } from './helpers/wait.js';
 
 const execFileP = promisify(execFile);
 
@@ -66,11 +67,14 @@ describe('snapset CLI', () => {
       assert.match(again.stderr, /already in progress/);
 
       let shown: { status: string; progress?: { phase: string; certWait?: { wakeAt: string } } } | undefined;
-      for (let i = 0; i < 50; i++) {
-        shown = JSON.parse((await snapset('show', stackName)).stdout) as typeof shown;
-        if (shown?.progress?.phase === 'waiting-cert-rotation' && shown.progress.certWait) break;
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await waitFor(
+        'snapset show to report the certificate wait',
+        async () => {
+          shown = JSON.parse((await snapset('show', stackName)).stdout) as typeof shown;
+          return shown?.progress?.phase === 'waiting-cert-rotation' && shown.progress.certWait;
+        },
+        { intervalMs: 200, seen: () => shown },
+      );
       assert.equal(shown?.status, 'RUNNING');
       assert.ok(shown?.progress?.certWait?.wakeAt);
 

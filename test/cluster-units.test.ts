@@ -17,6 +17,7 @@ import {
   knownHostsName,
   normalizeFingerprint,
   ocFailure,
+  OcOutputError,
   parseCsrSubject,
   parseKnownHosts,
   parseNodeList,
@@ -56,7 +57,7 @@ describe('names and commands', () => {
 
   test('Go durations rendered from whole seconds', () => {
     assert.deepEqual([60, 1200, 5, 90, 3600, 7200, 0, 86400].map(goDuration), ['1m', '20m', '5s', '90s', '1h', '2h', '0s', '24h']);
-    assert.throws(() => goDuration(1.5));
+    assert.throws(() => goDuration(1.5), /invalid duration 1\.5/);
   });
 
   test('safeCommand only joins shell-inert tokens', () => {
@@ -158,7 +159,7 @@ describe('CSR approval rule', () => {
       commonName: ['system:admin'],
       organization: ['system:masters'],
     });
-    assert.throws(() => parseCsrSubject('bm90IGEgY3Ny'));
+    assert.throws(() => parseCsrSubject('bm90IGEgY3Ny'), /not a PEM certificate request/);
   });
 
   test('approves the three kubelet flows of our nodes', () => {
@@ -221,7 +222,7 @@ describe('oc output and failures', () => {
       { name: 'master-0', ready: true, readyReason: 'KubeletReady', unschedulable: true, roles: ['control-plane', 'master', 'worker'] },
       { name: 'worker-0.lab.example.com', ready: false, readyReason: 'NodeStatusUnknown', unschedulable: false, roles: ['worker'] },
     ]);
-    assert.throws(() => parseNodeList({ kind: 'Status' }));
+    assert.throws(() => parseNodeList({ kind: 'Status' }), (err: unknown) => err instanceof OcOutputError && /node list has no items/.test(err.message));
   });
 
   test('ocFailure classifies stderr', () => {

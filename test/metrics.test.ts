@@ -2,7 +2,7 @@
  * The SnapSet metrics on the worker's Prometheus endpoint (docs/operations.md), scraped from the real
  * worker (`node dist/src/worker.js --metrics`, as `npm run worker` runs it) after runs of simulated
  * labs: one completed with retention pruning an older set, one failed (the cloud kills a snapshot,
- * cleanup deletes the set), one whose certificate wait is ended early and then completes. The worker
+ * it is taken again, killed again; cleanup deletes the set), one whose certificate wait is ended early and then completes. The worker
  * keeps two workflows in its cache, so histories are replayed again and again: a count that grew on
  * replay would show here.
  */
@@ -66,7 +66,7 @@ describe('SnapSet metrics on the worker’s Prometheus endpoint', () => {
     await sim?.close();
   });
 
-  test('runs started / completed / failed by workflow type, capture and cert-wait durations, images made, cleanup and prune deletions', async () => {
+  test('runs started / completed / failed by workflow type, capture and cert-wait durations, images made, image retries, cleanup and prune deletions', async () => {
     const client = t.env.client;
     // The tour's three labs: the cert-wait run gets its wait ended early; the completed one prunes with keep 1.
     const started = Date.now();
@@ -116,6 +116,8 @@ describe('SnapSet metrics on the worker’s Prometheus endpoint', () => {
     // Seconds, with the project's buckets (a 1 s bucket exists; the SDK's default buckets start at 50).
     assert.ok(sample(body, `${SNAPSET_METRICS.captureDuration}_bucket`, { ...create, outcome: 'completed', le: '1' }) !== undefined, snapset);
     is(SNAPSET_METRICS.imagesCreated, { ...create, kind: 'image' }, 12);
+    is(SNAPSET_METRICS.imageRetries, { ...create, reason: 'killed' }, 1);
+    is(SNAPSET_METRICS.imageRetries, create, 1);
 
     is(`${SNAPSET_METRICS.certWaitDuration}_count`, { ...create, ended: 'early' }, 1);
     is(`${SNAPSET_METRICS.certWaitDuration}_count`, { ...create, ended: 'fired' }, undefined);

@@ -22,6 +22,7 @@ import {
 } from '../src/openstack/index.js';
 import { SnapsetError } from '../src/shared/errors.js';
 import { INSTANCES, MASTER0_UUID, startSim, type SimFixture } from './fixtures/openstack/sim.js';
+import { waitFor } from './helpers/wait.js';
 
 let f: SimFixture;
 
@@ -345,8 +346,7 @@ void describe('OpenStack client against the simulator', () => {
       assert.equal(img.name, 'client-snap');
       assert.equal(img.properties.hotstack_snap_id, 'cli');
       assert.equal(img.properties.instance_uuid, MASTER0_UUID);
-      for (let i = 0; i < 200 && (await c.image.getImage(imageId)).status !== 'active'; i++) await new Promise((r) => setTimeout(r, 10));
-      assert.equal((await c.image.getImage(imageId)).status, 'active');
+      await waitFor('the image to be active', async () => (await c.image.getImage(imageId)).status === 'active', { intervalMs: 10 });
       assert.equal((await c.compute.getServer(MASTER0_UUID)).taskState, null);
       await c.image.addTag(imageId, 'x');
       await c.image.addTag(imageId, 'x');

@@ -49,7 +49,7 @@ describe('pruneSnapsets', () => {
         const dry = await prune({ keep: 2, dryRun: true }, 'dry');
         assert.deepEqual([...dry.delete].sort(), ['Cexpired', 'Cold2___', 'Iold____', 'Kkilled_']);
         assert.deepEqual([...dry.keep].sort(), ['Bonly___', 'Cold1___', 'Iyoung__', 'Legacy__', fresh].sort());
-        assert.match(dry.reasons.Kkilled_!, /master0 image killed/);
+        assert.match(dry.reasons.Kkilled_!, /master0: image \S+ is killed/);
         assert.match(dry.reasons.Bonly___!, /newest complete set of stack hs-other/);
         assert.match(dry.reasons.Legacy__!, /stack hs-legacy/);
         assert.deepEqual(dry.deleted, []);

@@ -12,8 +12,8 @@ import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureTypes } from '../src/shared/errors.js';
-import { assessSet, describeAge, parseReviveInput, type ReviveInputArg } from '../src/shared/revive.js';
-import { COMPLETE_TAG } from '../src/shared/snapset.js';
+import { describeAge, parseReviveInput, type ReviveInputArg } from '../src/shared/revive.js';
+import { COMPLETE_TAG, setProblems } from '../src/shared/snapset/index.js';
 import type { ScenarioInput } from '../src/sim/scenario.js';
 import type { Simulator } from '../src/sim/index.js';
 import { reviveSnapset } from '../src/workflows/index.js';
@@ -226,10 +226,15 @@ describe('revive rules (pure)', () => {
       created_at: '2026-11-30T01:00:00Z',
       properties: { hotstack_set_size: over.size ?? '2', hotstack_stack_name: 's' },
     });
-    assert.deepEqual(assessSet('AAAAAAAA', [img('a'), img('b')]).problems, []);
-    assert.deepEqual(assessSet('AAAAAAAA', [img('a')]).problems, ['the capture made 2 image(s), 1 exist']);
-    assert.match(assessSet('AAAAAAAA', [img('a'), img('b', { status: 'queued' })]).problems.join(), /b: image b is queued/);
-    assert.match(assessSet('AAAAAAAA', [img('a'), img('b', { tags: ['hotstack', 'name=b'] })]).problems.join(), /b: tags missing: hotstack-snapset, snap_id=AAAAAAAA, role=…, mac_address=…, snapset_complete/);
+    // The model's one completeness rule, which revive's set check uses.
+    assert.deepEqual(setProblems('AAAAAAAA', [img('a'), img('b')]), []);
+    assert.deepEqual(setProblems('AAAAAAAA', [img('a')]), ['1 of 2 images']);
+    assert.match(setProblems('AAAAAAAA', [img('a'), img('b', { status: 'queued' })]).join(), /b: image b is queued/);
+    assert.deepEqual(setProblems('AAAAAAAA', [img('a'), img('b', { tags: ['hotstack', 'name=b'] })]), [
+      'b: tags missing: hotstack-snapset, role=…, mac_address=…, snap_id=AAAAAAAA',
+      `b not marked ${COMPLETE_TAG}`,
+    ]);
+    assert.deepEqual(setProblems('AAAAAAAA', []), ['no image of this set exists']);
     assert.equal(describeAge(40 * DAY + 3_600_000), '40d 1h');
     assert.throws(() => parseReviveInput({ stackName: 'bad name', controller: {} }), /stackName: expected a stack name.*controller\.name: required/);
   });

@@ -12,23 +12,15 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { findStackHolder, type SnapsetScheduleView } from '../src/client.js';
 import { FailureTypes } from '../src/shared/errors.js';
-import { COMPLETE_TAG } from '../src/shared/snapset.js';
+import { COMPLETE_TAG } from '../src/shared/snapset/index.js';
 import { progressQuery, skipCertWaitUpdate } from '../src/shared/workflow-api.js';
 import { createSnapset } from '../src/workflows/index.js';
 import { simInput } from './helpers/inputs.js';
 import { snapsetAt } from './helpers/processes.js';
 import { useTempDir, useTemporal, withSimWorker } from './helpers/temporal.js';
+import { waitFor } from './helpers/wait.js';
 
-
-async function eventually<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const eventually = <T>(fn: () => Promise<T | undefined>, what: string) => waitFor(what, fn, { intervalMs: 250 });
 
 describe('snapset schedule (dev server + simulator)', () => {
   const t = useTemporal('dev-server');

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseScenario } from '../src/sim/scenario.js';
 import { cloudScenarioSchema, startCloudSimulator, type CloudSimulator } from '../src/sim/cloud/index.js';
 import { CONTROLLER_UUID, INSTANCES, MASTER0_UUID, MASTER1_UUID } from './fixtures/openstack/sim.js';
+import { waitFor } from './helpers/wait.js';
 
 let sim: CloudSimulator;
 let stateDir: string;
@@ -45,19 +46,23 @@ function passwordAuth(password: string, scope = true) {
   };
 }
 
+/** Probes until `done`, returning every distinct value seen on the way (the state machine's path). */
 async function until<T>(probe: () => Promise<T>, done: (v: T) => boolean, seen: T[] = []): Promise<T[]> {
-  for (let i = 0; i < 2000; i++) {
-    const v = await probe();
-    if (seen.length === 0 || JSON.stringify(seen[seen.length - 1]) !== JSON.stringify(v)) seen.push(v);
-    if (done(v)) return seen;
-    await new Promise((r) => setTimeout(r, 3));
-  }
-  throw new Error(`never reached; seen ${JSON.stringify(seen)}`);
+  await waitFor(
+    'a state the test expects',
+    async () => {
+      const v = await probe();
+      if (seen.length === 0 || JSON.stringify(seen[seen.length - 1]) !== JSON.stringify(v)) seen.push(v);
+      return done(v);
+    },
+    { intervalMs: 3, seen: () => seen },
+  );
+  return seen;
 }
 
 /** Waits until the server has no task (a previous snapshot finished). */
 async function idle(uuid: string): Promise<void> {
-  await until(async () => sim.servers().find((s) => s.id === uuid)!.taskState, (v) => v === null);
+  await until(async () => sim.servers().find((s) => s.id === uuid)?.taskState, (v) => v === null);
 }
 
 void describe('cloud simulator: Keystone v3, Nova v2.1, Glance v2 shapes', () => {
@@ -85,8 +90,11 @@ void describe('cloud simulator: Keystone v3, Nova v2.1, Glance v2 shapes', () =>
     assert.equal(d.latencies.snapshotMs, 1500);
     assert.equal(d.faults.seed, 42);
     assert.deepEqual(d.faults.endpoints, {});
-    assert.throws(() => cloudScenarioSchema.parse({ regoin: 'x' }));
-    assert.throws(() => cloudScenarioSchema.parse({ faults: { endpoints: { '*': { errorRate: 2 } } } }));
+    assert.throws(() => cloudScenarioSchema.parse({ regoin: 'x' }), /Unrecognized key: .*regoin/);
+    assert.throws(
+      () => cloudScenarioSchema.parse({ faults: { endpoints: { '*': { errorRate: 2 } } } }),
+      (err: unknown) => err instanceof Error && 'issues' in err && JSON.stringify(err.issues).includes('["faults","endpoints","*","errorRate"]'),
+    );
   });
 
   void test('clouds.yaml is written to stateDir, private, with clouds sim and sim-appcred', async () => {

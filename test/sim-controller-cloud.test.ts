@@ -10,6 +10,7 @@ import { SshConnector } from '../src/cluster/index.js';
 import { startCloudSimulator, type CloudSimulator } from '../src/sim/cloud/index.js';
 import { startControllerSimulator, type ControllerSimulator } from '../src/sim/controller/index.js';
 import { CONTROLLER_UUID, runActivity, threeMasterScenario } from './fixtures/cluster/helpers.js';
+import { waitFor } from './helpers/wait.js';
 
 let cloud: CloudSimulator;
 let controller: ControllerSimulator;
@@ -40,9 +41,7 @@ test('prepare + shutdown through the activities leaves every Nova server SHUTOFF
   const down = await runActivity(acts.shutdownController, { controller: target });
   assert.equal(down.result.outcome, 'connection-dropped');
 
-  for (let i = 0; i < 500 && cloud.servers().some((s) => s.status !== 'SHUTOFF'); i++) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitFor('every server SHUTOFF', () => cloud.servers().every((s) => s.status === 'SHUTOFF'), { seen: () => cloud.servers().map((s) => s.status) });
   assert.deepEqual(
     cloud.servers().map((s) => [s.id === CONTROLLER_UUID ? 'controller' : s.role, s.status]).sort(),
     [

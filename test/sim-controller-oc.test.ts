@@ -14,6 +14,7 @@ import {
 import { parseScenario } from '../src/sim/scenario.js';
 import { startControllerSimulator, type ControllerSimulator } from '../src/sim/controller/index.js';
 import { FakeCompute, MASTER_UUIDS, threeMasterScenario } from './fixtures/cluster/helpers.js';
+import { waitFor } from './helpers/wait.js';
 
 const raw = (line: string): SafeCommand => ({ line, verb: 'test' });
 
@@ -119,7 +120,7 @@ describe('simulated oc after a node restarts', () => {
     const run = (line: string) => session.run(raw(line), { allowNonZeroExit: true });
     try {
       assert.equal((await run('oc debug node/master-1 -- chroot /host shutdown -h +1')).exitCode, 0);
-      for (let i = 0; i < 500 && compute.serverStatus(MASTER_UUIDS[1]!) !== 'SHUTOFF'; i++) await new Promise((r) => setTimeout(r, 5));
+      await waitFor('master-1 SHUTOFF', () => compute.serverStatus(MASTER_UUIDS[1]!) === 'SHUTOFF', { intervalMs: 5 });
       assert.equal(sim.nodes()[1]!.poweredOff, true);
       compute.powerOn(MASTER_UUIDS[1]!);
       assert.equal((await run('oc api-versions')).exitCode, 0); // not a cold start: two masters kept the API up

@@ -9,8 +9,9 @@ import { describe, test } from 'node:test';
 import { SshConnector } from '../src/cluster/index.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
 import type { ScenarioInput } from '../src/sim/scenario.js';
-import { captureLab, labActivities, openstackCall } from './fixtures/cluster/capture.js';
+import { captureLab, labActivities, openstackCall, osStart } from './fixtures/cluster/capture.js';
 import { CONTROLLER_UUID, MASTER_UUIDS, runActivity, threeMasterScenario } from './fixtures/cluster/helpers.js';
+import { waitFor } from './helpers/wait.js';
 
 const SCALE = 0.005; // 60 simulated seconds = 300 ms
 const NODES = ['master-0', 'master-1', 'master-2'];
@@ -23,11 +24,6 @@ async function withLab(controller: ScenarioInput['controller'], fn: (sim: Simula
     await sim.close();
   }
 }
-
-const until = async (what: string, cond: () => boolean) => {
-  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(cond(), `${what}: not reached`);
-};
 
 const statuses = (sim: Simulator) => sim.cloud.servers().map((s) => s.status);
 const activeImagesOf = (sim: Simulator, snapId: string) =>
@@ -53,7 +49,7 @@ describe('a lab that comes back', () => {
       assert.ok(sim.controller.controllerDown());
       await assert.rejects(new SshConnector({ connectTimeoutMs: 2000 }).connect(controller), (err: Error) => err.name === 'SshConnectionError');
 
-      await openstackCall(acts.startServers, { uuids: [CONTROLLER_UUID, ...MASTER_UUIDS] });
+      await osStart(sim, [CONTROLLER_UUID, ...MASTER_UUIDS]);
       // The route API wait meets, in order: a booting controller (no SSH), an API that is not
       // back yet, the API without route.openshift.io, and finally the route group.
       const route = await runActivity(acts.waitRouteApi, { controller, timeoutSeconds: 60, pollIntervalSeconds: 0.01 });
@@ -72,7 +68,7 @@ describe('a lab that comes back', () => {
       // the node bootstrapper: the old certificate expired) and one CSR that is not ours.
       const before = await runActivity(acts.listNodes, { controller });
       assert.deepEqual(before.result.nodes.map((n) => [n.name, n.ready]), NODES.map((n) => [n, false]));
-      await until('client CSRs', () => sim.controller.csrs().length === 4);
+      await waitFor('client CSRs', () => sim.controller.csrs().length === 4);
       const pending = sim.controller.csrs();
       assert.ok(pending.every((c) => c.state === 'Pending' && /^csr-[a-z0-9]{5}$/.test(c.name)));
       assert.deepEqual(pending.map((c) => c.node).sort(), ['intruder-0', ...NODES]);
@@ -109,8 +105,8 @@ describe('a lab that comes back', () => {
       const acts = labActivities(sim);
       const input = sim.snapsetInput();
       await captureLab(acts, input, 'cccccccccccc');
-      await openstackCall(acts.startServers, { uuids: [MASTER_UUIDS[0]!] }); // a half-revived lab: one node booting, with a CSR
-      await until('the booted node asks for a certificate', () => sim.controller.csrs().length === 1);
+      await osStart(sim, [MASTER_UUIDS[0]!]); // a half-revived lab: one node booting, with a CSR
+      await waitFor('the booted node asks for a certificate', () => sim.controller.csrs().length === 1);
       const images = sim.cloud.images().map((i) => i.id).sort();
 
       const post = await fetch(`${sim.cloud.endpoints.control}/labs/hs-test/reset`, { method: 'POST' });
@@ -146,7 +142,7 @@ describe('a lab that comes back', () => {
       const acts = labActivities(sim);
       const input = sim.snapsetInput();
       await captureLab(acts, input, 'eeeeeeeeeeee');
-      await openstackCall(acts.startServers, { uuids: [CONTROLLER_UUID, ...MASTER_UUIDS] });
+      await osStart(sim, [CONTROLLER_UUID, ...MASTER_UUIDS]);
       const route = await runActivity(acts.waitRouteApi, { controller: input.controller, timeoutSeconds: 60, pollIntervalSeconds: 0.01 });
       assert.ok(route.result.attempts > 1);
       const ready = await runActivity(acts.waitNodesReady, { controller: input.controller, timeoutSeconds: 60, pollIntervalSeconds: 0.01 });
@@ -164,14 +160,14 @@ describe('the controller VM powered off through Nova', () => {
         const controller = sim.snapsetInput().controller;
         await runActivity(acts.listNodes, { controller });
         await openstackCall(acts.stopServers, { uuids: [CONTROLLER_UUID] });
-        await until('controller SHUTOFF', () => sim.cloud.servers().find((s) => s.id === CONTROLLER_UUID)?.status === 'SHUTOFF');
+        await waitFor('controller SHUTOFF', () => sim.cloud.servers().find((s) => s.id === CONTROLLER_UUID)?.status === 'SHUTOFF');
         const accepted = sim.controller.connectionCount();
         await assert.rejects(
           new SshConnector({ connectTimeoutMs: 500 }).connect(controller),
           (err: Error) => err.name === 'SshConnectionError' && (whenPoweredOff === 'refuse' || /tim(ed|e) ?out/i.test(err.message)),
         );
         assert.equal(sim.controller.connectionCount(), accepted + 1); // it reached the port and got nothing
-        await openstackCall(acts.startServers, { uuids: [CONTROLLER_UUID] });
+        await osStart(sim, [CONTROLLER_UUID]);
         const nodes = await runActivity(acts.waitNodesReady, { controller, timeoutSeconds: 60, pollIntervalSeconds: 0.05 });
         assert.deepEqual(nodes.result.ready, NODES); // only the controller rebooted: the nodes stayed Ready
       });

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ValidationError } from '../src/shared/errors.js';
-import { groupSnapsets, latestYaml, parsePruneInput, planPrune, selectLatest, type StoreImage } from '../src/shared/snapsets.js';
+import { groupSnapsets, latestYaml, parsePruneInput, planPrune, selectLatest, type StoreImage } from '../src/shared/snapset/index.js';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-12-01T12:00:00Z');
@@ -53,9 +53,9 @@ describe('grouping and completeness', () => {
       ...pair('SSSSSSSS', { tags: 'seed' }),
     ]);
     const problems = Object.fromEntries(sets.map((s) => [s.snapId, s.problems.join('; ')]));
-    assert.match(problems.KKKKKKKK!, /master0 image killed/);
+    assert.match(problems.KKKKKKKK!, /master0: image \S+ is killed/);
     assert.match(problems.KKKKKKKK!, /master0 not marked snapset_complete/);
-    assert.match(problems.EEEEEEEE!, /master0 image lacks tags mac_address=/);
+    assert.match(problems.EEEEEEEE!, /master0: tags missing: mac_address=/);
     assert.match(problems.HHHHHHHH!, /2 of 3 images/);
     assert.match(problems.SSSSSSSS!, /not marked complete/);
     assert.ok(sets.every((s) => !s.complete));
@@ -97,7 +97,7 @@ describe('latest', () => {
   test('nothing good: the message says what exists', () => {
     const none = selectLatest(store, { stackName: 'hs-a', now: NOW + 28 * DAY });
     assert.ok(!none.found);
-    assert.match(none.message, /newest set NEWKILLD .* is incomplete: master1 image killed/);
+    assert.match(none.message, /newest set NEWKILLD .* is incomplete: master1: image \S+ is killed/);
     assert.match(none.message, /newest complete set GOODGOOD expired at/);
     const missing = selectLatest(store, { stackName: 'hs-zz', now: NOW });
     assert.ok(!missing.found);

@@ -24,6 +24,7 @@ import {
 } from '../src/cluster/index.js';
 import { ValidationError } from '../src/shared/errors.js';
 import type { ControllerTarget } from '../src/shared/types.js';
+import { waitFor } from './helpers/wait.js';
 
 const SSHD = '/usr/sbin/sshd';
 
@@ -45,20 +46,21 @@ async function freePort(): Promise<number> {
 }
 
 async function waitListening(port: number, proc: ChildProcess, stderr: () => string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (proc.exitCode !== null) throw new Error(`sshd exited with ${proc.exitCode}: ${stderr()}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = tcpConnect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
+  await waitFor(
+    `sshd to listen on ${port}`,
+    async () => {
+      if (proc.exitCode !== null) throw new Error(`sshd exited with ${proc.exitCode}: ${stderr()}`);
+      return new Promise<boolean>((resolve) => {
+        const s = tcpConnect(port, '127.0.0.1');
+        s.once('connect', () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.once('error', () => resolve(false));
       });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`sshd did not listen on ${port}: ${stderr()}`);
+    },
+    { seen: stderr },
+  );
 }
 
 /** `256 SHA256:… comment (ED25519)` → `SHA256:…` */

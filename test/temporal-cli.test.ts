@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import type { SnapsetProgress, SnapsetResult } from '../src/shared/workflow-api.js';
 import { sampleInput, simInput } from './helpers/inputs.js';
 import { toolchain, useTempDir, useTemporal, withSimWorker } from './helpers/temporal.js';
+import { waitFor } from './helpers/wait.js';
 
 const exec = promisify(execFile);
 
@@ -42,12 +43,15 @@ describe('the temporal CLI', () => {
       assert.ok(started.runId);
 
       let progress: SnapsetProgress | undefined;
-      for (let i = 0; i < 100 && progress?.phase !== 'waiting-cert-rotation'; i++) {
-        const out = JSON.parse(await temporal('workflow', 'query', '--workflow-id', workflowId, '--name', 'progress', '-o', 'json')) as { queryResult: SnapsetProgress[] };
-        progress = out.queryResult[0];
-        if (progress?.phase !== 'waiting-cert-rotation') await new Promise((r) => setTimeout(r, 200));
-      }
-      assert.equal(progress?.phase, 'waiting-cert-rotation');
+      await waitFor(
+        'the run to wait for the certificates (temporal workflow query)',
+        async () => {
+          const out = JSON.parse(await temporal('workflow', 'query', '--workflow-id', workflowId, '--name', 'progress', '-o', 'json')) as { queryResult: SnapsetProgress[] };
+          progress = out.queryResult[0];
+          return progress?.phase === 'waiting-cert-rotation';
+        },
+        { intervalMs: 200, retryErrors: true, seen: () => progress?.phase },
+      );
       assert.ok(progress?.certWait?.wakeAt, 'progress shows the wake-up time');
 
       await temporal('workflow', 'update', 'execute', '--workflow-id', workflowId, '--name', 'skipCertWait', '--input', JSON.stringify({ reason: 'skipped from the temporal CLI in a test' }));

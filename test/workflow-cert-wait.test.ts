@@ -11,6 +11,7 @@ import { progressQuery } from '../src/shared/workflow-api.js';
 import { createSnapset } from '../src/workflows/index.js';
 import { sampleInput, simInput } from './helpers/inputs.js';
 import { createTestWorker, FAST_SCENARIO, uniqueTaskQueue, useTemporal, withSimWorker } from './helpers/temporal.js';
+import { waitFor } from './helpers/wait.js';
 
 const HOUR = 3_600_000;
 
@@ -119,11 +120,10 @@ describe('certificate-rotation wait on the time-skipping server', () => {
         workflowId: `cert-cancel-${taskQueue}`,
         args: [simInput(sim, { prepare: { clusterCreatedAt: new Date(now).toISOString() } })],
       });
-      for (let i = 0; i < 200; i++) {
+      await waitFor('the certificate wait', async () => {
         const p = await handle.query(progressQuery);
-        if (p.phase === 'waiting-cert-rotation' && p.certWait) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+        return p.phase === 'waiting-cert-rotation' && p.certWait;
+      });
       await handle.cancel();
       await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
       const progress = await handle.query(progressQuery);

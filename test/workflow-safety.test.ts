@@ -12,12 +12,13 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { createActivities } from '../src/activities/index.js';
 import { CloudsYamlClientProvider } from '../src/openstack/index.js';
 import { SshConnector } from '../src/cluster/index.js';
-import { COMPLETE_TAG } from '../src/shared/snapset.js';
+import { COMPLETE_TAG } from '../src/shared/snapset/index.js';
 import { progressQuery, type SnapsetProgress } from '../src/shared/workflow-api.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
 import type { ScenarioInput } from '../src/sim/scenario.js';
 import { createSnapset } from '../src/workflows/index.js';
 import { simInput } from './helpers/inputs.js';
+import { pause, waitFor } from './helpers/wait.js';
 import { createTestWorker, FAST_SCENARIO, simDeps, uniqueTaskQueue, useTempDir, useTemporal, withSimWorker } from './helpers/temporal.js';
 
 type SimImage = { id: string; name: string; status: string; tags: string[]; hotstack_snap_id?: string };
@@ -62,13 +63,17 @@ async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
   return cause;
 }
 
-async function waitForPhase(handle: { query: (q: typeof progressQuery) => Promise<SnapsetProgress> }, ok: (p: SnapsetProgress) => boolean, what: string): Promise<SnapsetProgress> {
-  for (let i = 0; i < 600; i++) {
-    const p = await handle.query(progressQuery);
-    if (ok(p)) return p;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  assert.fail(`timed out waiting for ${what}`);
+/** Waits until the run's progress satisfies `ok`; the query itself may fail until a worker picked the run up. */
+function waitForPhase(handle: { query: (q: typeof progressQuery) => Promise<SnapsetProgress> }, ok: (p: SnapsetProgress) => boolean, what: string): Promise<SnapsetProgress> {
+  let last: SnapsetProgress | undefined;
+  return waitFor(
+    what,
+    async () => {
+      last = await handle.query(progressQuery);
+      return ok(last) ? last : undefined;
+    },
+    { retryErrors: true, seen: () => (last ? `phase ${last.phase}: ${last.details}` : 'no progress yet') },
+  );
 }
 
 /** Every string in a history, payloads (JSON bytes) decoded. */
@@ -181,7 +186,7 @@ describe('safe on a real lab (time-skipping server + simulator)', () => {
     );
   });
 
-  test('a killed image with maxParallelImages 4 of 12: no new snapshot starts, every image of the set is deleted', async () => {
+  test('a killed image with maxParallelImages 4 of 12 and imageAttempts 1: no new snapshot starts, every image of the set is deleted', async () => {
     const lab = labOf(12);
     const victim = Object.values(lab.instances!).find((i) => i.node === 'master-1')!.uuid;
     for (const i of Object.values(lab.instances!)) if (i.role !== 'controller') i.status = 'SHUTOFF';
@@ -192,12 +197,12 @@ describe('safe on a real lab (time-skipping server + simulator)', () => {
         const handle = await t.env.client.workflow.start(createSnapset, {
           taskQueue,
           workflowId: `kill-bounded-${taskQueue}`,
-          args: [simInput(sim, { prepare: { enabled: false }, capture: { maxParallelImages: 4, shutoffPollInterval: '100ms' } })],
+          args: [simInput(sim, { prepare: { enabled: false }, capture: { maxParallelImages: 4, shutoffPollInterval: '100ms', imageAttempts: 1 } })],
         });
         const f = await failureOf(handle.result());
         assert.equal(f.type, 'OpenStackResourceFailedError');
         assert.match(f.message, /the image of master1 .* is killed/);
-        const created = sim.cloud.counters()['compute.servers.createImage']!.requests;
+        const created = sim.cloud.counters()['compute.servers.createImage']?.requests ?? 0;
         assert.ok(created >= 1 && created < 12, `the fan-out stopped launching (${created} createImage of 12)`);
         const p = await handle.query(progressQuery);
         const left = (sim.cloud.images() as SimImage[]).filter((i) => i.hotstack_snap_id === p.snapId);
@@ -216,7 +221,7 @@ describe('safe on a real lab (time-skipping server + simulator)', () => {
       t.env,
       async ({ sim, taskQueue }) => {
         const handle = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `cancel-fanout-${taskQueue}`, args: [simInput(sim)] });
-        const p0 = await waitForPhase(handle, (p) => p.phase === 'creating-images' && sim.cloud.counters()['compute.servers.createImage']!.requests === 6, 'every snapshot to start');
+        const p0 = await waitForPhase(handle, (p) => p.phase === 'creating-images' && (sim.cloud.counters()['compute.servers.createImage']?.requests ?? 0) === 6, 'every snapshot to start');
         await handle.cancel();
         await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
         const closed = sim.cloud.counters()['image.images.list']!.requests;
@@ -225,7 +230,7 @@ describe('safe on a real lab (time-skipping server + simulator)', () => {
         assert.deepEqual((sim.cloud.images() as SimImage[]).filter((i) => i.hotstack_snap_id === p0.snapId), [], 'no image left');
         assert.equal(sim.cloud.counters()['compute.servers.createImage']!.requests, 6, 'nothing new was created after the cancel');
         assert.match(p.details, /cancelled; changed before it stopped: .*; every image of set .* deleted \(6\); VMs now: 6 SHUTOFF/);
-        await new Promise((r) => setTimeout(r, 3000));
+        await pause(3000);
         assert.equal(sim.cloud.counters()['image.images.list']!.requests, closed, 'no poll after the workflow closed');
       },
       lab,
@@ -272,8 +277,8 @@ describe('safe on a real lab (time-skipping server + simulator)', () => {
         t.env,
         async ({ sim, taskQueue }) => {
           const handle = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `cancel-${c.phase}-${taskQueue}`, args: [simInput(sim)] });
-          await waitForPhase(handle, (p) => p.phase === c.phase, c.phase);
-          await new Promise((r) => setTimeout(r, 300));
+          await waitForPhase(handle, (p) => p.phase === c.phase, `phase ${c.phase}`);
+          await pause(300);
           await handle.cancel();
           await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
           const p = await handle.query(progressQuery);
@@ -304,7 +309,7 @@ describe('safe on a real lab (time-skipping server + simulator)', () => {
       t.env,
       async ({ sim, taskQueue }) => {
         const handle = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `storm-${taskQueue}`, args: [simInput(sim)] });
-        await waitForPhase(handle, (p) => p.phase === 'creating-images', 'the capture');
+        await waitForPhase(handle, (p) => p.phasesRun.includes('creating-images'), 'the capture to start');
         sim.cloud.expireTokens();
         const result = await handle.result();
         const ours = (sim.cloud.images() as SimImage[]).filter((i) => i.hotstack_snap_id === result.snapId);

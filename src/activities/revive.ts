@@ -1,14 +1,14 @@
 /**
- * What reviveSnapset reads from Glance: one set by snap_id, or the newest complete set of a stack.
- * Read-only; the workflow decides (complete? young enough? forced?).
+ * What reviveSnapset reads from Glance: one set by snap_id, or the newest complete set of a stack —
+ * read by the store and judged by the model, exactly as `snapset latest` does. Read-only; the
+ * workflow decides (complete? young enough? forced?).
  */
-import type { Image, OpenStackClient } from '../openstack/index.js';
-import { assessSet, imageStack, type SetAssessment } from '../shared/revive.js';
-import { COMPLETE_TAG, SNAP_ID, SNAP_ID_PROPERTY, SNAPSET_TAG } from '../shared/snapset.js';
-import { snapIdOf } from '../shared/snapsets.js';
+import { readSet, readSnapsets } from '../openstack/snapset-store.js';
 import { ValidationError } from '../shared/errors.js';
+import { setAssessment, type SetAssessment } from '../shared/revive.js';
+import { newestComplete, SNAP_ID } from '../shared/snapset/index.js';
 import { activityCtx } from './context.js';
-import type { CloudInput, OpenstackActivityDeps } from './openstack.js';
+import type { CloudInput, OpenstackActivityDeps } from './types.js';
 
 export interface FindReviveSetInput extends CloudInput {
   stackName: string;
@@ -23,19 +23,12 @@ export interface FindReviveSetResult {
   seen: { snapId: string; createdAt: string; complete: boolean; problems: string[] }[];
 }
 
-/** Every image of one set: by the property set at createImage, and by the seed's tag (images made before the property existed). */
-async function readSet(c: OpenStackClient, snapId: string, signal?: AbortSignal): Promise<Image[]> {
-  const [byProperty, byTag] = await Promise.all([
-    c.image.listAllImages({ properties: { [SNAP_ID_PROPERTY]: snapId } }, { signal }),
-    c.image.listAllImages({ tags: [`snap_id=${snapId}`] }, { signal }),
-  ]);
-  const all = new Map([...byProperty, ...byTag].map((i) => [i.id, i]));
-  return [...all.values()];
-}
+/** Sets named in a refusal: enough to see what went wrong, small enough for a workflow history. */
+const SEEN_LIMIT = 10;
 
 export function createReviveActivities(deps: OpenstackActivityDeps) {
   return {
-    /** The set reviveSnapset is asked about, assessed (complete, created, stack), or the newest complete set of the stack. */
+    /** The set reviveSnapset is asked about, or the newest complete set of the stack (the model's order, as `snapset latest`). */
     async findReviveSet(input: FindReviveSetInput): Promise<FindReviveSetResult> {
       if (input.snapId !== undefined && (typeof input.snapId !== 'string' || !SNAP_ID.test(input.snapId))) {
         throw new ValidationError([{ path: 'snapId', message: 'expected a snap_id: 8 characters of URL-safe base64' }], { source: 'findReviveSet' });
@@ -43,32 +36,13 @@ export function createReviveActivities(deps: OpenstackActivityDeps) {
       const { signal } = activityCtx();
       const c = await deps.openstack.client(input.cloud);
       if (input.snapId) {
-        const set = assessSet(input.snapId, await readSet(c, input.snapId, signal));
+        const set = setAssessment(await readSet(c, input.snapId, { signal }));
         return { set, seen: [{ snapId: set.snapId, createdAt: set.createdAt, complete: set.complete, problems: set.problems }] };
       }
-      // Sets of the stack, newest first; ties on Glance's whole-second created_at broken by snap_id.
-      const marked = await c.image.listAllImages({ tags: [SNAPSET_TAG] }, { signal });
-      const created = new Map<string, string>();
-      for (const img of marked) {
-        const id = snapIdOf(img);
-        if (!id || imageStack(img.properties) !== input.stackName) continue;
-        const at = created.get(id);
-        if (at === undefined || img.created_at < at) created.set(id, img.created_at);
-      }
-      const order = [...created].sort(([a, ta], [b, tb]) => (ta === tb ? b.localeCompare(a) : tb.localeCompare(ta)));
-      const seen: FindReviveSetResult['seen'] = [];
-      for (const [snapId] of order) {
-        const images = marked.filter((i) => snapIdOf(i) === snapId);
-        // Only sets that look complete from the list are read whole (a killed image may have no tags at all).
-        if (!images.every((i) => i.tags.includes(COMPLETE_TAG))) {
-          if (seen.length < 10) seen.push({ snapId, createdAt: created.get(snapId)!, complete: false, problems: ['no completion marker'] });
-          continue;
-        }
-        const set = assessSet(snapId, await readSet(c, snapId, signal));
-        if (seen.length < 10) seen.push({ snapId, createdAt: set.createdAt, complete: set.complete, problems: set.problems });
-        if (set.complete) return { set, seen };
-      }
-      return { seen };
+      const sets = await readSnapsets(c, { stackName: input.stackName, signal });
+      const seen = sets.slice(0, SEEN_LIMIT).map((s) => ({ snapId: s.snapId, createdAt: s.createdAt, complete: s.complete, problems: s.problems }));
+      const chosen = newestComplete(sets);
+      return chosen ? { set: setAssessment(chosen), seen } : { seen };
     },
   };
 }

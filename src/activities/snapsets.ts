@@ -6,10 +6,10 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { deleteSnapsetImages, readSnapsets } from '../openstack/snapset-store.js';
 import { ValidationError } from '../shared/errors.js';
-import { SNAP_ID } from '../shared/snapset.js';
-import type { StoredSnapset } from '../shared/snapsets.js';
+import { SNAP_ID } from '../shared/snapset/index.js';
+import type { StoredSnapset } from '../shared/snapset/index.js';
 import { activityCtx } from './context.js';
-import type { CloudInput, OpenstackActivityDeps } from './openstack.js';
+import type { CloudInput, OpenstackActivityDeps } from './types.js';
 
 export interface ListSnapsetsInput extends CloudInput {
   stackName?: string;

@@ -8,9 +8,9 @@ import { Option, type Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { CloudsYamlClientProvider, OpenStackNetworkError, OpenStackTimeoutError, type OpenStackClient } from '../openstack/index.js';
 import { ValidationError } from '../shared/errors.js';
-import { SNAP_ID } from '../shared/snapset.js';
-import type { PruneSnapsetsInput, PruneSnapsetsResult } from '../shared/snapsets.js';
-import { TASK_QUEUE } from '../shared/workflow-api.js';
+import { SNAP_ID } from '../shared/snapset/index.js';
+import type { PruneSnapsetsInput, PruneSnapsetsResult } from '../shared/snapset/index.js';
+import { pruneWorkflowId, TASK_QUEUE } from '../shared/workflow-api.js';
 import type { pruneSnapsets } from '../workflows/index.js';
 import { EXIT, type CliContext, type GlobalOpts } from './context.js';
 import { NO_POLLER_WARN_MS, workflowPollers } from './watch.js';
@@ -51,22 +51,32 @@ export function stackArg(s: string | undefined): string | undefined {
  * Deleting needs a yes: `--yes`, or an answer on a terminal. Off a terminal without `--yes` it is
  * refused (exit 2) before anything is contacted — a script must say so explicitly.
  */
-export function refuseOffTerminal(ctx: CliContext, yes: boolean | undefined): number | undefined {
+export function refuseOffTerminal(ctx: CliContext, yes: boolean | undefined, what = DELETING): number | undefined {
   if (yes || (process.stdin.isTTY && ctx.io.isTTY)) return undefined;
-  ctx.io.err('snapset: refusing to delete without confirmation (not a terminal): add --yes, or look first with --dry-run');
+  ctx.io.err(what.refused);
   return EXIT.usage;
 }
 
+/** What a confirmation says when it is refused off a terminal, and when the answer is no. */
+export interface ConfirmWords {
+  refused: string;
+  declined: string;
+}
+const DELETING: ConfirmWords = {
+  refused: 'snapset: refusing to delete without confirmation (not a terminal): add --yes, or look first with --dry-run',
+  declined: 'nothing deleted',
+};
+
 /** Asks on the terminal (see {@link refuseOffTerminal}); undefined = go ahead, else the exit code. */
-export async function confirm(ctx: CliContext, question: string, yes: boolean | undefined): Promise<number | undefined> {
+export async function confirm(ctx: CliContext, question: string, yes: boolean | undefined, what = DELETING): Promise<number | undefined> {
   if (yes) return undefined;
-  const refused = refuseOffTerminal(ctx, yes);
+  const refused = refuseOffTerminal(ctx, yes, what);
   if (refused !== undefined) return refused;
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = (await rl.question(`${question} [y/N] `)).trim().toLowerCase();
     if (answer === 'y' || answer === 'yes') return undefined;
-    ctx.io.err('nothing deleted');
+    ctx.io.err(what.declined);
     return EXIT.failed;
   } finally {
     rl.close();
@@ -74,9 +84,9 @@ export async function confirm(ctx: CliContext, question: string, yes: boolean | 
 }
 
 /** Runs `pruneSnapsets` to its end (durable, in the Web UI under a workflow ID saying what it does). */
-export async function runPrune(ctx: CliContext, client: Client, cmd: Command, input: PruneSnapsetsInput, what: string): Promise<{ workflowId: string; result: PruneSnapsetsResult }> {
+export async function runPrune(ctx: CliContext, client: Client, cmd: Command, input: PruneSnapsetsInput, what: 'prune' | 'delete'): Promise<{ workflowId: string; result: PruneSnapsetsResult }> {
   const taskQueue = cmd.optsWithGlobals<GlobalOpts>().taskQueue ?? TASK_QUEUE;
-  const workflowId = `snapset-${what}-${input.stackName ?? 'all'}-${new Date().toISOString().replace(/[:.]/g, '')}`;
+  const workflowId = pruneWorkflowId(what, input.stackName, new Date());
   const handle = await client.workflow.start<typeof pruneSnapsets>('pruneSnapsets', {
     taskQueue,
     workflowId,

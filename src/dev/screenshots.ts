@@ -72,10 +72,10 @@ async function main(): Promise<void> {
     await shot('web-ui-failed.png');
 
     // Taller, so that every step down to the failed capture and the cleanup is in the picture.
-    await page.setViewportSize({ width: 1280, height: 1100 });
+    await page.setViewportSize({ width: 1280, height: 1200 });
     await openRunTab(page, ui, 'default', runs.failed, 'user-metadata');
     await currentDetails(page, 'failed');
-    await eventsWithMetadata(page, `create 4 images of set ${runs.failed.snapId}`, 'Failed');
+    await eventsWithMetadata(page, `delete every image of set ${runs.failed.snapId}`, 'Completed');
     await shot('web-ui-failed-steps.png');
     await page.setViewportSize({ width: 1280, height: 820 });
 

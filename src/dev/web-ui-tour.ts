@@ -21,7 +21,7 @@ export interface TourRun {
 export interface TourRuns {
   /** In `waiting-cert-rotation`, its 25 h timer running (terminate it when done). */
   waiting: TourRun & { wakeAt: string; details: string };
-  /** Failed in creating-images: the cloud killed one snapshot; cleanup deleted the set. */
+  /** Failed in creating-images: the cloud killed one snapshot, twice (taken again once); cleanup deleted the set. */
   failed: TourRun & { snapId: string; failure: SnapsetFailureInfo; details: string };
   completed: TourRun & { result: SnapsetResult; details: string };
 }
@@ -32,7 +32,7 @@ export const UI_TIMEOUT_MS = 90_000;
 /**
  * Three labs of a controller, two masters and a worker in one simulated cloud, named after `tag`
  * (so tours on a shared server never take each other's stack lock). The failed lab's master1 gets
- * its snapshot killed by the cloud.
+ * every snapshot killed by the cloud: taken again once, then the run fails.
  */
 export function tourScenario(tag: string): ScenarioInput & { stacks: { waiting: string; failed: string; completed: string } } {
   const stacks = { waiting: `hs-ui-wait-${tag}`, failed: `hs-ui-fail-${tag}`, completed: `hs-ui-done-${tag}` };
@@ -75,7 +75,7 @@ export async function startTourRuns(client: Client, sim: Simulator, taskQueue: s
   const input = (stackName: string, clusterCreatedAt: string) => ({
     ...sim.snapsetInput(stackName),
     prepare: { stablePeriod: '60s', clusterCreatedAt },
-    capture: { shutoffPollInterval: '100ms', imagePollInterval: '100ms' },
+    capture: { shutoffPollInterval: '100ms', imagePollInterval: '100ms', imageAttempts: 2, imageRetryDelay: '1s' },
   });
   const longAgo = new Date(Date.now() - 3 * 24 * 3_600_000).toISOString();
   const start = (stackName: string, clusterCreatedAt: string) =>

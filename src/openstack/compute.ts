@@ -1,5 +1,6 @@
+import { mapLimit } from '../shared/map-limit.js';
 import type { Session } from './session.js';
-import { OpenStackNetworkError } from './errors.js';
+import { OpenStackNetworkError, OpenStackNotFoundError } from './errors.js';
 
 /**
  * Nova v2.1, the calls a SnapSet needs. Every call sends a microversion ≥ 2.45 so that `createImage`
@@ -9,6 +10,10 @@ import { OpenStackNetworkError } from './errors.js';
 /** The microversion we ask for: ≥ 2.45 (createImage body) and old enough for any supported cloud (Queens). */
 export const DEFAULT_COMPUTE_MICROVERSION = '2.60';
 const MIN_MICROVERSION: [number, number] = [2, 45];
+/** Nova's largest page: a whole lab in one request. */
+const LIST_PAGE = 1000;
+/** GETs of single servers at once when the list does not show them. */
+const PARALLEL_GETS = 8;
 
 export function parseMicroversion(v: string): [number, number] | undefined {
   const m = /^(\d+)\.(\d+)$/.exec(v.trim());
@@ -98,6 +103,32 @@ export class ComputeClient {
       throw new OpenStackNetworkError({ method: 'GET', url: res.url, service: 'compute' }, 'response has no server object');
     }
     return toServer(s);
+  }
+
+  /**
+   * The servers of `ids` (keys as given), with one paginated `GET /servers/detail` instead of one
+   * GET each; a server the list does not show (another project, a policy) is asked for by its ID,
+   * and is absent from the result when Nova has no such server (404).
+   */
+  async getServersByIds(ids: readonly string[], opts: CallOptions = {}): Promise<Map<string, Server>> {
+    const wanted = new Set(ids.map((u) => u.toLowerCase()));
+    const found = new Map<string, Server>();
+    if (ids.length > 1) {
+      for await (const s of this.listServers({ limit: LIST_PAGE }, opts)) if (wanted.has(s.id.toLowerCase())) found.set(s.id.toLowerCase(), s);
+    }
+    await mapLimit(
+      ids.filter((u) => !found.has(u.toLowerCase())),
+      PARALLEL_GETS,
+      async (u) => {
+        try {
+          found.set(u.toLowerCase(), await this.getServer(u, opts));
+        } catch (err) {
+          if (!(err instanceof OpenStackNotFoundError)) throw err;
+        }
+      },
+      opts.signal,
+    );
+    return new Map(ids.flatMap((u) => (found.has(u.toLowerCase()) ? [[u, found.get(u.toLowerCase())!] as const] : [])));
   }
 
   /**

@@ -1,10 +1,10 @@
 /**
- * The image store read as SnapSets (plain Node): the CLI reads it directly, activities through it.
- * The rules (grouping, completeness, expiry) are pure, in src/shared/snapsets.ts.
+ * The one store of SnapSets on the OpenStack side (plain Node): read one set, list sets, delete a
+ * set. The CLI reads it directly; the activities (capture, cleanup, prune, revive) through it. The
+ * rules (grouping, completeness, expiry, order) are the model's, in src/shared/snapset/.
  */
 import { SnapsetError } from '../shared/errors.js';
-import { SNAP_ID_PROPERTY, SNAPSET_TAG } from '../shared/snapset.js';
-import { groupSnapsets, type StoredSnapset } from '../shared/snapsets.js';
+import { groupSnapsets, SNAP_ID_PROPERTY, SNAPSET_TAG, snapsetOf, tag, type StoredSnapset } from '../shared/snapset/index.js';
 import type { OpenStackClient } from './client.js';
 import type { CallOptions } from './compute.js';
 import { OpenStackNotFoundError } from './errors.js';
@@ -43,13 +43,27 @@ export async function readSnapsets(c: OpenStackClient, opts: ReadSnapsetsOptions
   return opts.stackName ? sets.filter((s) => s.stackName === opts.stackName) : sets;
 }
 
-/** One set, or undefined: found by its tag and by its property (a half-made set has only the latter). */
+/**
+ * Every image carrying `hotstack_snap_id=snapId`: the set as its capture made it, from the moment
+ * each image exists (Nova copies the `createImage` metadata), long before it has tags.
+ */
+export function listSetImages(c: OpenStackClient, snapId: string, opts: CallOptions = {}): Promise<Image[]> {
+  return c.image.listAllImages({ properties: { [SNAP_ID_PROPERTY]: snapId }, limit: PAGE }, opts);
+}
+
+/**
+ * One set as the model reads it, even when no image of it exists (then it is incomplete, saying so):
+ * found by its property and by the seed's `snap_id=` tag (images made before the property existed).
+ */
+export async function readSet(c: OpenStackClient, snapId: string, opts: CallOptions = {}): Promise<StoredSnapset> {
+  const [byProperty, tagged] = await Promise.all([listSetImages(c, snapId, opts), c.image.listAllImages({ tags: [tag('snap_id', snapId)], limit: PAGE }, opts)]);
+  return snapsetOf(snapId, [...byProperty, ...tagged]);
+}
+
+/** One set, or undefined when no image of it exists. */
 export async function readSnapset(c: OpenStackClient, snapId: string, opts: CallOptions = {}): Promise<StoredSnapset | undefined> {
-  const [tagged, byProperty] = await Promise.all([
-    c.image.listAllImages({ tags: [`snap_id=${snapId}`], limit: PAGE }, opts),
-    c.image.listAllImages({ properties: { [SNAP_ID_PROPERTY]: snapId }, limit: PAGE }, opts),
-  ]);
-  return groupSnapsets([...tagged, ...byProperty]).find((s) => s.snapId === snapId);
+  const set = await readSet(c, snapId, opts);
+  return set.images.length > 0 ? set : undefined;
 }
 
 export interface DeleteSetResult {

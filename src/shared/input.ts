@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { ValidationError, type FieldIssue } from './errors.js';
 import type { ControllerTarget, InstanceSpec } from './types.js';
+import { stackNameProblem } from './workflow-api.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Six octets of one or two hex digits, `:` or `-` separated: the seed's own example writes `fa:16:9e:81:f6:5`. */
@@ -122,6 +123,10 @@ const captureSchema = z.strictObject(
     imageTimeout: duration(DEFAULTS.imageTimeout),
     imagePollInterval: duration('5s'),
     maxParallelImages: z.number(required('a number')).int('expected a whole number').min(1).max(256).optional(),
+    /** Times one image may be taken while the VMs stay SHUTOFF (a killed snapshot is taken again); 1 = never again. */
+    imageAttempts: z.number(required('a number')).int('expected a whole number').min(1, 'expected at least 1 (1: a failed snapshot fails the run)').max(10).default(3),
+    /** Wait before the first retake of a failed image; doubles on each further attempt (at most 5 min). */
+    imageRetryDelay: duration('10s'),
     onFailure: z.enum(['cleanup', 'keep'], { error: 'expected "cleanup" or "keep"' }).default('cleanup'),
   },
   required('an object'),
@@ -136,7 +141,11 @@ const retentionSchema = z.strictObject(
 );
 
 /** Fields the other workflows' inputs (reviveSnapset) share with createSnapset's. */
-export const stackNameField = text('a string', STACK_NAME, 'a stack name: a letter, then letters, digits, _ . - (at most 100)');
+export const stackNameField = text('a string', STACK_NAME, 'a stack name: a letter, then letters, digits, _ . - (at most 100)').superRefine((name, ctx) => {
+  // Workflow IDs are built from the stack name: names that would forge another kind's ID are refused.
+  const problem = stackNameProblem(name);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 export const cloudNameField = text('a string', CLOUD_NAME, 'a cloud name from clouds.yaml');
 
 export const snapsetInputSchema = z.strictObject(

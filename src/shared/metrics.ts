@@ -30,10 +30,10 @@ export const METRIC_HELP: Record<keyof typeof SNAPSET_METRICS, string> = {
   runsFailed: 'Workflow runs failed, by the failure type of their root cause',
   runsCancelled: 'Workflow runs cancelled',
   runDuration: 'Run time from the run start to its end, by outcome (completed, failed, cancelled)',
-  captureDuration: 'Time to make every image of a set: captureImages scheduled until every image is active, retries included',
+  captureDuration: 'Time to make every image of a set: the first captureImages scheduled until one reports every image active (retakes included), or until the run fails',
   certWaitDuration: 'Time spent in the kubelet certificate-rotation wait, by how it ended (fired, or ended early by skipCertWait or a cancellation)',
   imagesCreated: 'Images (kind=image) and volume snapshots (kind=volume_snapshot) of captured sets',
-  imageRetries: 'Snapshots taken again after the cloud failed one (killed, deactivated, deleted, timed out)',
+  imageRetries: 'Snapshots taken again after the cloud failed one, by the status it ended in (killed, deactivated, deleted; timeout: stuck in another)',
   cleanupDeletedImages: 'Images of unfinished sets deleted by cleanup after a failure or cancellation',
   cleanupLeftImages: 'Images of unfinished sets cleanup could not delete (they need a person)',
   pruneDeletedSets: 'SnapSets deleted by pruneSnapsets (retention, snapset prune, snapset delete)',
@@ -57,10 +57,9 @@ export type RunOutcome = 'completed' | 'failed' | 'cancelled';
 export type ImageRetryReason = 'killed' | 'deactivated' | 'deleted' | 'timeout' | 'other';
 
 /**
- * Counts one snapshot taken again (DESIGN §5 step 6). Call it with the meter of where the retry is
- * decided: `Context.current().metricMeter` in an activity, `metricMeter` of @temporalio/workflow in a
- * workflow (that one is silent on replay). An activity attempt that is itself retried by Temporal
- * counts its own retakes again: call it once the retake is really sent.
+ * Counts snapshots taken again (DESIGN §5 step 6). The workflow interceptor calls it for every
+ * instance a `retakeImages` activity took again; with `metricMeter` of @temporalio/workflow it is
+ * silent on replay (from an activity, `Context.current().metricMeter` would count retried attempts).
  */
 export function recordImageRetry(meter: MetricMeter, reason: ImageRetryReason, count = 1): void {
   meter.createCounter(SNAPSET_METRICS.imageRetries, undefined, METRIC_HELP.imageRetries).add(count, { reason });

@@ -5,8 +5,7 @@
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
 import { checkShape, cloudNameField, controllerSchema, duration, findSecrets, stackNameField, zodIssues } from './input.js';
-import { COMPLETE_TAG, SNAP_ID } from './snapset.js';
-import { stackNameOf, type StoreImage } from './snapsets.js';
+import { SNAP_ID, type StoredSnapset } from './snapset/index.js';
 import type { RunProgress } from './workflow-api.js';
 
 /** A set older than this is refused unless `force` (the seed's limit: its images expire then). */
@@ -69,60 +68,26 @@ export function parseReviveInput(raw: unknown): ReviveInput {
   return result.data;
 }
 
-/** One image of a set as Glance lists it: the store's shape. */
-export type ListedSetImage = StoreImage;
-
+/** A set as reviveSnapset sees it: the model's reading of the store, keyed by instance name. */
 export interface SetAssessment {
   snapId: string;
-  /** The stack the images say they are of (property, or the CLI's `snapset-<stack>` workflow ID); undefined when they do not say. */
+  /** The stack the images say they are of (property, or the capture's `snapset-<stack>` workflow ID); undefined when they do not say. */
   stackName?: string;
-  /** The oldest image's `created_at`: when the capture made the set. */
+  /** When the set was made: the model's `createdAt` (its newest image). */
   createdAt: string;
   complete: boolean;
-  /** Why it is not complete (empty when it is). */
+  /** Why it is not complete (empty when it is): the model's one list of problems. */
   problems: string[];
   images: Record<string, { imageId: string; imageName: string | null; role?: string; macAddress?: string; status: string }>;
 }
 
-const TAG_VALUE = (tags: readonly string[], key: string) => tags.find((t) => t.startsWith(`${key}=`))?.slice(key.length + 1);
-
-/** The stack of an image: `hotstack_stack_name`, else `snapset-<stack>` from the capture's workflow ID (older images) — the store's rule. */
-export function imageStack(properties: Record<string, unknown>): string | undefined {
-  return stackNameOf([{ properties }]) ?? undefined;
-}
-
-/**
- * A set is complete when every image is `active`, carries the six seed tags and the completion
- * marker, and there are as many images as the capture said (`hotstack_set_size`).
- */
-export function assessSet(snapId: string, images: readonly ListedSetImage[]): SetAssessment {
-  const problems: string[] = [];
-  const out: SetAssessment['images'] = {};
-  const suffix = `-snapshot-${snapId}`;
-  if (images.length === 0) problems.push('no image of this set exists');
-  const sizes = new Set(images.map((i) => i.properties.hotstack_set_size).filter((s): s is string => typeof s === 'string'));
-  for (const size of sizes) if (Number(size) !== images.length) problems.push(`the capture made ${size} image(s), ${images.length} exist`);
-  for (const img of [...images].sort((a, b) => a.id.localeCompare(b.id))) {
-    // A killed image may have no tags at all: its name still says which instance it was.
-    const fromName = img.name?.startsWith('hotstack-') && img.name.endsWith(suffix) ? img.name.slice('hotstack-'.length, -suffix.length) : undefined;
-    const name = TAG_VALUE(img.tags, 'name') ?? fromName ?? img.name ?? img.id;
-    const role = TAG_VALUE(img.tags, 'role');
-    const mac = TAG_VALUE(img.tags, 'mac_address');
-    out[name] = { imageId: img.id, imageName: img.name, status: img.status, ...(role ? { role } : {}), ...(mac ? { macAddress: mac } : {}) };
-    if (img.status.toLowerCase() !== 'active') {
-      problems.push(`${name}: image ${img.id} is ${img.status}`);
-      continue;
-    }
-    const missing = ['hotstack', 'hotstack-snapset', `snap_id=${snapId}`].filter((t) => !img.tags.includes(t));
-    for (const key of ['name', 'role', 'mac_address']) if (TAG_VALUE(img.tags, key) === undefined) missing.push(`${key}=…`);
-    if (!img.tags.includes(COMPLETE_TAG)) missing.push(COMPLETE_TAG);
-    if (missing.length > 0) problems.push(`${name}: tags missing: ${missing.join(', ')}`);
+/** The revive view of a stored set (a shape, not a rule: completeness and dates are the model's). */
+export function setAssessment(set: StoredSnapset): SetAssessment {
+  const images: SetAssessment['images'] = {};
+  for (const i of set.images) {
+    images[i.name] = { imageId: i.imageId, imageName: i.imageName, status: i.status, ...(i.role ? { role: i.role } : {}), ...(i.macAddress ? { macAddress: i.macAddress } : {}) };
   }
-  const stacks = [...new Set(images.map((i) => imageStack(i.properties)).filter((s): s is string => s !== undefined))];
-  if (stacks.length > 1) problems.push(`images of several stacks: ${stacks.join(', ')}`);
-  // Glance's created_at has whole seconds in one format, so the text order is the time order.
-  const createdAt = images.map((i) => i.created_at).sort()[0] ?? '';
-  return { snapId, ...(stacks.length === 1 ? { stackName: stacks[0] } : {}), createdAt, complete: problems.length === 0, problems, images: out };
+  return { snapId: set.snapId, ...(set.stackName ? { stackName: set.stackName } : {}), createdAt: set.createdAt, complete: set.complete, problems: set.problems, images };
 }
 
 /** `3d 4h`, `5h 12m`, `40s`: an age as people read it. */

@@ -9,7 +9,34 @@ import type { Phase } from './types.js';
 
 export const TASK_QUEUE = 'hotstack-snapset';
 
-/** One environment never has two runs at once: clients start with this ID and conflict policy FAIL. */
+// ---- workflow IDs -------------------------------------------------------------------------------
+//
+// Every workflow ID the project makes is built here. Each kind is `snapset-` + a fixed word + `-` +
+// the stack, except the capture's, which is `snapset-<stack>` (the ID clients, schedules and older
+// images already use, so it cannot change). A stack name therefore may not be a reserved word nor
+// start with one and a dash, nor end with the retention child's `-prune`: validation refuses such
+// names (`stackNameProblem`), and then no kind's ID can equal another kind's for any valid stack
+// name (test/workflow-ids.test.ts). Changing an ID that running workflows use would break them:
+// add kinds, never reshape these.
+
+/** Words that follow `snapset-` in the IDs of kinds other than the capture: no stack name is one or starts with one and `-`. */
+export const RESERVED_STACK_WORDS = ['lock', 'revive', 'prune', 'delete', 'preflight'] as const;
+/** The retention child of a capture is `<capture ID>-prune`: no stack name ends with it. */
+export const RESERVED_STACK_SUFFIXES = ['-prune'] as const;
+
+/** Why a stack name cannot be used in workflow IDs, or undefined when it can. */
+export function stackNameProblem(stackName: string): string | undefined {
+  const word = RESERVED_STACK_WORDS.find((w) => stackName === w || stackName.startsWith(`${w}-`));
+  if (word) {
+    const what = stackName === word ? `be "${word}"` : `start with "${word}-"`;
+    return `a stack name may not ${what}: snapset-${stackName}${stackName === word ? '-prune' : ''} would be the ID of another kind of workflow (reserved: ${RESERVED_STACK_WORDS.join(', ')})`;
+  }
+  const suffix = RESERVED_STACK_SUFFIXES.find((p) => stackName.endsWith(p));
+  if (suffix) return `a stack name may not end with "${suffix}": snapset-${stackName} would be the ID of a capture's retention run`;
+  return undefined;
+}
+
+/** The capture of a stack. One environment never has two runs at once: clients start with this ID and conflict policy FAIL. */
 export function snapsetWorkflowId(stackName: string): string {
   return `snapset-${stackName}`;
 }
@@ -17,6 +44,48 @@ export function snapsetWorkflowId(stackName: string): string {
 /** The per-stack lock every run of a stack holds while it runs (src/workflows/common.ts `stackLock`). */
 export function stackLockWorkflowId(stackName: string): string {
   return `snapset-lock-${stackName}`;
+}
+
+/** reviveSnapset of a stack. */
+export function reviveWorkflowId(stackName: string): string {
+  return `snapset-revive-${stackName}`;
+}
+
+/** The retention child (`pruneSnapsets`) a capture starts after a complete set. */
+export function retentionWorkflowId(captureWorkflowId: string): string {
+  return `${captureWorkflowId}-prune`;
+}
+
+/**
+ * A `pruneSnapsets` run started by `snapset prune` / `snapset delete`; `at` makes each run's ID its
+ * own. Every stack is `_all`: a stack name starts with a letter, so no stack is called that.
+ */
+export function pruneWorkflowId(kind: 'prune' | 'delete', stackName: string | undefined, at: Date): string {
+  return `snapset-${kind}-${stackName ?? '_all'}-${at.toISOString().replace(/[:.]/g, '')}`;
+}
+
+/** A `preflightSnapset` run (`snapset preflight`, `create --dry-run`); `nonce` makes each run's ID its own. */
+export function preflightWorkflowId(stackName: string, nonce: string): string {
+  return `snapset-preflight-${stackName}-${nonce}`;
+}
+
+/** The default ID of a stack's nightly Schedule (the runs it starts get Temporal's `-<time>` suffix). */
+export function scheduleIdOf(stackName: string): string {
+  return snapsetWorkflowId(stackName);
+}
+
+/** Temporal's suffix on the workflow IDs a Schedule starts: `-2026-12-01T02:00:00Z`. */
+const SCHEDULED_SUFFIX = /-\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
+/**
+ * The stack of a capture workflow ID (`snapset-<stack>`, or a scheduled run of it), or undefined when
+ * the ID is of another kind or not the project's. Older images record the stack only this way.
+ */
+export function stackOfCaptureWorkflowId(workflowId: string): string | undefined {
+  if (!workflowId.startsWith('snapset-')) return undefined;
+  const rest = workflowId.slice('snapset-'.length).replace(SCHEDULED_SUFFIX, '');
+  if (rest === '' || stackNameProblem(rest)) return undefined;
+  return rest;
 }
 
 export const SnapsetPhaseKey = defineSearchAttributeKey('SnapsetPhase', SearchAttributeType.KEYWORD);
@@ -64,6 +133,23 @@ export interface SnapsetProgress extends RunProgress<Phase> {
   snapId?: string;
   /** Per instance name: the state of its image, once creating-images has begun. */
   images?: Record<string, InstanceImageProgress>;
+  /** Every image the cloud failed and that was taken again, in order (capture.imageAttempts). */
+  imageRetries?: ImageRetry[];
+}
+
+/** One failed snapshot taken again while every VM stayed SHUTOFF. */
+export interface ImageRetry {
+  instance: string;
+  /** The attempt this retry starts (2 = the first retake). */
+  attempt: number;
+  /** Out of capture.imageAttempts. */
+  of: number;
+  /** What the cloud did: `killed`, `deactivated`, a timeout. */
+  reason: string;
+  /** The failed image, deleted before the retake. */
+  failedImageId?: string;
+  /** Workflow time the failure was seen. */
+  at: string;
 }
 
 /** One instance's image during creating-images/tagging/verifying. */
@@ -89,6 +175,8 @@ export interface SnapsetFailureInfo {
   finalServerStatus?: Record<string, string>;
   /** Images of the set deleted by cleanup, and any it could not delete. */
   cleanup?: { deleted: string[]; left: string[] };
+  /** Failed snapshots taken again before the run failed. */
+  imageRetries?: ImageRetry[];
 }
 
 export const progressQuery = defineQuery<SnapsetProgress>('progress');
@@ -143,4 +231,6 @@ export interface SnapsetResult {
   /** Present when `retention` was given: what the `pruneSnapsets` child did to the stack's older sets. */
   retention?: RetentionOutcome;
   certWait?: CertWaitStatus;
+  /** Failed snapshots taken again during the capture (absent when none failed). */
+  imageRetries?: ImageRetry[];
 }

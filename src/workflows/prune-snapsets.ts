@@ -1,5 +1,5 @@
 import { isCancellation, setHandler } from '@temporalio/workflow';
-import { parsePruneInput, planPrune, type PruneSnapsetsResult } from '../shared/snapsets.js';
+import { parsePruneInput, planPrune, type PruneSnapsetsResult } from '../shared/snapset/index.js';
 import type { Phase } from '../shared/types.js';
 import { progressQuery, type RunProgress } from '../shared/workflow-api.js';
 import { isoAt, workflowNow } from './clock.js';

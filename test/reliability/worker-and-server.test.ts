@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { COMPLETE_TAG } from '../../src/shared/snapset.js';
+import { COMPLETE_TAG } from '../../src/shared/snapset/index.js';
 import { progressQuery, type SnapsetProgress } from '../../src/shared/workflow-api.js';
 import { SEARCH_ATTRIBUTES } from '../../src/shared/workflow-api.js';
 import { startDevServer, type DevServer } from '../../src/dev/dev-server.js';
@@ -18,6 +18,7 @@ import type { createSnapset } from '../../src/workflows/index.js';
 import { simInput } from '../helpers/inputs.js';
 import { distRoot } from '../helpers/paths.js';
 import { toolchain, uniqueTaskQueue, useTempDir } from '../helpers/temporal.js';
+import { waitFor } from '../helpers/wait.js';
 
 type SimImage = { id: string; status: string; tags: string[]; hotstack_snap_id?: string };
 
@@ -45,19 +46,8 @@ function startWorker(server: DevServer, sim: Simulator, taskQueue: string): Prom
   });
 }
 
-async function until<T>(fn: () => Promise<T | undefined>, what: string, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The dev server restarts in these tests: a failing query is "not yet". */
+const until = <T>(fn: () => Promise<T | undefined>, what: string) => waitFor(what, fn, { retryErrors: true, intervalMs: 100 });
 
 function assertOneCompleteImagePerVm(sim: Simulator, snapId: string): void {
   const ours = (sim.cloud.images() as SimImage[]).filter((i) => i.hotstack_snap_id === snapId);

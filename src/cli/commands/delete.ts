@@ -1,6 +1,6 @@
 /** `snapset delete`: delete SnapSets by snap_id, run as the `pruneSnapsets` workflow. */
 import type { Command } from 'commander';
-import type { PruneSnapsetsInput } from '../../shared/snapsets.js';
+import type { PruneSnapsetsInput } from '../../shared/snapset/index.js';
 import { EXIT, type CliContext } from '../context.js';
 import { json } from '../format.js';
 import { cloudOption, confirm, pruneLines, runPrune, snapIdArg } from '../store.js';

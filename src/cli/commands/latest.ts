@@ -1,7 +1,7 @@
 /** `snapset latest`: the newest complete, unexpired SnapSet — for deploying hotstack from it. */
 import { Option, type Command } from 'commander';
 import { readSnapsets } from '../../openstack/snapset-store.js';
-import { latestYaml, selectLatest } from '../../shared/snapsets.js';
+import { latestYaml, selectLatest } from '../../shared/snapset/index.js';
 import { EXIT, type CliContext } from '../context.js';
 import { json } from '../format.js';
 import { cloudOption, stackArg, withCloud } from '../store.js';

@@ -1,7 +1,7 @@
 /** `snapset list`: the SnapSets in the image store, one row per set, newest first. */
 import type { Command } from 'commander';
 import { readSnapsets } from '../../openstack/snapset-store.js';
-import { ageMs, isExpired, summary } from '../../shared/snapsets.js';
+import { ageMs, isExpired, summary } from '../../shared/snapset/index.js';
 import type { CliContext } from '../context.js';
 import { json, table } from '../format.js';
 import { cloudOption, roughly, stackArg, withCloud } from '../store.js';

@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Command } from 'commander';
 import type { PreflightCheck } from '../../shared/errors.js';
 import { parseSnapsetInput } from '../../shared/input.js';
-import type { SnapsetFailureInfo } from '../../shared/workflow-api.js';
+import { preflightWorkflowId, type SnapsetFailureInfo } from '../../shared/workflow-api.js';
 import type { preflightSnapset } from '../../workflows/index.js';
 import { EXIT, type CliContext, type GlobalOpts } from '../context.js';
 import { inputOf, type CreateOpts } from '../snapset-input.js';
@@ -13,7 +13,7 @@ import { workflowPollers } from '../watch.js';
 /** Runs the `preflightSnapset` workflow and prints each check; exit 0 when all passed, 1 when one failed. */
 export async function runPreflight(client: Client, raw: Record<string, unknown>, taskQueue: string, ctx: CliContext): Promise<number> {
   const input = parseSnapsetInput(raw);
-  const workflowId = `snapset-preflight-${input.stackName}-${Date.now().toString(36)}`;
+  const workflowId = preflightWorkflowId(input.stackName, Date.now().toString(36));
   const handle = await client.workflow.start<typeof preflightSnapset>('preflightSnapset', { taskQueue, workflowId, args: [raw], staticSummary: `preflight of ${input.stackName}` });
   ctx.io.out(`preflight of stack ${input.stackName} (${Object.keys(input.snapsetData.instances).length} VMs) on task queue ${taskQueue}: ${workflowId}`);
   const noWorker = setTimeout(() => {

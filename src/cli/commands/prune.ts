@@ -1,7 +1,7 @@
 /** `snapset prune`: retention of SnapSets, run as the `pruneSnapsets` workflow. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseDuration } from '../../shared/duration.js';
-import { DEFAULT_MAX_AGE, type PruneSnapsetsInput } from '../../shared/snapsets.js';
+import { DEFAULT_MAX_AGE, type PruneSnapsetsInput } from '../../shared/snapset/index.js';
 import { positiveInt } from '../args.js';
 import { EXIT, type CliContext } from '../context.js';
 import { json } from '../format.js';

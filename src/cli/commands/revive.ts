@@ -4,7 +4,7 @@ import { startRevive } from '../../client.js';
 import { ValidationError } from '../../shared/errors.js';
 import { parseSnapsetInput } from '../../shared/input.js';
 import { parseReviveInput } from '../../shared/revive.js';
-import { SNAP_ID } from '../../shared/snapset.js';
+import { SNAP_ID } from '../../shared/snapset/index.js';
 import type { CliContext, GlobalOpts } from '../context.js';
 import { readInputFile } from '../input-file.js';
 import { watchRun } from '../watch.js';

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { readSnapset } from '../../openstack/snapset-store.js';
 import { ConfigError } from '../../shared/errors.js';
-import { ageMs, type StoredSnapset } from '../../shared/snapsets.js';
+import { ageMs, type StoredSnapset } from '../../shared/snapset/index.js';
 import { workflowIdOf } from '../args.js';
 import { EXIT, type CliContext } from '../context.js';
 import { json, table } from '../format.js';

@@ -5,7 +5,9 @@
  * is replayed. It adds no command of its own, so it never changes a history (replay-safe with
  * running workflows, no `patched()` needed):
  *   - the run itself (execute): started, completed / failed (by root-cause type) / cancelled, duration;
- *   - the capture (the `captureImages` activity): its duration, the images and volume snapshots made;
+ *   - the capture (`captureImages`, called again after each retake): from its first call to the call
+ *     that reports no failed image, or to the run's failure; the images and volume snapshots made;
+ *   - image retries (`retakeImages`): one per failed snapshot taken again, by the status it ended in;
  *   - cleanup (`cleanupSnapset`) and prune (`deleteSnapsets`): what they deleted, what they left;
  *   - the certificate wait: the timer started while the run's `SnapsetPhase` is `waiting-cert-rotation`.
  * Labels: `workflow_type` on every series (plus the worker's `namespace` and `task_queue`).
@@ -26,12 +28,13 @@ import {
   type WorkflowInterceptors,
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
-import { counter, recordImagesCreated, seconds, type RunOutcome } from '../../shared/metrics.js';
+import { counter, recordImageRetry, recordImagesCreated, seconds, type ImageRetryReason, type RunOutcome } from '../../shared/metrics.js';
 import { SnapsetPhaseKey } from '../../shared/workflow-api.js';
 import { workflowNow } from '../clock.js';
 
 /** The activities whose results the metrics read (src/activities). */
 export const CAPTURE_ACTIVITY = 'captureImages';
+export const RETAKE_ACTIVITY = 'retakeImages';
 export const CLEANUP_ACTIVITY = 'cleanupSnapset';
 export const PRUNE_DELETE_ACTIVITY = 'deleteSnapsets';
 
@@ -60,7 +63,27 @@ export function failureType(err: unknown): string {
 
 const sizeOf = (v: unknown): number => (Array.isArray(v) ? v.length : v && typeof v === 'object' ? Object.keys(v).length : 0);
 
+const RETRY_REASONS: readonly string[] = ['killed', 'deactivated', 'deleted'];
+
+/** What one run's interceptors share: the capture under way (retakes call captureImages again). */
+class RunState {
+  /** Workflow time of the capture's first `captureImages`; undefined when no capture is open. */
+  captureStarted?: number;
+  /** Instance → Glance status of the snapshots the last `captureImages` reported failed. */
+  failedStatus: Record<string, string> = {};
+
+  /** Ends the open capture, if any, with `outcome`. */
+  endCapture(outcome: RunOutcome): void {
+    if (this.captureStarted === undefined) return;
+    const started = this.captureStarted;
+    this.captureStarted = undefined;
+    safely(() => seconds(metricMeter, 'captureDuration', sinceSeconds(started), { outcome }));
+  }
+}
+
 class RunMetricsInbound implements WorkflowInboundCallsInterceptor {
+  constructor(private readonly state: RunState) {}
+
   async execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
     safely(() => counter(metricMeter, 'runsStarted', 1));
     const started = workflowInfo().runStartTime.getTime();
@@ -74,6 +97,8 @@ class RunMetricsInbound implements WorkflowInboundCallsInterceptor {
       return result;
     } catch (err) {
       if (err instanceof ContinueAsNew) throw err;
+      // A capture that never reported a full set ends with the run (retakes spent, a VM started…).
+      this.state.endCapture(isCancellation(err) ? 'cancelled' : 'failed');
       safely(() => {
         if (isCancellation(err)) {
           counter(metricMeter, 'runsCancelled', 1);
@@ -89,6 +114,8 @@ class RunMetricsInbound implements WorkflowInboundCallsInterceptor {
 }
 
 class RunMetricsOutbound implements WorkflowOutboundCallsInterceptor {
+  constructor(private readonly state: RunState) {}
+
   /** Prometheus-style label names: `workflow_type`, not the SDK's `workflowType`. */
   getMetricTags(input: Record<string, string | number | boolean>, next: Next<WorkflowOutboundCallsInterceptor, 'getMetricTags'>) {
     const { workflowType, ...rest } = next(input);
@@ -97,24 +124,34 @@ class RunMetricsOutbound implements WorkflowOutboundCallsInterceptor {
 
   async scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>): Promise<unknown> {
     const type = input.activityType;
-    if (type !== CAPTURE_ACTIVITY && type !== CLEANUP_ACTIVITY && type !== PRUNE_DELETE_ACTIVITY) return next(input);
-    const started = workflowNow();
+    if (type !== CAPTURE_ACTIVITY && type !== RETAKE_ACTIVITY && type !== CLEANUP_ACTIVITY && type !== PRUNE_DELETE_ACTIVITY) return next(input);
+    if (type === CAPTURE_ACTIVITY) this.state.captureStarted ??= workflowNow();
     let result: unknown;
     try {
       result = await next(input);
     } catch (err) {
-      if (type === CAPTURE_ACTIVITY) safely(() => seconds(metricMeter, 'captureDuration', sinceSeconds(started), { outcome: isCancellation(err) ? 'cancelled' : 'failed' }));
+      if (type === CAPTURE_ACTIVITY) this.state.endCapture(isCancellation(err) ? 'cancelled' : 'failed');
       throw err;
     }
-    safely(() => this.activityDone(type, input, result, started));
+    safely(() => this.activityDone(type, input, result));
     return result;
   }
 
-  private activityDone(type: string, input: ActivityInput, result: unknown, started: number): void {
+  private activityDone(type: string, input: ActivityInput, result: unknown): void {
     const r = (result ?? {}) as Record<string, unknown>;
     if (type === CAPTURE_ACTIVITY) {
-      seconds(metricMeter, 'captureDuration', sinceSeconds(started), { outcome: 'completed' });
+      const failed = (r.failed ?? {}) as Record<string, { status?: string }>;
+      this.state.failedStatus = Object.fromEntries(Object.entries(failed).map(([n, f]) => [n, String(f?.status ?? '')]));
+      if (sizeOf(failed) > 0) return; // a retake follows, or the run fails
+      this.state.endCapture('completed');
       recordImagesCreated(metricMeter, { images: sizeOf(r.images), volumeSnapshots: sizeOf(r.volumeSnapshots) });
+    } else if (type === RETAKE_ACTIVITY) {
+      const retaken = Object.keys(((input.args[0] ?? {}) as { failed?: Record<string, unknown> }).failed ?? {});
+      for (const n of retaken) {
+        const status = this.state.failedStatus[n] ?? '';
+        const reason: ImageRetryReason = RETRY_REASONS.includes(status) ? (status as ImageRetryReason) : status ? 'timeout' : 'other';
+        recordImageRetry(metricMeter, reason);
+      }
     } else if (type === CLEANUP_ACTIVITY) {
       counter(metricMeter, 'cleanupDeletedImages', sizeOf(r.deleted));
       counter(metricMeter, 'cleanupLeftImages', sizeOf(r.left));
@@ -139,7 +176,7 @@ class RunMetricsOutbound implements WorkflowOutboundCallsInterceptor {
   }
 }
 
-export const interceptors = (): WorkflowInterceptors => ({
-  inbound: [new RunMetricsInbound()],
-  outbound: [new RunMetricsOutbound()],
-});
+export const interceptors = (): WorkflowInterceptors => {
+  const state = new RunState();
+  return { inbound: [new RunMetricsInbound(state)], outbound: [new RunMetricsOutbound(state)] };
+};
