@@ -2,8 +2,8 @@
  * SnapSet metrics from workflow code, without touching the workflows: a workflow interceptor module
  * (registered by the worker's `interceptors.workflowModules` and by src/dev/bundle.ts) that watches
  * what every run does and emits through the workflow metric meter, which is silent while a history
- * is replayed. It adds no command of its own, so it never changes a history (replay-safe with
- * running workflows, no `patched()` needed):
+ * is replayed. It adds no command of its own and no `await` between the workflow and the SDK (see
+ * `observe`), so it never changes a history (replay-safe with running workflows, no `patched()`):
  *   - the run itself (execute): started, completed / failed (by root-cause type) / cancelled, duration;
  *   - the capture (`captureImages`, called again after each retake): from its first call to the call
  *     that reports no failed image, or to the run's failure; the images and volume snapshots made;
@@ -61,6 +61,17 @@ export function failureType(err: unknown): string {
   return 'Error';
 }
 
+/**
+ * Watches `p` on a side branch and hands back `p` itself: the workflow code awaits the very promise
+ * it would await without this interceptor, so its continuations run in the same microtask order and
+ * it emits its commands in the same order (an `await` here would shift them, and a history recorded
+ * without metrics would no longer replay).
+ */
+function observe<T>(p: Promise<T>, onValue: (value: T) => void, onError: (err: unknown) => void): Promise<T> {
+  void p.then(onValue, (err: unknown) => safely(() => onError(err)));
+  return p;
+}
+
 const sizeOf = (v: unknown): number => (Array.isArray(v) ? v.length : v && typeof v === 'object' ? Object.keys(v).length : 0);
 
 const RETRY_REASONS: readonly string[] = ['killed', 'deactivated', 'deleted'];
@@ -84,32 +95,32 @@ class RunState {
 class RunMetricsInbound implements WorkflowInboundCallsInterceptor {
   constructor(private readonly state: RunState) {}
 
-  async execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
+  execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
     safely(() => counter(metricMeter, 'runsStarted', 1));
     const started = workflowInfo().runStartTime.getTime();
     const end = (outcome: RunOutcome) => seconds(metricMeter, 'runDuration', sinceSeconds(started), { outcome });
-    try {
-      const result = await next(input);
-      safely(() => {
-        counter(metricMeter, 'runsCompleted', 1);
-        end('completed');
-      });
-      return result;
-    } catch (err) {
-      if (err instanceof ContinueAsNew) throw err;
-      // A capture that never reported a full set ends with the run (retakes spent, a VM started…).
-      this.state.endCapture(isCancellation(err) ? 'cancelled' : 'failed');
-      safely(() => {
-        if (isCancellation(err)) {
-          counter(metricMeter, 'runsCancelled', 1);
-          end('cancelled');
-        } else {
-          counter(metricMeter, 'runsFailed', 1, { failure_type: failureType(err) });
-          end('failed');
-        }
-      });
-      throw err;
-    }
+    return observe(
+      next(input),
+      () =>
+        safely(() => {
+          counter(metricMeter, 'runsCompleted', 1);
+          end('completed');
+        }),
+      (err) => {
+        if (err instanceof ContinueAsNew) return;
+        // A capture that never reported a full set ends with the run (retakes spent, a VM started…).
+        this.state.endCapture(isCancellation(err) ? 'cancelled' : 'failed');
+        safely(() => {
+          if (isCancellation(err)) {
+            counter(metricMeter, 'runsCancelled', 1);
+            end('cancelled');
+          } else {
+            counter(metricMeter, 'runsFailed', 1, { failure_type: failureType(err) });
+            end('failed');
+          }
+        });
+      },
+    );
   }
 }
 
@@ -122,19 +133,17 @@ class RunMetricsOutbound implements WorkflowOutboundCallsInterceptor {
     return workflowType === undefined ? rest : { ...rest, workflow_type: workflowType };
   }
 
-  async scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>): Promise<unknown> {
+  scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>): Promise<unknown> {
     const type = input.activityType;
     if (type !== CAPTURE_ACTIVITY && type !== RETAKE_ACTIVITY && type !== CLEANUP_ACTIVITY && type !== PRUNE_DELETE_ACTIVITY) return next(input);
     if (type === CAPTURE_ACTIVITY) this.state.captureStarted ??= workflowNow();
-    let result: unknown;
-    try {
-      result = await next(input);
-    } catch (err) {
-      if (type === CAPTURE_ACTIVITY) this.state.endCapture(isCancellation(err) ? 'cancelled' : 'failed');
-      throw err;
-    }
-    safely(() => this.activityDone(type, input, result));
-    return result;
+    return observe(
+      next(input),
+      (result) => safely(() => this.activityDone(type, input, result)),
+      (err) => {
+        if (type === CAPTURE_ACTIVITY) this.state.endCapture(isCancellation(err) ? 'cancelled' : 'failed');
+      },
+    );
   }
 
   private activityDone(type: string, input: ActivityInput, result: unknown): void {
@@ -163,16 +172,14 @@ class RunMetricsOutbound implements WorkflowOutboundCallsInterceptor {
     }
   }
 
-  async startTimer(input: TimerInput, next: Next<WorkflowOutboundCallsInterceptor, 'startTimer'>): Promise<void> {
+  startTimer(input: TimerInput, next: Next<WorkflowOutboundCallsInterceptor, 'startTimer'>): Promise<void> {
     if (workflowInfo().typedSearchAttributes.get(SnapsetPhaseKey) !== 'waiting-cert-rotation') return next(input);
     const started = workflowNow();
-    try {
-      await next(input);
-      safely(() => seconds(metricMeter, 'certWaitDuration', sinceSeconds(started), { ended: 'fired' }));
-    } catch (err) {
-      safely(() => seconds(metricMeter, 'certWaitDuration', sinceSeconds(started), { ended: 'early' }));
-      throw err;
-    }
+    return observe(
+      next(input),
+      () => safely(() => seconds(metricMeter, 'certWaitDuration', sinceSeconds(started), { ended: 'fired' })),
+      () => safely(() => seconds(metricMeter, 'certWaitDuration', sinceSeconds(started), { ended: 'early' })),
+    );
   }
 }
 
