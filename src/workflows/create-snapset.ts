@@ -180,7 +180,6 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
     run.enter('waiting-shutoff', `waiting until Nova reports all ${uuids.length} servers SHUTOFF`);
     await beforeChange();
     await waitShutoff(input, uuids, nameOfUuid, cloud, run);
-    await beforeChange(); // a reset to the capture: the stack is held again before a snap_id exists
 
     // snap_id: 6 random bytes from the workflow's seeded random source (same value on replay).
     snapId = snapIdFromUuid(uuid4());
@@ -190,6 +189,9 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
     progress.images = Object.fromEntries(names.map((n) => [n, { state: 'pending' }]));
 
     run.enter('creating-images', `creating ${names.length} images of set ${snapId}${input.capture.maxParallelImages ? `, at most ${input.capture.maxParallelImages} at once` : ''}`);
+    // A reset to the capture: the stack is held again before any image is made (the order recorded in
+    // test/fixtures/histories/create-snapset-reset.json: after the phase upserts, before the capture).
+    await beforeChange();
     run.changed(`images of set ${snapId} created`);
     const captureInput: CaptureImagesInput = {
       ...cloud,
