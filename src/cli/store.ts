@@ -13,7 +13,7 @@ import type { PruneSnapsetsInput, PruneSnapsetsResult } from '../shared/snapsets
 import { TASK_QUEUE } from '../shared/workflow-api.js';
 import type { pruneSnapsets } from '../workflows/index.js';
 import { EXIT, type CliContext, type GlobalOpts } from './context.js';
-import { NO_POLLER_WARN_MS, workflowPollers } from './watch.js';
+import { workerPickup } from './watch.js';
 
 export const cloudOption = () => new Option('--cloud <name>', 'cloud in clouds.yaml (default: OS_CLOUD, else the only cloud)').env('OS_CLOUD');
 
@@ -84,19 +84,10 @@ export async function runPrune(ctx: CliContext, client: Client, cmd: Command, in
     staticSummary: `${what} SnapSets${input.stackName ? ` of ${input.stackName}` : ''}${input.dryRun ? ' (dry run)' : ''}`,
   });
   // Without a worker the run waits, queued: say so instead of hanging silently.
-  const result = handle.result();
-  const warn = setTimeout(() => {
-    void workflowPollers(client, taskQueue)
-      .then((n) => {
-        if (n === 0) ctx.io.err(`snapset: no worker polls task queue ${taskQueue}; ${workflowId} runs once one starts (npm run worker)`);
-      })
-      .catch(() => undefined);
-  }, NO_POLLER_WARN_MS);
-  try {
-    return { workflowId, result: await result };
-  } finally {
-    clearTimeout(warn);
-  }
+  void workerPickup(client, handle)
+    .then((w) => w && ctx.io.err(`snapset: warning: ${w}; ${workflowId} runs once one does`))
+    .catch(() => undefined);
+  return { workflowId, result: await handle.result() };
 }
 
 /** The sets a prune left and what it could not delete, one line each. */

@@ -4,7 +4,7 @@ import { startSnapset } from '../../client.js';
 import { parseSnapsetInput } from '../../shared/input.js';
 import type { CliContext, GlobalOpts } from '../context.js';
 import { inputOf, type CreateOpts } from '../snapset-input.js';
-import { watchRun } from '../watch.js';
+import { watchRun, workerPickup } from '../watch.js';
 import { runPreflight } from './preflight.js';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -26,7 +26,11 @@ export function register(program: Command, ctx: CliContext): void {
         return ctx.withClient(cmd, async (client) => {
           const { handle, input } = await startSnapset(client, raw, { taskQueue: cmd.optsWithGlobals<GlobalOpts>().taskQueue });
           ctx.io.out(`started ${handle.workflowId} for stack ${input.stackName} (${Object.keys(input.snapsetData.instances).length} VMs)`);
-          return opts.watch ? watchRun(client, handle.workflowId, ctx.io) : 0;
+          if (opts.watch) return watchRun(client, handle.workflowId, ctx.io);
+          // Started is not running: say so when no worker takes it (it runs once one starts).
+          const warning = await workerPickup(client, handle);
+          if (warning) ctx.io.err(`snapset: warning: ${warning}; ${handle.workflowId} runs once one does`);
+          return 0;
         });
       }),
     );
