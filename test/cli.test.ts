@@ -67,7 +67,7 @@ describe('snapset CLI', () => {
 
       let shown: { status: string; progress?: { phase: string; certWait?: { wakeAt: string } } } | undefined;
       for (let i = 0; i < 50; i++) {
-        shown = JSON.parse((await snapset('show', stackName)).stdout) as typeof shown;
+        shown = JSON.parse((await snapset('show', '--json', stackName)).stdout) as typeof shown;
         if (shown?.progress?.phase === 'waiting-cert-rotation' && shown.progress.certWait) break;
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -75,7 +75,8 @@ describe('snapset CLI', () => {
       assert.ok(shown?.progress?.certWait?.wakeAt);
 
       const listed = await snapset('runs', '--stack', stackName);
-      assert.match(listed.stdout, new RegExp(`snapset-${stackName}\\tRUNNING`));
+      assert.match(listed.stdout, /^WORKFLOW_ID +STATUS +PHASE +STARTED +CLOSED$/m);
+      assert.match(listed.stdout, new RegExp(`^snapset-${stackName} +RUNNING +waiting-cert-rotation `, 'm'));
 
       const tooShort = await snapset('skip-wait', stackName, '--reason', 'x');
       assert.equal(tooShort.code, 2);

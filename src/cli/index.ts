@@ -5,12 +5,10 @@
  */
 import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { rootMessage, SnapsetAlreadyRunningError, TemporalUnreachableError } from '../client.js';
-import { SnapsetError, ValidationError } from '../shared/errors.js';
 import { SNAP_ID } from '../shared/snapset.js';
 import { TASK_QUEUE } from '../shared/workflow-api.js';
 import { createContext, EXIT, type CliContext, type CliIo } from './context.js';
+import { reportError } from './exit-codes.js';
 import * as cancel from './commands/cancel.js';
 import * as create from './commands/create.js';
 import * as del from './commands/delete.js';
@@ -30,9 +28,6 @@ const COMMANDS: { register(program: Command, ctx: CliContext): void }[] = [creat
 
 /** package.json, from dist/src/cli/ or src/cli/. */
 const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
-
-/** gRPC UNAVAILABLE: the frontend went away after the connection was made. */
-const GRPC_UNAVAILABLE = 14;
 
 const defaultIo = (): CliIo => ({ out: console.log, err: console.error, isTTY: !!process.stdout.isTTY, columns: process.stdout.columns || Number(process.env.COLUMNS) || undefined });
 
@@ -86,38 +81,8 @@ export async function runCli(argv: string[], io: CliIo = defaultIo()): Promise<n
     const code = (err as { code?: string }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return EXIT.ok;
     if (code?.startsWith('commander.')) return EXIT.usage;
-    if (err instanceof ValidationError) {
-      io.err(`snapset: ${err.message}`);
-      return EXIT.usage;
-    }
-    if (err instanceof TemporalUnreachableError) {
-      io.err(`snapset: ${err.message}`);
-      return EXIT.unreachable;
-    }
-    if (hasGrpcCode(err, GRPC_UNAVAILABLE)) {
-      io.err(`snapset: lost the Temporal service: ${rootMessage(err)}`);
-      return EXIT.unreachable;
-    }
-    if (err instanceof WorkflowNotFoundError) {
-      io.err(`snapset: no SnapSet run ${err.workflowId ?? ''} in this namespace (snapset runs shows the runs)`);
-      return EXIT.failed;
-    }
-    if (err instanceof SnapsetAlreadyRunningError || err instanceof SnapsetError) {
-      io.err(`snapset: ${err.message}`);
-      return EXIT.failed;
-    }
-    const top = (err as Error).message ?? String(err);
-    const root = rootMessage(err);
-    io.err(`snapset: ${top}${root && root !== top ? `: ${root}` : ''}`);
-    return EXIT.failed;
+    return reportError(err, io);
   }
-}
-
-function hasGrpcCode(err: unknown, code: number): boolean {
-  for (let e = err, depth = 0; e && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
-    if ((e as { code?: unknown }).code === code) return true;
-  }
-  return false;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -6,6 +6,7 @@ import type { PreflightCheck } from '../../shared/errors.js';
 import { parseSnapsetInput } from '../../shared/input.js';
 import type { SnapsetFailureInfo } from '../../shared/workflow-api.js';
 import type { preflightSnapset } from '../../workflows/index.js';
+import { stackNameAlias, stackOption } from '../args.js';
 import { EXIT, type CliContext, type GlobalOpts } from '../context.js';
 import { inputOf, type CreateOpts } from '../snapset-input.js';
 import { workerPickup } from '../watch.js';
@@ -45,10 +46,11 @@ export function register(program: Command, ctx: CliContext): void {
     .description('check a createSnapset input without changing anything: cloud credentials, every server, Glance, SSH and oc (runs on a worker)')
     .option('-f, --file <file>', 'createSnapset input, JSON or YAML (camelCase or the seed snake_case variables)')
     .option('--from-stack-outputs <file>', "hotstack's <stack_name>-outputs.yaml, used as is")
-    .option('--stack-name <name>', 'stack name (default: from the file)')
+    .addOption(stackOption('stack name (default: from the file)'))
+    .addOption(stackNameAlias())
     .action(
-      ctx.action(async (opts: CreateOpts, cmd: Command) => {
-        const raw = await inputOf({ ...opts, certWait: true });
+      ctx.action(async (opts: CreateOpts & { stack?: string }, cmd: Command) => {
+        const raw = await inputOf({ ...opts, ...(opts.stack ? { stackName: opts.stack } : {}), certWait: true });
         parseSnapsetInput(raw);
         return ctx.withClient(cmd, (client) => runPreflight(client, raw, cmd.optsWithGlobals<GlobalOpts>().taskQueue, ctx));
       }),
