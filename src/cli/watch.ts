@@ -191,6 +191,17 @@ export async function watchRun(client: Client, workflowId: string, io: CliIo, op
   let noPollerSince: number | undefined;
   let warned = false;
   let first = true;
+  /** Entries of progress.phasesRun already given a line (off a terminal every phase gets one, even one passed between two ticks). */
+  let phasesShown = 0;
+  const plain = (p: SnapsetProgress) => {
+    const stamp = new Date(now()).toISOString();
+    const run = p.phasesRun ?? [];
+    for (const phase of run.slice(phasesShown, -1)) io.out(`${stamp}  ${phase}: done`);
+    const line = plainLine(p);
+    if (line !== lastPlain) io.out(`${stamp}  ${line}`);
+    lastPlain = line;
+    phasesShown = Math.max(phasesShown, run.length);
+  };
   const width = Math.max(40, (io.columns ?? 120) - 1);
   const draw = (all: string[]) => {
     const lines = all.map((l) => (l.length > width ? `${l.slice(0, width - 1)}…` : l));
@@ -206,6 +217,10 @@ export async function watchRun(client: Client, workflowId: string, io: CliIo, op
         // The final view shows the final state of every image (the last tick may predate it).
         progress = (await queryProgress(handle)) ?? progress;
         draw(renderLive(workflowId, desc.status.name, progress, startedAt, desc.closeTime?.getTime() ?? now()));
+      } else if (!io.isTTY) {
+        // The phases passed since the last tick, and the last one (completed, failed), each a line.
+        progress = (await queryProgress(handle)) ?? progress;
+        if (progress) plain(progress);
       }
       if (desc.status.name === 'COMPLETED') {
         io.out(json(await handle.result()));
@@ -231,9 +246,7 @@ export async function watchRun(client: Client, workflowId: string, io: CliIo, op
       draw(renderLive(workflowId, desc.status.name, progress, startedAt, now(), warning));
     } else {
       if (warning && !warned) io.out(`${new Date(now()).toISOString()}  warning: ${warning}`);
-      const line = progress ? plainLine(progress) : '';
-      if (line && line !== lastPlain) io.out(`${new Date(now()).toISOString()}  ${line}`);
-      lastPlain = line;
+      if (progress) plain(progress);
     }
     if (warning) warned = true;
     await sleep(TICK_MS);

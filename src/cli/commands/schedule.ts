@@ -82,7 +82,7 @@ export function register(program: Command, ctx: CliContext): void {
           const all = await listSnapsetSchedules(client);
           if (opts.json) ctx.io.out(json(all));
           else if (all.length === 0) ctx.io.out('no SnapSet schedules (snapset schedule create makes one)');
-          else for (const line of table([['schedule', 'stack', 'state', 'next run', 'last run'], ...all.map((s) => [s.scheduleId, s.stackName ?? '', s.paused ? 'paused' : 'active', s.nextRun ?? '', s.lastRun ?? ''])])) ctx.io.out(line);
+          else for (const line of table([['SCHEDULE', 'STACK', 'STATE', 'NEXT RUN', 'LAST RUN'], ...all.map((s) => [s.scheduleId, s.stackName ?? '', s.paused ? 'paused' : 'active', s.nextRun ?? '', s.lastRun ?? ''])])) ctx.io.out(line);
         }),
       ),
     );
