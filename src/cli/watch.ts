@@ -101,7 +101,7 @@ export async function noWorkerWarning(client: Client, desc: WorkflowExecutionDes
   }
   const task = waitingTask(desc, now);
   if (task && now - task.sinceMs >= TASK_WAIT_WARN_MS) {
-    return { warning: `no worker takes this run's tasks: ${task.what} has waited ${seconds(now - task.sinceMs)} on task queue ${taskQueue} (the newest poller was seen ${seconds(now - (pollers.lastSeenMs ?? now))} ago; a stopped worker stays listed for minutes): ${startWorkerHint(taskQueue)}` };
+    return { warning: `no worker takes this run's tasks: ${task.what} has waited ${seconds(now - task.sinceMs)} on task queue ${taskQueue} (the newest poller was seen ${seconds(now - (pollers.lastSeenMs ?? now))} ago, and a stopped worker stays listed for minutes; or every worker is busy): ${startWorkerHint(taskQueue)}` };
   }
   return {};
 }
@@ -230,7 +230,9 @@ export async function watchRun(client: Client, workflowId: string, io: CliIo, op
       return EXIT.failed;
     }
 
+    // A line at once, before anything that may wait (the query needs a worker).
     if (first && !io.isTTY) io.out(`${new Date(now()).toISOString()}  watching ${workflowId} (${desc.status.name}, task queue ${desc.taskQueue}, started ${desc.startTime.toISOString()})`);
+    if (first && io.isTTY) draw(renderLive(workflowId, desc.status.name, progress, startedAt, now()));
     first = false;
     const live = await noWorkerWarning(client, desc, noPollerSince, now());
     noPollerSince = live.noPollerSince;
