@@ -7,7 +7,7 @@ import { parseReviveInput } from '../../shared/revive.js';
 import { cloudOption, snapIdArg, stackOption } from '../args.js';
 import type { CliContext, GlobalOpts } from '../context.js';
 import { readInputFile } from '../input-file.js';
-import { watchRun } from '../watch.js';
+import { watchRun, workerPickup } from '../watch.js';
 
 interface ReviveOpts {
   stack?: string;
@@ -76,7 +76,10 @@ export function register(program: Command, ctx: CliContext): void {
         return ctx.withClient(cmd, async (client) => {
           const { handle } = await startRevive(client, raw, { taskQueue: cmd.optsWithGlobals<GlobalOpts>().taskQueue });
           ctx.io.out(`started ${handle.workflowId}: revive of stack ${input.stackName} from ${input.snapId ? `set ${input.snapId}` : 'its newest complete set'}`);
-          return opts.watch ? watchRun(client, handle.workflowId, ctx.io) : 0;
+          if (opts.watch) return watchRun(client, handle.workflowId, ctx.io);
+          const warning = await workerPickup(client, handle);
+          if (warning) ctx.io.err(`snapset: warning: ${warning}; ${handle.workflowId} runs once one does`);
+          return 0;
         });
       }),
     );
