@@ -27,3 +27,20 @@ test('the replay check can fail: a history with an activity swapped is refused',
   first.activityTaskScheduledEventAttributes!.activityType!.name = 'deleteImages';
   await assert.rejects(Worker.runReplayHistory(replayOptions, history, 'snapset-hs-sno-1'), DeterminismViolationError);
 });
+
+/**
+ * Histories of the retries work (issue #13), recorded by test/workflow-retries.test.ts
+ * (SNAPSET_RECORD_HISTORIES=test/fixtures/histories): a run whose killed snapshot was taken again,
+ * and a failed run reset to its capture. Never re-recorded: new workflow code must replay them.
+ */
+for (const [file, what] of [
+  ['create-snapset-image-retried.json', 'a run with a snapshot taken again'],
+  ['create-snapset-reset.json', 'a failed run reset to its capture (the lock taken again)'],
+] as const) {
+  test(`${what} replays on the current code`, async () => {
+    const history = JSON.parse(readFileSync(fixtures('histories', file), 'utf8')) as { events: { eventType: string }[] };
+    const types = history.events.map((e) => e.eventType);
+    assert.ok(types.includes('EVENT_TYPE_MARKER_RECORDED'), 'the fixture records the patch');
+    await Worker.runReplayHistory(replayOptions, history, 'replayed');
+  });
+}

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import { COMPLETE_TAG } from '../src/shared/snapset.js';
 import { progressQuery } from '../src/shared/workflow-api.js';
 import { createSnapset } from '../src/workflows/index.js';
@@ -54,7 +54,7 @@ describe('createSnapset end to end (time-skipping server + simulator)', () => {
     });
   });
 
-  test('an image that ends killed: the set is deleted, VMs stay SHUTOFF, the workflow fails with the cause', async () => {
+  test('an image that ends killed on every attempt: taken 3 times, then the set is deleted, VMs stay SHUTOFF, the workflow fails with the cause', async () => {
     const scenario = { ...FAST_SCENARIO, cloud: { faults: { killImagesOfServers: [FAST_SCENARIO.instances.master0!.uuid] } } };
     await withSimWorker(
       t.env,
@@ -66,15 +66,18 @@ describe('createSnapset end to end (time-skipping server + simulator)', () => {
           assert.equal(err.cause.type, 'OpenStackResourceFailedError');
           assert.equal(err.cause.nonRetryable, true);
           assert.match(err.cause.message, /the image of master0 .* is killed/, 'the failure names the instance and the state');
-          assert.ok(err.cause.cause instanceof ActivityFailure, 'the activity failure stays the cause');
+          assert.match(err.cause.message, /attempt 3 of 3: capture\.imageAttempts spent/, 'says the retries were spent');
           return true;
         });
+        // From the cloud's side: three snapshots of master0, one of the controller.
+        assert.equal(sim.cloud.counters()['compute.servers.createImage']?.requests, 4);
         const progress = await handle.query(progressQuery);
         assert.equal(progress.phase, 'failed');
         assert.ok(progress.phasesRun.includes('cleaning-up'));
         assert.match(progress.details, /VMs now: 2 SHUTOFF/);
         assert.equal(progress.failure?.type, 'OpenStackResourceFailedError');
         assert.deepEqual(progress.failure?.finalServerStatus, { controller: 'SHUTOFF', master0: 'SHUTOFF' });
+        assert.deepEqual(progress.failure?.imageRetries?.map((r) => [r.instance, r.attempt]), [['master0', 2], ['master0', 3]]);
         const left = (sim.cloud.images() as SimImage[]).filter((i) => i.hotstack_snap_id === progress.snapId && i.status !== 'deleted');
         assert.deepEqual(left, [], 'no image of the failed set is left');
         for (const s of sim.cloud.servers()) assert.equal(s.status, 'SHUTOFF');

@@ -15,7 +15,7 @@ import {
   type OpenStackClient,
   type Server,
 } from '../openstack/index.js';
-import { ConfigError, PreflightError, SnapsetError, ValidationError, type PreflightCheck } from '../shared/errors.js';
+import { ConfigError, ConsistencyLostError, PreflightError, SnapsetError, ValidationError, type PreflightCheck } from '../shared/errors.js';
 import { COMPLETE_TAG, SNAP_ID_PROPERTY, setProblems, type ExpectedSetImage } from '../shared/snapset.js';
 import { activityCtx, mapLimit } from './context.js';
 import type { CloudInput, OpenstackActivityDeps } from './openstack.js';
@@ -61,6 +61,25 @@ export interface CaptureImagesInput extends CloudInput {
   timeoutSeconds: number;
   /** Longest interval between two polls of the set. @default 5 */
   maxPollSeconds?: number;
+  /**
+   * Return the images the cloud failed (killed, deactivated, deleted, not active in `timeoutSeconds`)
+   * in `failed` instead of throwing, so the workflow can take them again. @default false
+   */
+  reportFailed?: boolean;
+  /**
+   * Before creating any image, check that every server of `instances` is SHUTOFF (one Nova list);
+   * otherwise throw a non-retryable ConsistencyLostError. @default false
+   */
+  requireShutoff?: boolean;
+}
+
+/** An image the cloud failed, as `captureImages` reports it with `reportFailed`. */
+export interface FailedImage {
+  imageId?: string;
+  /** Glance status last seen (`killed`, `deactivated`, `deleted`, or the status it was stuck in). */
+  status: string;
+  /** One line: what happened. */
+  reason: string;
 }
 
 export interface CapturedImage {
@@ -76,6 +95,21 @@ export interface CaptureImagesResult {
   images: Record<string, CapturedImage>;
   /** Glance list calls made to watch the set. */
   polls: number;
+  /** With `reportFailed`: instance name → the image the cloud failed (absent when none failed). */
+  failed?: Record<string, FailedImage>;
+}
+
+export interface RetakeImagesInput extends CloudInput {
+  snapId: string;
+  /** Every instance of the set → its server: all must still be SHUTOFF. */
+  servers: Record<string, string>;
+  /** Instance name → the failed image to delete before it is taken again (absent: nothing to delete). */
+  failed: Record<string, { imageId?: string }>;
+}
+
+export interface RetakeImagesResult {
+  /** Failed images deleted (or already gone). */
+  deleted: string[];
 }
 
 export interface TagSnapsetInput extends CloudInput {
@@ -152,6 +186,13 @@ export async function serversByUuid(c: OpenStackClient, uuids: readonly string[]
     signal,
   );
   return new Map(uuids.flatMap((u) => (found.has(u.toLowerCase()) ? [[u, found.get(u.toLowerCase())!] as const] : [])));
+}
+
+/** `SHUTOFF` for a server that is down and staying down; otherwise what it is (a server being started is not). */
+function shutoffOrWhy(s: Server | undefined): string {
+  if (!s) return 'gone from Nova';
+  if (s.status !== 'SHUTOFF') return s.status;
+  return s.taskState === 'powering-on' ? 'SHUTOFF (powering-on)' : 'SHUTOFF';
 }
 
 const hint = {
@@ -257,6 +298,10 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
       const byName = new Map(names.map((n) => [instances[n]!.imageName, n]));
       const nameOf = (img: Image) => (img.name ? byName.get(img.name) : undefined);
       const createdHere = new Set<string>();
+      /** With reportFailed: the images the cloud failed, returned instead of thrown. */
+      const failedImages: Record<string, FailedImage> = {};
+      /** A createImage answered 409 (the server busy): try again after this time, unless a poll finds its image. */
+      const notBefore: Record<string, number> = {};
       let polls = 0;
       let failure: unknown;
 
@@ -275,15 +320,33 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
           if (status === 'active' && !done[name]) {
             done[name] = { imageId: img.id, imageName: instances[name]!.imageName, created: false, seconds: Math.round((Date.now() - since[name]!) / 100) / 10 };
           }
-          if (FAILED.has(status) && !failure) {
-            failure = new OpenStackResourceFailedError('image', img.id, status, `the image of ${name} (${img.id}, ${img.name}) is ${status}: the cloud failed the snapshot of server ${instances[name]!.uuid}`);
+          if (FAILED.has(status) && !failure && !failedImages[name]) {
+            const reason = `the image of ${name} (${img.id}, ${img.name}) is ${status}: the cloud failed the snapshot of server ${instances[name]!.uuid}`;
+            if (input.reportFailed) failedImages[name] = { imageId: img.id, status, reason };
+            else failure = new OpenStackResourceFailedError('image', img.id, status, reason);
           }
         }
+      };
+      const anyFailed = () => Object.keys(failedImages).length > 0;
+      const inFlight = new Set<Promise<void>>();
+      /** With reportFailed: every createImage sent is answered, then the images done so far and the failed ones. */
+      const settled = async (): Promise<CaptureImagesResult> => {
+        await Promise.allSettled([...inFlight]);
+        for (const [name, d] of Object.entries(done)) d.created = createdHere.has(name);
+        return { images: done, polls, failed: failedImages };
       };
 
       absorb(await setImages(c, snapId, ctx.signal));
       polls++;
-      const inFlight = new Set<Promise<void>>();
+      if (input.requireShutoff && names.some((n) => state[n]!.status === 'pending')) {
+        // A set is consistent only if every VM is still down when an image is taken (a reset run, a retake).
+        const servers = await serversByUuid(c, names.map((n) => instances[n]!.uuid), ctx.signal);
+        const notShutoff = Object.fromEntries(names.flatMap((n) => {
+          const status = shutoffOrWhy(servers.get(instances[n]!.uuid));
+          return status === 'SHUTOFF' ? [] : [[n, status] as const];
+        }));
+        if (Object.keys(notShutoff).length > 0) throw new ConsistencyLostError(notShutoff);
+      }
       const create = async (name: string) => {
         const inst = instances[name]!;
         state[name] = { status: 'creating' };
@@ -295,8 +358,12 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
           if (!state[name]!.imageId) state[name] = { imageId, status: 'queued' };
         } catch (err) {
           if (err instanceof OpenStackConflictError) {
-            // Busy: most likely snapshotting for an earlier attempt whose answer was lost. The next poll finds that image.
-            state[name] = { status: 'queued' };
+            // Busy: snapshotting for an earlier attempt whose answer was lost (a poll finds that image),
+            // or still busy with a failed snapshot: ask again later unless a poll finds the image first.
+            if (!state[name]!.imageId) {
+              state[name] = { status: 'pending' };
+              notBefore[name] = Date.now() + Math.min(maxPollMs, 2000);
+            }
             return;
           }
           if (err instanceof OpenStackNotFoundError) {
@@ -312,19 +379,30 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
           const active = names.filter((n) => done[n]).length;
           const inProgress = names.filter((n) => state[n]!.status !== 'pending' && !done[n]).length;
           let room = maxParallel - inProgress;
+          const now0 = Date.now();
           for (const name of names) {
-            if (room <= 0 || failure || ctx.signal?.aborted) break;
-            if (state[name]!.status !== 'pending') continue;
+            if (room <= 0 || failure || anyFailed() || ctx.signal?.aborted) break;
+            if (state[name]!.status !== 'pending' || (notBefore[name] ?? 0) > now0) continue;
             const p: Promise<void> = create(name).finally(() => inFlight.delete(p));
             inFlight.add(p);
             room--;
           }
           if (failure) throw failure;
+          if (anyFailed()) {
+            return settled();
+          }
           if (active === names.length) {
             for (const [name, d] of Object.entries(done)) d.created = createdHere.has(name);
             return { images: done, polls };
           }
           const now = Date.now();
+          if (now >= deadline && input.reportFailed) {
+            for (const n of names.filter((x) => !done[x])) {
+              const st = state[n]!;
+              failedImages[n] = { ...(st.imageId ? { imageId: st.imageId } : {}), status: st.status, reason: `the image of ${n} was not active after ${input.timeoutSeconds} s (last status ${st.status})` };
+            }
+            return settled();
+          }
           if (now >= deadline) {
             const labels = Object.fromEntries(names.map((n) => [state[n]!.imageId ?? n, n]));
             const last = Object.fromEntries(names.filter((n) => !done[n]).map((n) => [state[n]!.imageId ?? n, state[n]!.status]));
@@ -345,6 +423,45 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
         // Settle-all: every createImage sent is answered before this attempt ends, whatever ended it.
         await Promise.allSettled([...inFlight]);
       }
+    },
+
+    /**
+     * Makes room to take failed images again: checks that every server of the set is still SHUTOFF
+     * (else a non-retryable ConsistencyLostError: the set could no longer be consistent), deletes each
+     * failed image, and lists the set (by `hotstack_snap_id`) until none of them is left. Idempotent:
+     * an image already gone counts as deleted. `captureImages` then creates the missing images.
+     */
+    async retakeImages(input: RetakeImagesInput): Promise<RetakeImagesResult> {
+      const snapId = validateSnapId(input?.snapId, 'retakeImages');
+      const servers = validateMap(input.servers, 'servers', 'retakeImages') as Record<string, string>;
+      const failed = validateMap(input.failed, 'failed', 'retakeImages') as RetakeImagesInput['failed'];
+      const ctx = activityCtx();
+      const c = await client(input);
+      const found = await serversByUuid(c, Object.values(servers), ctx.signal);
+      const notShutoff = Object.fromEntries(
+        Object.entries(servers).flatMap(([name, uuid]) => {
+          const status = shutoffOrWhy(found.get(uuid));
+          return status === 'SHUTOFF' ? [] : [[name, status] as const];
+        }),
+      );
+      if (Object.keys(notShutoff).length > 0) throw new ConsistencyLostError(notShutoff);
+      const ids = Object.values(failed).flatMap((f) => (f.imageId ? [f.imageId] : []));
+      await mapLimit(
+        ids,
+        REST_PARALLEL,
+        async (id) => {
+          try {
+            await c.image.deleteImage(id, { signal: ctx.signal });
+          } catch (err) {
+            if (!(err instanceof OpenStackNotFoundError)) throw err;
+          }
+        },
+        ctx.signal,
+      );
+      // Confirmed from the cloud's side: the set's listing no longer shows them (a retry of this activity deletes again).
+      const left = (await setImages(c, snapId, ctx.signal)).filter((i) => ids.includes(i.id) && !['deleted', 'pending_delete'].includes(i.status.toLowerCase()));
+      if (left.length > 0) throw new ImagesStillListedError(snapId, left.map((i) => `${i.id} (${i.status})`));
+      return { deleted: ids };
     },
 
     /** Adds the tags each image lacks: one listing of the set, then one PATCH per image that lacks any. */
@@ -434,6 +551,14 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
       };
     },
   };
+}
+
+/** Thrown when deleted images of a set are still listed: the cloud is slow to delete; retryable. */
+export class ImagesStillListedError extends SnapsetError {
+  readonly retryable = true;
+  constructor(snapId: string, images: string[]) {
+    super(`failed images of set ${snapId} still listed after delete: ${images.join(', ')}`);
+  }
 }
 
 /** Thrown when a set does not pass verification (an image missing, not active or lacking tags). Never retryable. */

@@ -16,6 +16,7 @@ import * as latest from './commands/latest.js';
 import * as list from './commands/list.js';
 import * as preflight from './commands/preflight.js';
 import * as prune from './commands/prune.js';
+import * as retry from './commands/retry.js';
 import * as revive from './commands/revive.js';
 import * as runs from './commands/runs.js';
 import * as schedule from './commands/schedule.js';
@@ -24,7 +25,7 @@ import * as skipWait from './commands/skip-wait.js';
 import * as watch from './commands/watch.js';
 
 /** The verbs, in the order `--help` lists them. */
-const COMMANDS: { register(program: Command, ctx: CliContext): void }[] = [create, preflight, watch, show, runs, skipWait, cancel, list, latest, del, prune, revive, schedule];
+const COMMANDS: { register(program: Command, ctx: CliContext): void }[] = [create, preflight, watch, show, runs, skipWait, cancel, retry, list, latest, del, prune, revive, schedule];
 
 /** package.json, from dist/src/cli/ or src/cli/. */
 const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;

@@ -34,22 +34,32 @@ export function isSnapId(s: string): boolean {
  * Deleting needs a yes: `--yes`, or an answer on a terminal. Off a terminal without `--yes` it is
  * refused (exit 2) before anything is contacted — a script must say so explicitly.
  */
-export function refuseOffTerminal(ctx: CliContext, yes: boolean | undefined): number | undefined {
+export function refuseOffTerminal(ctx: CliContext, yes: boolean | undefined, what = DELETING): number | undefined {
   if (yes || (process.stdin.isTTY && ctx.io.isTTY)) return undefined;
-  ctx.io.err('snapset: refusing to delete without confirmation (not a terminal): add --yes, or look first with --dry-run');
+  ctx.io.err(what.refused);
   return EXIT.usage;
 }
 
+/** What a confirmation says when it is refused off a terminal, and when the answer is no. */
+export interface ConfirmWords {
+  refused: string;
+  declined: string;
+}
+const DELETING: ConfirmWords = {
+  refused: 'snapset: refusing to delete without confirmation (not a terminal): add --yes, or look first with --dry-run',
+  declined: 'nothing deleted',
+};
+
 /** Asks on the terminal (see {@link refuseOffTerminal}); undefined = go ahead, else the exit code. */
-export async function confirm(ctx: CliContext, question: string, yes: boolean | undefined): Promise<number | undefined> {
+export async function confirm(ctx: CliContext, question: string, yes: boolean | undefined, what = DELETING): Promise<number | undefined> {
   if (yes) return undefined;
-  const refused = refuseOffTerminal(ctx, yes);
+  const refused = refuseOffTerminal(ctx, yes, what);
   if (refused !== undefined) return refused;
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = (await rl.question(`${question} [y/N] `)).trim().toLowerCase();
     if (answer === 'y' || answer === 'yes') return undefined;
-    ctx.io.err('nothing deleted');
+    ctx.io.err(what.declined);
     return EXIT.failed;
   } finally {
     rl.close();

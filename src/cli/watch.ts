@@ -6,7 +6,7 @@
  */
 import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { rootMessage } from '../client.js';
-import { progressQuery, TASK_QUEUE, type SnapsetFailureInfo, type SnapsetProgress } from '../shared/workflow-api.js';
+import { progressQuery, TASK_QUEUE, type ImageRetry, type SnapsetFailureInfo, type SnapsetProgress } from '../shared/workflow-api.js';
 import { EXIT, type CliIo } from './context.js';
 import { json, seconds, table, tidyDurations } from './format.js';
 
@@ -145,17 +145,24 @@ export function renderLive(workflowId: string, status: string, p: SnapsetProgres
     if (wait) lines.push(`  ${wait}`);
     const rows = imageRows(p);
     if (rows.length > 0) lines.push(...table([['instance', 'image', 'id'], ...rows]).map((l) => `  ${l}`));
+    for (const r of p.imageRetries ?? []) lines.push(`  ${retryLine(r)}`);
     for (const w of p.warnings ?? []) lines.push(`  warning: ${w}`);
   }
   if (warning) lines.push(`  ! ${warning}`);
   return lines;
 }
 
+/** One failed snapshot taken again: instance, attempt, why. */
+export function retryLine(r: ImageRetry): string {
+  return `retry: ${r.instance} attempt ${r.attempt} of ${r.of} (${r.at}): ${r.reason}`;
+}
+
 /** One line per change, for logs. */
 function plainLine(p: SnapsetProgress): string {
   const w = p.certWait && p.phase === 'waiting-cert-rotation' && !p.certWait.endedAt ? ` (wakes ${p.certWait.wakeAt})` : '';
   const images = imageRows(p);
-  return `${p.phase}${w}: ${tidyDurations(p.details)}${images.length ? ` [${images.map(([n, s]) => `${n} ${s}`).join(', ')}]` : ''}`;
+  const retries = p.imageRetries?.length ? ` (${p.imageRetries.length} image retr${p.imageRetries.length === 1 ? 'y' : 'ies'}: ${p.imageRetries.map((r) => `${r.instance} #${r.attempt}`).join(', ')})` : '';
+  return `${p.phase}${w}: ${tidyDurations(p.details)}${images.length ? ` [${images.map(([n, s]) => `${n} ${s}`).join(', ')}]` : ''}${retries}`;
 }
 
 /** The failure lines of a closed run that did not complete: the workflow's own account, else the root cause. */
@@ -173,6 +180,7 @@ export async function failureLines(handle: WorkflowHandle, desc: WorkflowExecuti
   if (failure?.type) lines.push(`  type: ${failure.type}${failure.instance ? `, instance ${failure.instance}` : ''}`);
   if (failure?.hint) lines.push(`  what to do: ${failure.hint}`);
   if (failure?.finalServerStatus) lines.push(`  VMs now: ${Object.entries(failure.finalServerStatus).map(([n, s]) => `${n} ${s}`).join(', ')}`);
+  for (const r of failure?.imageRetries ?? []) lines.push(`  ${retryLine(r)}`);
   if (failure?.cleanup) lines.push(`  cleanup: ${failure.cleanup.deleted.length} image(s) deleted${failure.cleanup.left.length ? `, left: ${failure.cleanup.left.join(', ')}` : ''}`);
   return lines;
 }

@@ -75,6 +75,24 @@ export class PreflightError extends SnapsetError {
 }
 
 /**
+ * Thrown when a VM of a set being captured is no longer SHUTOFF (somebody started it) before one of
+ * its images was taken (again): the set could no longer be consistent. Never retryable.
+ */
+export class ConsistencyLostError extends SnapsetError {
+  readonly retryable = false;
+  constructor(readonly notShutoff: Record<string, string>) {
+    super(
+      `consistency lost: ${Object.entries(notShutoff)
+        .map(([name, status]) => `${name} is ${status}`)
+        .join(', ')} while its SnapSet was being captured (every VM must stay SHUTOFF until every image is taken)`,
+    );
+  }
+  override details(): Record<string, unknown> {
+    return { notShutoff: this.notShutoff };
+  }
+}
+
+/**
  * ApplicationFailure types that workflows and clients match on. Each is the `name` of an error class
  * (src/shared, src/openstack, src/cluster) or of a failure a workflow throws itself; kept here so that
  * code matching them (workflows, retry policies, the CLI) never spells them by hand.
@@ -98,4 +116,6 @@ export const FailureTypes = {
   sshAuth: 'SshAuthenticationError',
   sshConnection: 'SshConnectionError',
   clusterWaitTimeout: 'ClusterWaitTimeoutError',
+  /** A VM of the set was started while the set was being captured. */
+  consistencyLost: 'ConsistencyLostError',
 } as const;

@@ -122,6 +122,10 @@ const captureSchema = z.strictObject(
     imageTimeout: duration(DEFAULTS.imageTimeout),
     imagePollInterval: duration('5s'),
     maxParallelImages: z.number(required('a number')).int('expected a whole number').min(1).max(256).optional(),
+    /** Times one image may be taken while the VMs stay SHUTOFF (a killed snapshot is taken again); 1 = never again. */
+    imageAttempts: z.number(required('a number')).int('expected a whole number').min(1, 'expected at least 1 (1: a failed snapshot fails the run)').max(10).default(3),
+    /** Wait before the first retake of a failed image; doubles on each further attempt (at most 5 min). */
+    imageRetryDelay: duration('10s'),
     onFailure: z.enum(['cleanup', 'keep'], { error: 'expected "cleanup" or "keep"' }).default('cleanup'),
   },
   required('an object'),

@@ -64,6 +64,23 @@ export interface SnapsetProgress extends RunProgress<Phase> {
   snapId?: string;
   /** Per instance name: the state of its image, once creating-images has begun. */
   images?: Record<string, InstanceImageProgress>;
+  /** Every image the cloud failed and that was taken again, in order (capture.imageAttempts). */
+  imageRetries?: ImageRetry[];
+}
+
+/** One failed snapshot taken again while every VM stayed SHUTOFF. */
+export interface ImageRetry {
+  instance: string;
+  /** The attempt this retry starts (2 = the first retake). */
+  attempt: number;
+  /** Out of capture.imageAttempts. */
+  of: number;
+  /** What the cloud did: `killed`, `deactivated`, a timeout. */
+  reason: string;
+  /** The failed image, deleted before the retake. */
+  failedImageId?: string;
+  /** Workflow time the failure was seen. */
+  at: string;
 }
 
 /** One instance's image during creating-images/tagging/verifying. */
@@ -89,6 +106,8 @@ export interface SnapsetFailureInfo {
   finalServerStatus?: Record<string, string>;
   /** Images of the set deleted by cleanup, and any it could not delete. */
   cleanup?: { deleted: string[]; left: string[] };
+  /** Failed snapshots taken again before the run failed. */
+  imageRetries?: ImageRetry[];
 }
 
 export const progressQuery = defineQuery<SnapsetProgress>('progress');
@@ -143,4 +162,6 @@ export interface SnapsetResult {
   /** Present when `retention` was given: what the `pruneSnapsets` child did to the stack's older sets. */
   retention?: RetentionOutcome;
   certWait?: CertWaitStatus;
+  /** Failed snapshots taken again during the capture (absent when none failed). */
+  imageRetries?: ImageRetry[];
 }

@@ -15,6 +15,8 @@ import {
   TimeoutFailure,
   condition,
   defineSignal,
+  log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -218,17 +220,91 @@ export async function stackLock(input: StackLockInput): Promise<{ stackName: str
 export interface HeldStackLock {
   /** Lets the next run of the stack start; waits until the lock workflow has ended. */
   release(): Promise<void>;
+  /**
+   * Called before every change to the lab: when the lock workflow has ended under this run — a Reset
+   * run inherits the end of the lock its failed run released — takes the lock again, or fails
+   * untouched with StackLockedError when another run holds the stack now. No command otherwise.
+   */
+  ensureHeld(): Promise<void>;
 }
+
+/**
+ * Patch IDs of workflow changes made while runs may be open (README: "Changing workflow code").
+ * A run that recorded one replays the new code; an older run replays the code it ran.
+ */
+export const PATCHES = {
+  /** The stack lock taken again before a change when it ended under the run (Reset). */
+  relock: 'stack-lock-retaken',
+  /** A failed release of the stack lock is a warning, not a failed run. */
+  releaseBestEffort: 'stack-lock-release-best-effort',
+  /** Failed snapshots taken again (capture.imageAttempts). */
+  imageRetries: 'capture-image-retries',
+  /** A failure after verification keeps the verified set and completes with a warning. */
+  keepVerified: 'keep-verified-set',
+  /** A lab every VM of which is SHUTOFF is captured as it is when the cluster is old enough. */
+  shutoffLab: 'capture-shutoff-lab',
+  /** Cancellation during retention is a cancelled run (the set kept), not a warning. */
+  retentionCancel: 'retention-cancel-propagates',
+} as const;
+
+/** Microtask turns a child's result takes to reach a `.then` on `handle.result()` (a few), with room to spare. */
+const SETTLE_TURNS = 32;
 
 /**
  * Takes the stack's lock or fails at once, non-retryable, naming the run that holds it. Started in a
  * non-cancellable scope so that cancelling the holder does not free the stack before its cleanup ran.
  */
 export async function acquireStackLock(stackName: string): Promise<HeldStackLock> {
+  let handle = await startStackLock(stackName);
+  let ended = false;
+  let released = false;
+  // Replay-safe: waiting on a child's result is no command. A Reset run sees the lock's end at once.
+  const follow = (h: typeof handle) =>
+    void h.result().then(
+      () => (ended ||= h === handle),
+      () => (ended ||= h === handle),
+    );
+  follow(handle);
+  return {
+    release: () =>
+      CancellationScope.nonCancellable(async () => {
+        released = true;
+        if (ended && patched(PATCHES.releaseBestEffort)) return; // nothing to release: it ended with the run this one was reset from
+        await handle.signal(releaseStackLockSignal);
+        await handle.result();
+      }),
+    ensureHeld: async () => {
+      // The lock's end may be in the same activation as the step that led here: let its result settle
+      // first (microtasks only — no command, the same on replay).
+      for (let i = 0; i < SETTLE_TURNS; i++) await Promise.resolve();
+      if (!ended || released || !patched(PATCHES.relock)) return;
+      log.warn('the stack lock ended under this run (a reset run): taking it again before changing anything', { stackName });
+      handle = await startStackLock(stackName);
+      ended = false;
+      follow(handle);
+    },
+  };
+}
+
+/**
+ * Releases the stack lock, best-effort (DESIGN §5): the lock ends with its holder anyway, so a failed
+ * release is a warning in the run, never its failure.
+ */
+export async function releaseStackLock(lock: HeldStackLock | undefined, run: RunTracker<string>): Promise<void> {
+  if (!lock) return;
+  try {
+    await lock.release();
+  } catch (err) {
+    if (!patched(PATCHES.releaseBestEffort)) throw err;
+    run.warn(`releasing the stack lock failed (it ends with this run anyway): ${failureInfo(err).message}`);
+  }
+}
+
+async function startStackLock(stackName: string) {
   const lockId = stackLockWorkflowId(stackName);
   const holderType = workflowInfo().workflowType;
   try {
-    const handle = await CancellationScope.nonCancellable(() =>
+    return await CancellationScope.nonCancellable(() =>
       startChild(stackLock, {
         workflowId: lockId,
         args: [{ stackName, holderType }],
@@ -237,13 +313,6 @@ export async function acquireStackLock(stackName: string): Promise<HeldStackLock
         staticSummary: `lock of stack ${stackName}, held by ${workflowInfo().workflowId}`,
       }),
     );
-    return {
-      release: () =>
-        CancellationScope.nonCancellable(async () => {
-          await handle.signal(releaseStackLockSignal);
-          await handle.result();
-        }),
-    };
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     let holder: { workflowId?: string; workflowType?: string; since?: string } = {};

@@ -6,7 +6,9 @@ import {
   executeChild,
   isCancellation,
   log,
+  patched,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
@@ -24,6 +26,7 @@ import {
   SnapIdKey,
   StackNameKey,
   type CertWaitStatus,
+  type ImageRetry,
   type RetentionOutcome,
   type SnapsetFailureInfo,
   type SnapsetImage,
@@ -31,7 +34,21 @@ import {
   type SnapsetResult,
 } from '../shared/workflow-api.js';
 import { isoAt, workflowNow } from './clock.js';
-import { acquireStackLock, changes, checks, failureInfo, persistent, RunTracker, step, validateInput, waits, type HeldStackLock } from './common.js';
+import type { CaptureImagesInput, CaptureImagesResult } from '../activities/snapset-images.js';
+import {
+  acquireStackLock,
+  changes,
+  checks,
+  failureInfo,
+  PATCHES,
+  persistent,
+  releaseStackLock,
+  RunTracker,
+  step,
+  validateInput,
+  waits,
+  type HeldStackLock,
+} from './common.js';
 import { runPreflight } from './preflight.js';
 
 /** Minimum length of a skipCertWait reason: an audit trail, not a checkbox. */
@@ -40,6 +57,8 @@ const MIN_REASON = 10;
 const CLEANUP_BUDGET_MS = 30 * 60_000;
 /** `oc debug` shutdowns at once (channels of one SSH connection; the activity allows up to 8). */
 const NODE_SHUTDOWN_PARALLEL = 4;
+/** The wait before a failed image is taken again doubles from capture.imageRetryDelay up to this. */
+const MAX_IMAGE_RETRY_DELAY_MS = 5 * 60_000;
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
 /**
@@ -91,17 +110,39 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
 
   let lock: HeldStackLock | undefined;
   let snapId: string | undefined;
+  /** Set once verifySnapset marked the set complete: from then on nothing destroys it (DESIGN §5 step 8). */
+  let verified = false;
+  let retention: RetentionOutcome | undefined;
   const images: Record<string, SnapsetImage> = {};
+  /** Takes the lock again if it ended under this run (a Reset), before anything is changed. */
+  const beforeChange = () => lock?.ensureHeld() ?? Promise.resolve();
+  const result = (): SnapsetResult => ({
+    snapId: snapId!,
+    stackName: input.stackName,
+    ...(input.cloud ? { cloud: input.cloud } : {}),
+    createdAt: isoAt(workflowNow()),
+    images,
+    stackParameters: stackParameters(images),
+    ansible: ansibleResult(snapId!, images),
+    phasesRun: [...progress.phasesRun],
+    ...(progress.warnings!.length > 0 ? { warnings: [...progress.warnings!] } : {}),
+    ...(retention ? { retention } : {}),
+    ...(progress.certWait ? { certWait: progress.certWait } : {}),
+    ...(progress.imageRetries?.length ? { imageRetries: [...progress.imageRetries] } : {}),
+  });
 
   try {
     lock = await acquireStackLock(input.stackName);
     let checked = await runPreflight(input, run, 'checking before anything is changed');
 
-    if (input.prepare.enabled) {
+    if (input.prepare.enabled && !checked.labShutoff) {
       const wait = await certRotationWait(input, progress, run, () => certWaitEnded);
       certWaitEnded = true;
       wait.endedAt = isoAt(workflowNow());
       if (!wait.alreadyOldEnough) checked = await runPreflight(input, run, 'checking again after the certificate wait');
+    }
+    if (input.prepare.enabled && !checked.labShutoff) {
+      await beforeChange();
 
       // DESIGN §2 Prepare: uncordon → stable → cordon → shut down every node from inside.
       run.enter('preparing-cluster', 'uncordoning all nodes');
@@ -128,6 +169,7 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
     if (checked.controllerShutoff) {
       run.enter('shutting-down', `the controller ${controller.name} is already SHUTOFF`);
     } else {
+      await beforeChange();
       run.enter('shutting-down', `shutting down the controller ${controller.name}`);
       run.changed(`controller ${controller.name} shutdown sent`);
       // A retry after the host went away finds it unreachable: that is the state we want, and the
@@ -136,6 +178,7 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
     }
 
     run.enter('waiting-shutoff', `waiting until Nova reports all ${uuids.length} servers SHUTOFF`);
+    await beforeChange();
     await waitShutoff(input, uuids, nameOfUuid, cloud, run);
 
     // snap_id: 6 random bytes from the workflow's seeded random source (same value on replay).
@@ -147,7 +190,8 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
 
     run.enter('creating-images', `creating ${names.length} images of set ${snapId}${input.capture.maxParallelImages ? `, at most ${input.capture.maxParallelImages} at once` : ''}`);
     run.changed(`images of set ${snapId} created`);
-    const captured = await step(persistent(input.capture.imageTimeout + 120_000, input.capture.imageTimeout + 120_000).captureImages, `create ${names.length} images of set ${snapId}`, {
+    await beforeChange();
+    const captureInput: CaptureImagesInput = {
       ...cloud,
       snapId,
       properties: snapsetImageProperties({ snapId, stackName: input.stackName, workflowId: workflowInfo().workflowId, setSize: names.length }),
@@ -155,7 +199,11 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
       ...(input.capture.maxParallelImages ? { maxParallel: input.capture.maxParallelImages } : {}),
       timeoutSeconds: seconds(input.capture.imageTimeout),
       maxPollSeconds: input.capture.imagePollInterval / 1000,
-    });
+    };
+    const captureStep = persistent(input.capture.imageTimeout + 120_000, input.capture.imageTimeout + 120_000).captureImages;
+    const captured = patched(PATCHES.imageRetries)
+      ? await captureWithRetries(input, captureInput, uuidOf, progress, run, beforeChange)
+      : await step(captureStep, `create ${names.length} images of set ${snapId}`, captureInput);
     for (const n of names) {
       const img = captured.images[n]!;
       images[n] = { imageId: img.imageId, imageName: img.imageName, uuid: uuidOf[n]!, role: instances[n]!.role, macAddress: instances[n]!.mac_address };
@@ -166,33 +214,40 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
     const afterCapture = persistent(input.capture.imageTimeout);
     const expected = Object.fromEntries(names.map((n) => [n, { imageId: images[n]!.imageId, tags: seedTags(n, instances[n]!, setId) }]));
     run.enter('tagging', `tagging ${names.length} images`);
+    await beforeChange();
     await step(afterCapture.tagSnapset, `tag ${names.length} images`, { ...cloud, snapId, images: expected });
     for (const n of names) progress.images[n] = { state: 'tagged', imageId: images[n]!.imageId };
 
     run.enter('verifying', 'checking every image is active and fully tagged, then marking the set complete');
+    await beforeChange();
     await step(afterCapture.verifySnapset, `verify set ${snapId} and mark it complete`, { ...cloud, snapId, images: expected });
+    verified = true;
     for (const n of names) progress.images[n] = { state: 'complete', imageId: images[n]!.imageId };
 
-    const retention = input.retention ? await applyRetention(input, run) : undefined;
+    retention = input.retention ? await applyRetention(input, run) : undefined;
 
     run.enter('completed', `SnapSet ${snapId} complete: ${names.length} images${retention ? `; retention deleted ${retention.deleted.length} older set(s)` : ''}`);
-    await lock.release();
+    const held = lock;
     lock = undefined;
-    return {
-      snapId,
-      stackName: input.stackName,
-      ...(input.cloud ? { cloud: input.cloud } : {}),
-      createdAt: isoAt(workflowNow()),
-      images,
-      stackParameters: stackParameters(images),
-      ansible: ansibleResult(snapId, images),
-      phasesRun: [...progress.phasesRun],
-      ...(progress.warnings!.length > 0 ? { warnings: [...progress.warnings!] } : {}),
-      ...(retention ? { retention } : {}),
-      ...(progress.certWait ? { certWait: progress.certWait } : {}),
-    };
+    await releaseStackLock(held, run);
+    return result();
   } catch (err) {
     const cancelled = isCancellation(err);
+    if (verified && patched(PATCHES.keepVerified)) {
+      // DESIGN §5 step 8: the set is complete and marked; what failed after it is a warning, a cancel ends the run, nothing is deleted.
+      const why = cancelled ? 'cancelled' : failureInfo(err).message;
+      return await CancellationScope.nonCancellable(async () => {
+        if (cancelled) {
+          run.enter('cancelled', `cancelled after set ${snapId} was verified: the set is complete and kept (${names.length} images)`);
+          await releaseStackLock(lock, run);
+          throw err;
+        }
+        run.warn(`after set ${snapId} was verified: ${why} (the set is complete and kept)`);
+        run.enter('completed', `SnapSet ${snapId} complete: ${names.length} images, with a warning: ${why}`);
+        await releaseStackLock(lock, run);
+        return result();
+      });
+    }
     const failure: SnapsetFailureInfo = cancelled ? { message: 'cancelled', type: 'CancelledFailure' } : failureInfo(err);
     await CancellationScope.nonCancellable(async () => {
       if (snapId && input.capture.onFailure === 'cleanup') {
@@ -214,9 +269,10 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
           // The report says the states could not be read.
         }
       }
+      if (progress.imageRetries?.length) failure.imageRetries = [...progress.imageRetries];
       progress.failure = failure;
       run.enter(cancelled ? 'cancelled' : 'failed', outcome(cancelled, failure, run, snapId, input.capture.onFailure));
-      if (lock) await lock.release();
+      await releaseStackLock(lock, run);
     });
     if (cancelled) throw err;
     throw ApplicationFailure.create({
@@ -257,9 +313,75 @@ async function applyRetention(input: SnapsetInput, run: RunTracker<Phase>): Prom
     }) as PruneSnapsetsResult;
     return { workflowId, deleted: r.deleted, kept: r.keep, reasons: r.reasons };
   } catch (err) {
+    if (isCancellation(err) && patched(PATCHES.retentionCancel)) throw err;
     const message = failureInfo(err).message;
     run.warn(`retention failed (the new set is complete and kept): ${message}`);
     return { workflowId, deleted: [], kept: [], reasons: {}, error: message };
+  }
+}
+
+/**
+ * DESIGN §5 step 6: captures the set; a snapshot the cloud fails (killed, deactivated, deleted, not
+ * active in time) is taken again while every VM is still SHUTOFF — after a backoff, its image deleted
+ * and confirmed gone (`retakeImages`, which also refuses if any VM is no longer SHUTOFF) — up to
+ * `capture.imageAttempts` times per instance. The other snapshots go on in the cloud meanwhile; each
+ * `captureImages` call follows the images that exist and creates only the missing ones.
+ */
+async function captureWithRetries(
+  input: SnapsetInput,
+  captureInput: CaptureImagesInput,
+  servers: Record<string, string>,
+  progress: SnapsetProgress,
+  run: RunTracker<Phase>,
+  beforeChange: () => Promise<void>,
+): Promise<CaptureImagesResult> {
+  const { snapId } = captureInput;
+  const names = Object.keys(captureInput.instances);
+  const of = input.capture.imageAttempts;
+  const attempts: Record<string, number> = Object.fromEntries(names.map((n) => [n, 1]));
+  const budget = input.capture.imageTimeout + 120_000;
+  const capture = persistent(budget, budget).captureImages;
+  const afterFailure = persistent(input.capture.imageTimeout);
+  progress.imageRetries ??= [];
+  let summary = `create ${names.length} images of set ${snapId}`;
+  for (;;) {
+    const r = await step(capture, summary, { ...captureInput, reportFailed: true, requireShutoff: true });
+    for (const [n, img] of Object.entries(r.images)) progress.images![n] = { state: 'active', imageId: img.imageId };
+    const failed = r.failed ?? {};
+    const failedNames = Object.keys(failed);
+    if (failedNames.length === 0) return r;
+    const spent = failedNames.filter((n) => attempts[n]! >= of);
+    if (spent.length > 0) {
+      throw ApplicationFailure.create({
+        type: FailureTypes.resourceFailed,
+        nonRetryable: true,
+        message: spent.map((n) => `${failed[n]!.reason}${of > 1 ? ` (attempt ${attempts[n]} of ${of}: capture.imageAttempts spent)` : ''}`).join('; '),
+        details: [{ instances: spent, failed: Object.fromEntries(spent.map((n) => [n, failed[n]])) }],
+      });
+    }
+    const delay = Math.min(MAX_IMAGE_RETRY_DELAY_MS, input.capture.imageRetryDelay * 2 ** (Math.max(...failedNames.map((n) => attempts[n]!)) - 1));
+    const at = isoAt(workflowNow());
+    for (const n of failedNames) {
+      attempts[n]!++;
+      const retry: ImageRetry = { instance: n, attempt: attempts[n]!, of, reason: failed[n]!.reason, ...(failed[n]!.imageId ? { failedImageId: failed[n]!.imageId } : {}), at };
+      progress.imageRetries.push(retry);
+      progress.images![n] = { state: `${failed[n]!.status}: taking it again (attempt ${attempts[n]} of ${of})`, ...(failed[n]!.imageId ? { imageId: failed[n]!.imageId } : {}) };
+      log.warn('the cloud failed a snapshot: taking it again', { instance: n, attempt: attempts[n], of, reason: failed[n]!.reason });
+    }
+    const which = failedNames.map((n) => `${n} (${failed[n]!.status}, attempt ${attempts[n]} of ${of})`).join(', ');
+    run.say(`the cloud failed the snapshot of ${which}: taking it again in ${formatDuration(delay)} while every VM stays SHUTOFF; the other images go on`);
+    await sleep(delay);
+    await beforeChange();
+    await step(afterFailure.retakeImages, `delete the failed image of ${failedNames.join(', ')} to take it again`, {
+      ...(captureInput.cloud ? { cloud: captureInput.cloud } : {}),
+      snapId,
+      servers,
+      failed: Object.fromEntries(failedNames.map((n) => [n, failed[n]!.imageId ? { imageId: failed[n]!.imageId } : {}])),
+    });
+    for (const n of failedNames) progress.images![n] = { state: `pending (attempt ${attempts[n]} of ${of})` };
+    run.say(`taking again: ${which}`);
+    summary = `capture set ${snapId} again: ${failedNames.join(', ')} (attempt ${Math.max(...failedNames.map((n) => attempts[n]!))} of ${of})`;
+    await beforeChange();
   }
 }
 

@@ -1,10 +1,11 @@
-import { ApplicationFailure, upsertSearchAttributes, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, patched, upsertSearchAttributes, setHandler } from '@temporalio/workflow';
+import { formatDuration } from '../shared/duration.js';
 import { FailureTypes, type PreflightCheck } from '../shared/errors.js';
 import { parseSnapsetInputWithNotes, type SnapsetInput } from '../shared/input.js';
 import { progressQuery, StackNameKey, stackLockWorkflowId, type RunProgress } from '../shared/workflow-api.js';
 import type { PreflightServer } from '../activities/snapset-images.js';
 import { isoAt, workflowNow } from './clock.js';
-import { checks, failureInfo, RunTracker, step, validateInput } from './common.js';
+import { checks, failureInfo, PATCHES, RunTracker, step, validateInput } from './common.js';
 
 export interface PreflightOutcome {
   servers: Record<string, PreflightServer>;
@@ -12,6 +13,11 @@ export interface PreflightOutcome {
   checks: PreflightCheck[];
   /** The controller's VM was already SHUTOFF (allowed only without node preparation). */
   controllerShutoff: boolean;
+  /**
+   * Every VM was already SHUTOFF (a failed capture leaves the lab so) and the cluster is known to be old
+   * enough for the certificate rotation: the lab is captured as it is, the nodes are not prepared.
+   */
+  labShutoff?: boolean;
 }
 
 /**
@@ -33,10 +39,19 @@ export async function runPreflight(input: SnapsetInput, run: RunTracker<string>,
   const ctlInstance = names.find((n) => n === controller.name) ?? names.find((n) => instances[n]!.role === 'controller');
   if (ctlInstance && cloudCheck.servers[ctlInstance]?.status === 'SHUTOFF') {
     if (input.prepare.enabled) {
+      const allShutoff = names.every((n) => cloudCheck.servers[n]?.status === 'SHUTOFF');
+      const installed = input.prepare.clusterCreatedAt;
+      const oldEnough = installed !== undefined && workflowNow() >= Date.parse(installed) + input.prepare.certRotationWait;
+      if (allShutoff && oldEnough && patched(PATCHES.shutoffLab)) {
+        run.warn(`every VM is already SHUTOFF and the cluster was installed at ${installed}, more than ${formatDuration(input.prepare.certRotationWait)} ago: capturing the lab as it is, without preparing the nodes`);
+        return { servers: cloudCheck.servers, nodes: [], checks: cloudCheck.checks, controllerShutoff: true, labShutoff: true };
+      }
       throw ApplicationFailure.create({
         type: FailureTypes.preflight,
         nonRetryable: true,
-        message: `preflight failed, nothing was changed: controller ${ctlInstance} is SHUTOFF in Nova, and the nodes are prepared through it (start it: openstack server start ${instances[ctlInstance]!.uuid}, or set prepare.enabled: false when the nodes are already down)`,
+        message: allShutoff
+          ? `preflight failed, nothing was changed: every VM of the lab is SHUTOFF (a failed capture leaves it so), and the nodes are prepared through controller ${ctlInstance}. To finish the failed run's SnapSet, retry it from its capture (snapset retry ${input.stackName}, or the Web UI's Reset to the workflow task that scheduled captureImages); to capture the lab as it is, give prepare.clusterCreatedAt (the install time, at least ${formatDuration(input.prepare.certRotationWait)} ago) or set prepare.enabled: false`
+          : `preflight failed, nothing was changed: controller ${ctlInstance} is SHUTOFF in Nova, and the nodes are prepared through it (start it: openstack server start ${instances[ctlInstance]!.uuid}, or set prepare.enabled: false when the nodes are already down)`,
       });
     }
     run.warn(`controller ${ctlInstance} is already SHUTOFF: not checked over SSH and not shut down again`);

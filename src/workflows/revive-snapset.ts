@@ -4,7 +4,7 @@ import { FailureTypes } from '../shared/errors.js';
 import { describeAge, parseReviveInput, type ReviveCsrs, type ReviveInput, type RevivePhase, type ReviveProgress, type ReviveResult } from '../shared/revive.js';
 import { SnapIdKey, StackNameKey, type SnapsetFailureInfo } from '../shared/workflow-api.js';
 import { isoAt, workflowNow } from './clock.js';
-import { acquireStackLock, changes, checks, failureInfo, RunTracker, validateInput, waits, type HeldStackLock } from './common.js';
+import { acquireStackLock, changes, checks, failureInfo, releaseStackLock, RunTracker, validateInput, waits, type HeldStackLock } from './common.js';
 
 /** The same query name as createSnapset's, so `snapset watch` and the Web UI read both alike. */
 export const reviveProgressQuery = defineQuery<ReviveProgress>('progress');
@@ -83,6 +83,7 @@ export async function reviveSnapset(rawInput: unknown): Promise<ReviveResult> {
     await stable(input.initialStablePeriod, 'before uncordoning');
 
     enter('uncordoning', `uncordoning ${nodeNames.length} node(s)`);
+    await lock.ensureHeld();
     const uncordoned = await changes.uncordonNodes({ controller });
     if (uncordoned.changed.length > 0) run.changed(`uncordoned ${uncordoned.changed.join(', ')}`);
 
@@ -94,6 +95,7 @@ export async function reviveSnapset(rawInput: unknown): Promise<ReviveResult> {
 
     enter('approving-csrs', `approving the pending kubelet CSRs of ${nodeNames.join(', ')}`);
     if (nodeNames.length > 0) {
+      await lock.ensureHeld();
       const r = await changes.approveNodeCsrs({ controller, nodes: nodeNames });
       csrs.approved.push(...r.approved);
       csrs.ignored.push(...r.ignored);
@@ -118,8 +120,9 @@ export async function reviveSnapset(rawInput: unknown): Promise<ReviveResult> {
     }
 
     enter('completed', `stack ${input.stackName} revived from set ${set.snapId}: ${nodes.length} node(s) Ready and schedulable, ${csrs.approved.length} CSR(s) approved`);
-    await lock.release();
+    const held = lock;
     lock = undefined;
+    await releaseStackLock(held, run);
     return {
       stackName: input.stackName,
       snapId: set.snapId,
@@ -137,7 +140,7 @@ export async function reviveSnapset(rawInput: unknown): Promise<ReviveResult> {
       progress.failure = failure;
       const what = cancelled ? 'cancelled' : `failed: ${failure.message}`;
       enter(cancelled ? 'cancelled' : 'failed', run.untouched ? `${what}; nothing was changed` : `${what}; changed before it stopped: ${progress.changes!.join('; ')}`);
-      if (lock) await lock.release();
+      await releaseStackLock(lock, run);
     });
     if (cancelled) throw err;
     throw ApplicationFailure.create({

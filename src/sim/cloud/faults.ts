@@ -84,9 +84,14 @@ export class FaultEngine {
     }
   }
 
-  /** Whether a finished snapshot of this server ends `killed` (consumes `killNextImages`). */
+  /** Whether a finished snapshot of this server ends `killed` (consumes `killNextImagesOf[serverId]`, then `killNextImages`). */
   killImage(serverId: string): boolean {
     if (this.current.killImagesOfServers.includes(serverId)) return true;
+    const key = Object.keys(this.current.killNextImagesOf).find((k) => k.toLowerCase() === serverId.toLowerCase());
+    if (key !== undefined && this.current.killNextImagesOf[key]! > 0) {
+      if (--this.current.killNextImagesOf[key]! === 0) delete this.current.killNextImagesOf[key];
+      return true;
+    }
     if (this.current.killNextImages > 0) {
       this.current.killNextImages--;
       return true;

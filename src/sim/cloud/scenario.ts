@@ -65,6 +65,8 @@ export const cloudFaultsSchema = z
     killNextImages: z.number().int().min(0).default(0),
     /** Snapshots of these servers (uuids) end `killed`. */
     killImagesOfServers: z.array(z.string()).default([]),
+    /** One-shot per server: the next N snapshots of server `uuid` end `killed`. Counts down, then the entry goes. */
+    killNextImagesOf: z.record(z.string(), z.number().int().min(0)).default({}),
   })
   .strict();
 export type CloudFaults = z.output<typeof cloudFaultsSchema>;

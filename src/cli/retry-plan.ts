@@ -1,0 +1,63 @@
+/**
+ * Where `snapset retry` resets a failed or cancelled run to (DESIGN §5 "Retry = Reset"): the last
+ * point at which the lab is still in the state the next step needs. Pure: reads a history's events
+ * (the SDK's `fetchHistory()` or the Temporal CLI's JSON — the attribute names are the same).
+ */
+
+/** The parts of a history event the plan reads. */
+export interface HistoryEventLike {
+  eventId?: unknown;
+  workflowTaskCompletedEventAttributes?: unknown;
+  activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null; workflowTaskCompletedEventId?: unknown } | null;
+}
+
+export interface RetryPlan {
+  /** The WorkflowTaskCompleted event to reset to: that workflow task runs again on the current code. */
+  eventId: number;
+  /** The step that runs again first (an activity type), or `start`. */
+  from: string;
+  /** What the reset run does, in a sentence. */
+  redoes: string;
+}
+
+/** Steps that only report on a failure (cleanup, the VMs' states): never a point to go back to. */
+const AFTER_FAILURE = new Set(['cleanupSnapset', 'getServerStatuses', 'describeStackLock']);
+
+const num = (v: unknown): number => Number(typeof v === 'object' && v !== null ? String(v) : v);
+
+/** Thrown when a history has no workflow task to reset to (it never ran one). */
+export class NoResetPointError extends Error {}
+
+export function planRetry(workflowType: string, events: readonly HistoryEventLike[]): RetryPlan {
+  const scheduled = events.flatMap((e) => {
+    const a = e.activityTaskScheduledEventAttributes;
+    const name = a?.activityType?.name;
+    return a && name ? [{ name, task: num(a.workflowTaskCompletedEventId) }] : [];
+  });
+  if (workflowType === 'createSnapset') {
+    const capture = scheduled.find((s) => s.name === 'captureImages');
+    if (capture) {
+      return {
+        eventId: capture.task,
+        from: 'captureImages',
+        redoes:
+          'takes every image again (the failed run deleted its own) while the lab stays as the failed run left it — every VM SHUTOFF, which the capture checks first — then tags, verifies and marks the set complete',
+      };
+    }
+  }
+  const last = scheduled.filter((s) => !AFTER_FAILURE.has(s.name)).at(-1);
+  if (last) {
+    return {
+      eventId: last.task,
+      from: last.name,
+      redoes: `runs the step ${last.name} again, on the lab as the failed run left it, and every step after it; everything before it stays done`,
+    };
+  }
+  const first = events.find((e) => e.workflowTaskCompletedEventAttributes);
+  if (!first) throw new NoResetPointError('the run never completed a workflow task: start it again instead');
+  return {
+    eventId: num(first.eventId),
+    from: 'start',
+    redoes: 'runs from the start (validation, the stack lock, preflight): the failed run changed nothing outside',
+  };
+}
