@@ -2,7 +2,7 @@
  * The CLI never stays silent when nothing will happen (issue 17 point 1): with the worker stopped —
  * its poller still listed by the server, as Temporal keeps a stopped worker's pollers for minutes —
  * `create --watch` off a terminal prints a line at once and warns within 15 s, naming what to start;
- * `create` without `--watch` warns too (and exits 0: the run is started); the warning is taken back
+ * `create` without `--watch` warns too (and exits 0: the run is started); the watch follows the run on
  * once a worker polls again.
  */
 import assert from 'node:assert/strict';
@@ -35,7 +35,7 @@ describe('snapset with a stopped worker', () => {
   const startWorker = (taskQueue: string): Proc =>
     startProc([join(repoRoot, 'dist', 'test', 'helpers', 'worker-process.js')], { env: { TEMPORAL_ADDRESS: t.env.address, SNAPSET_TASK_QUEUE: taskQueue } });
 
-  test('create --watch warns within 15 s while the stopped worker’s poller is still listed, and says when a worker is back', async () => {
+  test('create --watch warns within 15 s while the stopped worker’s poller is still listed, and follows the run once a worker is back', async () => {
     const taskQueue = uniqueTaskQueue('stopped');
     const worker = startWorker(taskQueue);
     await worker.waitFor(/^ready$/m, 180_000);
@@ -60,8 +60,15 @@ describe('snapset with a stopped worker', () => {
       assert.match(watcher.output, /^\d{4}-\d\d-\d\dT[\d:.]+Z {2}warning: /m, 'a timestamped line off a terminal');
       console.log(`no-worker warning after ${latency} ms (stopped worker still listed)`);
 
+      // Back with a worker, the watch follows the run on: it says so on its next tick, or — when the run
+      // (failing its preflight: this input names no cloud) ends before that tick — prints its phases.
       again = startWorker(taskQueue);
-      await watcher.waitFor(/a worker takes the run's tasks on task queue \S+ now/, 180_000);
+      await watcher.waitFor(/a worker takes the run's tasks on task queue \S+ now|Z {2}validating: done/, 180_000);
+      // This input names no cloud the worker has: the run fails its preflight, and the watch says it once.
+      assert.equal(await watcher.exited, 1, watcher.output);
+      assert.match(watcher.output, /Z {2}failed: preflight failed, nothing was changed: /);
+      assert.doesNotMatch(watcher.output, /failed: failed:/, 'the phase is not said twice');
+      assert.match(watcher.output, /^FAILED: preflight failed/m);
     } finally {
       await watcher.stop();
       await again?.stop('SIGTERM');

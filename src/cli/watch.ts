@@ -162,7 +162,10 @@ function plainLine(p: SnapsetProgress): string {
   const w = p.certWait && p.phase === 'waiting-cert-rotation' && !p.certWait.endedAt ? ` (wakes ${p.certWait.wakeAt})` : '';
   const images = imageRows(p);
   const retries = p.imageRetries?.length ? ` (${p.imageRetries.length} image retr${p.imageRetries.length === 1 ? 'y' : 'ies'}: ${p.imageRetries.map((r) => `${r.instance} #${r.attempt}`).join(', ')})` : '';
-  return `${p.phase}${w}: ${tidyDurations(p.details)}${images.length ? ` [${images.map(([n, s]) => `${n} ${s}`).join(', ')}]` : ''}${retries}`;
+  const details = tidyDurations(p.details);
+  // Details that already begin with the phase ("failed: …") are not prefixed again.
+  const head = details.startsWith(`${p.phase}:`) ? details : `${p.phase}${w}: ${details}`;
+  return `${head}${images.length ? ` [${images.map(([n, s]) => `${n} ${s}`).join(', ')}]` : ''}${retries}`;
 }
 
 /** The failure lines of a closed run that did not complete: the workflow's own account, else the root cause. */
