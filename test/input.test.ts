@@ -47,7 +47,7 @@ describe('createSnapset input', () => {
     delete raw.retention;
     const input = parseSnapsetInput(raw);
     assert.deepEqual(input.prepare, { enabled: true, certRotationWait: 25 * 3_600_000, stablePeriod: 60_000, stableTimeout: 20 * 60_000 });
-    assert.deepEqual(input.capture, { shutoffTimeout: 250_000, shutoffPollInterval: 10_000, imageTimeout: 1_200_000, imagePollInterval: 5_000, onFailure: 'cleanup' });
+    assert.deepEqual(input.capture, { shutoffTimeout: 250_000, shutoffPollInterval: 10_000, imageTimeout: 1_200_000, imagePollInterval: 5_000, imageAttempts: 3, imageRetryDelay: 10_000, onFailure: 'cleanup' });
     assert.equal(input.retention, undefined);
   });
 

@@ -190,6 +190,26 @@ describe('a failed snapshot is taken again (time-skipping server + simulator)', 
 describe('Reset is a retry (dev server + simulator)', () => {
   const t = useTemporal('dev-server');
 
+  /** A run of `scenario`'s stack failed by a killed snapshot (imageAttempts 1): the lab is left SHUTOFF. */
+  async function failedCapture(sim: Simulator, taskQueue: string, stackName: string) {
+    const workflowId = `snapset-${stackName}-${taskQueue}`;
+    const failed = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId, args: [fast(sim, { imageAttempts: 1 })] });
+    await failureOf(failed.result());
+    return { workflowId, failed };
+  }
+
+  /** What the Web UI's Reset does: a new run of `workflowId` from the workflow task `eventId`. */
+  async function resetTo(workflowId: string, runId: string, eventId: number, reason: string): Promise<string> {
+    const r = await t.env.client.workflowService.resetWorkflowExecution({
+      namespace: t.env.namespace ?? 'default',
+      workflowExecution: { workflowId, runId },
+      reason,
+      workflowTaskFinishEventId: Long.fromNumber(eventId),
+      requestId: randomUUID(),
+    });
+    return r.runId!;
+  }
+
   /** The ID of the WorkflowTaskCompleted event whose commands scheduled the first `captureImages`. */
   async function captureResetPoint(handle: WorkflowHandle): Promise<number> {
     const history = await handle.fetchHistory();
@@ -232,9 +252,7 @@ describe('Reset is a retry (dev server + simulator)', () => {
     await withSimWorker(
       t.env,
       async ({ sim, taskQueue }) => {
-        const workflowId = `snapset-${scenario.stackName}-${taskQueue}`;
-        const failed = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId, args: [fast(sim, { imageAttempts: 1 })] });
-        await failureOf(failed.result());
+        const { workflowId, failed } = await failedCapture(sim, taskQueue, scenario.stackName!);
         const before = await failed.query(progressQuery);
         assert.deepEqual(liveImages(sim, before.snapId), [], 'the failed run left no image');
         for (const s of sim.cloud.servers()) assert.equal(s.status, 'SHUTOFF', 'and the lab shut down');
@@ -242,14 +260,8 @@ describe('Reset is a retry (dev server + simulator)', () => {
         // The cause is fixed; the run is reset to the task that scheduled the capture (the Web UI's Reset).
         sim.cloud.setFaults({ killImagesOfServers: [] });
         const eventId = await captureResetPoint(failed);
-        const { runId } = await t.env.client.workflowService.resetWorkflowExecution({
-          namespace: t.env.namespace ?? 'default',
-          workflowExecution: { workflowId, runId: failed.firstExecutionRunId },
-          reason: 'test: the snapshot fault is fixed',
-          workflowTaskFinishEventId: Long.fromNumber(eventId),
-          requestId: randomUUID(),
-        });
-        const reset = t.env.client.workflow.getHandle(workflowId, runId!);
+        const runId = await resetTo(workflowId, failed.firstExecutionRunId, eventId, 'test: the snapshot fault is fixed');
+        const reset = t.env.client.workflow.getHandle(workflowId, runId);
 
         // The reset run holds the stack before it changes anything…
         const lock = t.env.client.workflow.getHandle(stackLockWorkflowId(scenario.stackName!));
@@ -264,7 +276,7 @@ describe('Reset is a retry (dev server + simulator)', () => {
         assert.match(refused.message, new RegExp(`workflow ${workflowId}`), `names the reset run: ${refused.message}`);
 
         const result = await reset.result();
-        await recordHistory(t.env, workflowId, runId!, 'create-snapset-reset.json');
+        await recordHistory(t.env, workflowId, runId, 'create-snapset-reset.json');
         // In the reset run's history, the lock is started again before the capture is scheduled.
         const events = (await reset.fetchHistory()).events!;
         const resetAt = events.findIndex((e) => e.workflowTaskFailedEventAttributes);
@@ -276,6 +288,30 @@ describe('Reset is a retry (dev server + simulator)', () => {
         const p = await reset.query(progressQuery);
         assert.equal(p.phase, 'completed');
         assert.equal((await lock.describe()).status.name, 'COMPLETED', 'the lock released at the end');
+      },
+      scenario,
+    );
+  });
+
+  test('reset of a failed capture to its first workflow task: preflight refuses untouched and names the reset point to use', async () => {
+    const scenario = lab(3, { stackName: `hs-reset0-${randomUUID().slice(0, 6)}`, cloud: { faults: { killImagesOfServers: [uuidOf(lab(3), 'master1')] } } });
+    await withSimWorker(
+      t.env,
+      async ({ sim, taskQueue }) => {
+        const { workflowId, failed } = await failedCapture(sim, taskQueue, scenario.stackName!);
+        const events = (await failed.fetchHistory()).events!;
+        const first = Number(events.find((e) => e.workflowTaskCompletedEventAttributes)!.eventId);
+        const creates = requests(sim, 'compute.servers.createImage');
+        const commands = sim.controller.commands().length;
+        const runId = await resetTo(workflowId, failed.firstExecutionRunId, first, 'test: reset to the start');
+        const f = await failureOf(t.env.client.workflow.getHandle(workflowId, runId).result());
+        assert.equal(f.type, 'PreflightError');
+        assert.match(f.message, /every VM of the lab is SHUTOFF/);
+        assert.match(f.message, /the Web UI's Reset to the workflow task that scheduled captureImages/);
+        assert.equal(requests(sim, 'compute.servers.createImage'), creates, 'nothing imaged');
+        assert.equal(sim.controller.commands().length, commands, 'nothing sent to the controller');
+        for (const s of sim.cloud.servers()) assert.equal(s.status, 'SHUTOFF');
+        assert.equal((await t.env.client.workflow.getHandle(stackLockWorkflowId(scenario.stackName!)).describe()).status.name, 'COMPLETED', 'the stack is free again');
       },
       scenario,
     );

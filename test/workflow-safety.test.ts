@@ -181,7 +181,7 @@ describe('safe on a real lab (time-skipping server + simulator)', () => {
     );
   });
 
-  test('a killed image with maxParallelImages 4 of 12: no new snapshot starts, every image of the set is deleted', async () => {
+  test('a killed image with maxParallelImages 4 of 12 and imageAttempts 1: no new snapshot starts, every image of the set is deleted', async () => {
     const lab = labOf(12);
     const victim = Object.values(lab.instances!).find((i) => i.node === 'master-1')!.uuid;
     for (const i of Object.values(lab.instances!)) if (i.role !== 'controller') i.status = 'SHUTOFF';
@@ -192,7 +192,7 @@ describe('safe on a real lab (time-skipping server + simulator)', () => {
         const handle = await t.env.client.workflow.start(createSnapset, {
           taskQueue,
           workflowId: `kill-bounded-${taskQueue}`,
-          args: [simInput(sim, { prepare: { enabled: false }, capture: { maxParallelImages: 4, shutoffPollInterval: '100ms' } })],
+          args: [simInput(sim, { prepare: { enabled: false }, capture: { maxParallelImages: 4, shutoffPollInterval: '100ms', imageAttempts: 1 } })],
         });
         const f = await failureOf(handle.result());
         assert.equal(f.type, 'OpenStackResourceFailedError');

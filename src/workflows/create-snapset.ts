@@ -180,6 +180,7 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
     run.enter('waiting-shutoff', `waiting until Nova reports all ${uuids.length} servers SHUTOFF`);
     await beforeChange();
     await waitShutoff(input, uuids, nameOfUuid, cloud, run);
+    await beforeChange(); // a reset to the capture: the stack is held again before a snap_id exists
 
     // snap_id: 6 random bytes from the workflow's seeded random source (same value on replay).
     snapId = snapIdFromUuid(uuid4());
@@ -190,7 +191,6 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
 
     run.enter('creating-images', `creating ${names.length} images of set ${snapId}${input.capture.maxParallelImages ? `, at most ${input.capture.maxParallelImages} at once` : ''}`);
     run.changed(`images of set ${snapId} created`);
-    await beforeChange();
     const captureInput: CaptureImagesInput = {
       ...cloud,
       snapId,
