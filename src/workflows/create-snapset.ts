@@ -17,7 +17,7 @@ import { formatDuration } from '../shared/duration.js';
 import { FailureTypes } from '../shared/errors.js';
 import { describeStatuses } from '../shared/failures.js';
 import { parseSnapsetInputWithNotes, type SnapsetInput } from '../shared/input.js';
-import { ansibleResult, imageName, seedTags, SNAP_ID_PROPERTY, snapIdFromUuid, snapsetImageProperties, stackParameters } from '../shared/snapset/index.js';
+import { ansibleResult, imageName, seedTags, SNAP_ID_PROPERTY, snapIdFromUuid, snapIdFromUuidNoDash, snapsetImageProperties, stackParameters } from '../shared/snapset/index.js';
 import type { PruneSnapsetsResult } from '../shared/snapset/index.js';
 import type { Phase } from '../shared/types.js';
 import {
@@ -181,8 +181,10 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
     await beforeChange();
     await waitShutoff(input, uuids, nameOfUuid, cloud, run);
 
-    // snap_id: 6 random bytes from the workflow's seeded random source (same value on replay).
-    snapId = snapIdFromUuid(uuid4());
+    // snap_id: 6 random bytes from the workflow's seeded random source (same value on replay); new
+    // runs never start one with '-' (a shell reads `snapset show -19Wif3X` as an option).
+    const random = uuid4();
+    snapId = patched(PATCHES.snapIdNoDash) ? snapIdFromUuidNoDash(random) : snapIdFromUuid(random);
     progress.snapId = snapId;
     upsertSearchAttributes([{ key: SnapIdKey, value: snapId }]);
     const setId = snapId;
