@@ -15,7 +15,7 @@ import { createActivities, type ActivityDeps } from './activities/index.js';
 import { SshConnector } from './cluster/index.js';
 import { keepPreloads, workflowInterceptorModules, workflowPreloadModules, workflowsPath } from './dev/bundle.js';
 import { CONNECT_TIMEOUT_MS, probeTcp, resolvedAddress, rootMessage, TemporalUnreachableError } from './client.js';
-import { CloudsYamlClientProvider, configFileCandidates, createOpenStackClient, loadCloudConfig } from './openstack/index.js';
+import { CloudsYamlClientProvider, configFileCandidates, createOpenStackClient, loadCloudConfig, OpenStackNetworkError, OpenStackTimeoutError } from './openstack/index.js';
 import { ConfigError } from './shared/errors.js';
 import { SNAPSET_HISTOGRAM_BUCKETS } from './shared/metrics.js';
 import { TASK_QUEUE } from './shared/workflow-api.js';
@@ -125,7 +125,13 @@ export async function startupWarnings(opts: WorkerCliOptions, env: NodeJS.Proces
     try {
       await client.session.getToken(AbortSignal.timeout(8000));
     } catch (err) {
-      warnings.push(`cloud ${cloud.name} does not authenticate (${rootMessage(err)}); runs will fail at their first OpenStack call`);
+      const unreachable = err instanceof OpenStackNetworkError || err instanceof OpenStackTimeoutError;
+      warnings.push(
+        `cloud ${cloud.name} of ${cloud.file} ${unreachable ? 'does not answer' : 'does not authenticate'} at ${cloud.auth.auth_url} (${rootMessage(err)}); runs will fail at their first OpenStack call. ` +
+          (unreachable
+            ? 'Check that the cloud is up at that address (the simulator: is npm run sim running, on the port that file names?) and that OS_CLIENT_CONFIG_FILE / OS_CLOUD name the right file and cloud'
+            : `Check the credentials of ${cloud.name} in that file (and secure.yaml)`),
+      );
     } finally {
       client.close();
     }

@@ -99,7 +99,7 @@ describe('snapset CLI manners', () => {
       assert.equal(r.code, 1, r.output);
       assert.match(r.output, /^FAILED: .*no-such-key/m);
       assert.doesNotMatch(r.output, /^FAILED: Activity task failed/m);
-      const shown = await runSnapset(['--task-queue', taskQueue, 'show', stackName], { env: env() });
+      const shown = await runSnapset(['--task-queue', taskQueue, 'show', '--json', stackName], { env: env() });
       const json = JSON.parse(shown.output.slice(shown.output.indexOf('{'))) as { status: string; failure?: { message: string } };
       assert.equal(json.status, 'FAILED');
       assert.match(json.failure?.message ?? '', /no-such-key/);

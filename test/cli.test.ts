@@ -70,7 +70,7 @@ describe('snapset CLI', () => {
       await waitFor(
         'snapset show to report the certificate wait',
         async () => {
-          shown = JSON.parse((await snapset('show', stackName)).stdout) as typeof shown;
+          shown = JSON.parse((await snapset('show', '--json', stackName)).stdout) as typeof shown;
           return shown?.progress?.phase === 'waiting-cert-rotation' && shown.progress.certWait;
         },
         { intervalMs: 200, seen: () => shown },
@@ -79,7 +79,8 @@ describe('snapset CLI', () => {
       assert.ok(shown?.progress?.certWait?.wakeAt);
 
       const listed = await snapset('runs', '--stack', stackName);
-      assert.match(listed.stdout, new RegExp(`snapset-${stackName}\\tRUNNING`));
+      assert.match(listed.stdout, /^WORKFLOW_ID +STATUS +PHASE +STARTED +CLOSED$/m);
+      assert.match(listed.stdout, new RegExp(`^snapset-${stackName} +RUNNING +waiting-cert-rotation `, 'm'));
 
       const tooShort = await snapset('skip-wait', stackName, '--reason', 'x');
       assert.equal(tooShort.code, 2);

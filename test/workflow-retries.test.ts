@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import Long from 'long';
 import { COMPLETE_TAG, SNAP_ID_PROPERTY } from '../src/shared/snapset/index.js';
@@ -25,7 +25,8 @@ import type { Simulator } from '../src/sim/index.js';
 import type { ScenarioInput } from '../src/sim/scenario.js';
 import { createSnapset } from '../src/workflows/index.js';
 import { simInput } from './helpers/inputs.js';
-import { simDeps, toolchain, useTemporal, withSimWorker } from './helpers/temporal.js';
+import { waitFor } from './helpers/wait.js';
+import { failureOf, simDeps, toolchain, useTemporal, withSimWorker } from './helpers/temporal.js';
 
 type SimImage = { id: string; name: string; status: string; tags: string[]; [SNAP_ID_PROPERTY]?: string };
 
@@ -42,22 +43,6 @@ function lab(n: number, over: Partial<ScenarioInput> = {}): ScenarioInput {
   return { stackName: STACK, timeScale: 0.01, instances, ...over };
 }
 const uuidOf = (scenario: ScenarioInput, name: string) => scenario.instances![name]!.uuid;
-
-/** Waits until `check` returns a value (not undefined/false), for up to `timeoutMs`; says what it waited for. */
-async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The images of a set as the simulator holds them, deleted ones left out. */
 function liveImages(sim: Simulator, snapId: string | undefined): SimImage[] {
@@ -76,17 +61,6 @@ function assertCompleteSet(sim: Simulator, snapId: string, vms: number): void {
 }
 
 const requests = (sim: Simulator, endpoint: string) => sim.cloud.counters()[endpoint]?.requests ?? 0;
-
-async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
-  let caught: unknown;
-  await assert.rejects(p, (err: unknown) => {
-    caught = err;
-    return err instanceof WorkflowFailedError;
-  });
-  const cause = (caught as WorkflowFailedError).cause;
-  assert.ok(cause instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(cause)}`);
-  return cause;
-}
 
 /** Fast polls and no preparation wait beyond a second: the runs here are about the capture. */
 const fast = (sim: Simulator, capture: Record<string, unknown> = {}, over: Record<string, unknown> = {}) =>
@@ -131,10 +105,10 @@ describe('a failed snapshot is taken again (time-skipping server + simulator)', 
       async ({ sim, taskQueue }) => {
         // A long backoff: time only skips while the test awaits the result, so the VM is started during it.
         const handle = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `retry-boot-${taskQueue}`, args: [fast(sim, { imageRetryDelay: '1h' })] });
-        await until('the retry of master2 to be scheduled', async () => ((await handle.query(progressQuery)).imageRetries?.length ?? 0) > 0);
+        await waitFor('the retry of master2 to be scheduled', async () => ((await handle.query(progressQuery)).imageRetries?.length ?? 0) > 0, { retryErrors: true });
         const client = await simDeps(sim).openstack.client();
         await client.compute.startServer(uuidOf(scenario, 'master1'));
-        await until('master1 to be ACTIVE in Nova', () => sim.cloud.servers().find((s) => s.id === uuidOf(scenario, 'master1'))?.status === 'ACTIVE');
+        await waitFor('master1 to be ACTIVE in Nova', () => sim.cloud.servers().find((s) => s.id === uuidOf(scenario, 'master1'))?.status === 'ACTIVE');
         const createsBefore = requests(sim, 'compute.servers.createImage');
         const f = await failureOf(handle.result());
         assert.equal(f.type, 'ConsistencyLostError');
@@ -265,10 +239,10 @@ describe('Reset is a retry (dev server + simulator)', () => {
 
         // The reset run holds the stack before it changes anything…
         const lock = t.env.client.workflow.getHandle(stackLockWorkflowId(scenario.stackName!));
-        await until('the reset run to hold the stack lock', async () => {
+        await waitFor('the reset run to hold the stack lock', async () => {
           const d = await lock.describe();
           return d.status.name === 'RUNNING' && d.parentExecution?.runId === runId;
-        });
+        }, { retryErrors: true });
         // …so a second run of the stack is refused, untouched, naming it.
         const second = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `second-${taskQueue}`, args: [fast(sim)] });
         const refused = await failureOf(second.result());
@@ -326,9 +300,9 @@ describe('Reset is a retry (dev server + simulator)', () => {
         await old.result();
         sim.cloud.setFaults({ endpoints: { 'image.images.delete': { latencyMs: 500_000 } } });
         const handle = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `prune-fails-${taskQueue}`, args: [fast(sim, {}, { prepare: { enabled: false }, retention: { keep: 1 } })] });
-        await until('verification to pass', async () => (await handle.query(progressQuery)).phasesRun.includes('pruning'));
+        await waitFor('verification to pass', async () => (await handle.query(progressQuery)).phasesRun.includes('pruning'), { retryErrors: true });
         const pruneId = `${handle.workflowId}-prune`;
-        await until('the prune child to start', async () => (await t.env.client.workflow.getHandle(pruneId).describe()).status.name === 'RUNNING');
+        await waitFor('the prune child to start', async () => (await t.env.client.workflow.getHandle(pruneId).describe()).status.name === 'RUNNING', { retryErrors: true });
         await t.env.client.workflow.getHandle(pruneId).terminate('test: a retention child that fails');
         const r = await handle.result();
         assertCompleteSet(sim, r.snapId, 2);
@@ -352,7 +326,7 @@ describe('Reset is a retry (dev server + simulator)', () => {
           workflowId: `cancel-prune-${taskQueue}`,
           args: [fast(sim, {}, { prepare: { enabled: false }, retention: { keep: 1 } })],
         });
-        await until('the run to be pruning', async () => (await handle.query(progressQuery)).phase === 'pruning');
+        await waitFor('the run to be pruning', async () => (await handle.query(progressQuery)).phase === 'pruning', { retryErrors: true });
         await handle.cancel();
         await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
         const p = await handle.query(progressQuery);

@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { CancelledFailure } from '@temporalio/common';
 import { createActivities } from '../src/activities/index.js';
 import { CloudsYamlClientProvider } from '../src/openstack/index.js';
 import { SshConnector } from '../src/cluster/index.js';
@@ -19,7 +19,7 @@ import type { ScenarioInput } from '../src/sim/scenario.js';
 import { createSnapset } from '../src/workflows/index.js';
 import { simInput } from './helpers/inputs.js';
 import { pause, waitFor } from './helpers/wait.js';
-import { createTestWorker, FAST_SCENARIO, simDeps, uniqueTaskQueue, useTempDir, useTemporal, withSimWorker } from './helpers/temporal.js';
+import { createTestWorker, failureOf, FAST_SCENARIO, simDeps, uniqueTaskQueue, useTempDir, useTemporal, withSimWorker } from './helpers/temporal.js';
 
 type SimImage = { id: string; name: string; status: string; tags: string[]; hotstack_snap_id?: string };
 
@@ -50,17 +50,6 @@ function changesSeen(sim: Simulator): string[] {
 
 function allActive(sim: Simulator): void {
   for (const s of sim.cloud.servers()) assert.equal(s.status, 'ACTIVE', `${s.name} untouched`);
-}
-
-async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
-  let caught: unknown;
-  await assert.rejects(p, (err: unknown) => {
-    caught = err;
-    return err instanceof WorkflowFailedError;
-  });
-  const cause = (caught as WorkflowFailedError).cause;
-  assert.ok(cause instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(cause)}`);
-  return cause;
 }
 
 /** Waits until the run's progress satisfies `ok`; the query itself may fail until a worker picked the run up. */

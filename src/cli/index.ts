@@ -5,11 +5,10 @@
  */
 import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { rootMessage, SnapsetAlreadyRunningError, TemporalUnreachableError } from '../client.js';
-import { SnapsetError, ValidationError } from '../shared/errors.js';
+import { SNAP_ID } from '../shared/snapset/index.js';
 import { TASK_QUEUE } from '../shared/workflow-api.js';
 import { createContext, EXIT, type CliContext, type CliIo } from './context.js';
+import { reportError } from './exit-codes.js';
 import * as cancel from './commands/cancel.js';
 import * as create from './commands/create.js';
 import * as del from './commands/delete.js';
@@ -31,12 +30,20 @@ const COMMANDS: { register(program: Command, ctx: CliContext): void }[] = [creat
 /** package.json, from dist/src/cli/ or src/cli/. */
 const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
 
-/** gRPC UNAVAILABLE: the frontend went away after the connection was made. */
-const GRPC_UNAVAILABLE = 14;
-
 const defaultIo = (): CliIo => ({ out: console.log, err: console.error, isTTY: !!process.stdout.isTTY, columns: process.stdout.columns || Number(process.env.COLUMNS) || undefined });
 
-export function buildCli(ctx: CliContext = createContext(defaultIo())): Command {
+/**
+ * A snap_id may start with '-' (1 in 64 of the sets made before new ones stopped doing so), and
+ * commander then reads it as an option: say how to pass it, right under commander's own error.
+ */
+function snapIdHint(message: string, argv: string[] | undefined, verbs: string[]): string | undefined {
+  const arg = /unknown option '([^']*)'/.exec(message)?.[1];
+  if (!arg || !SNAP_ID.test(arg)) return undefined;
+  const verb = argv?.slice(2).find((a) => verbs.includes(a)) ?? 'show';
+  return `snapset: ${arg} looks like a snap_id: put it after -- so it is not read as an option: snapset ${verb} -- ${arg}`;
+}
+
+export function buildCli(ctx: CliContext = createContext(defaultIo()), argv?: string[]): Command {
   const { io } = ctx;
   const program = new Command('snapset')
     .description('Consistent SnapSets of Hotstack OpenShift labs on OpenStack, run as Temporal workflows.')
@@ -47,14 +54,22 @@ export function buildCli(ctx: CliContext = createContext(defaultIo())): Command 
     .version(VERSION, '-V, --version', 'the version of snapset')
     .showHelpAfterError()
     .exitOverride() // inherited by the subcommands: runCli maps commander's errors to exit codes
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+    .configureOutput({
+      writeOut: (s) => io.out(s.trimEnd()),
+      writeErr: (s) => io.err(s.trimEnd()),
+      outputError: (s, write) => {
+        write(s);
+        const hint = snapIdHint(s, argv, program.commands.map((c) => c.name()));
+        if (hint) write(`${hint}\n`);
+      },
+    });
   for (const command of COMMANDS) command.register(program, ctx);
   return program;
 }
 
 export async function runCli(argv: string[], io: CliIo = defaultIo()): Promise<number> {
   const ctx = createContext(io);
-  const program = buildCli(ctx);
+  const program = buildCli(ctx, argv);
   if (argv.length <= 2) {
     // Bare `snapset` did nothing asked for: help on stderr, usage exit code.
     io.err(program.helpInformation().trimEnd());
@@ -67,38 +82,8 @@ export async function runCli(argv: string[], io: CliIo = defaultIo()): Promise<n
     const code = (err as { code?: string }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return EXIT.ok;
     if (code?.startsWith('commander.')) return EXIT.usage;
-    if (err instanceof ValidationError) {
-      io.err(`snapset: ${err.message}`);
-      return EXIT.usage;
-    }
-    if (err instanceof TemporalUnreachableError) {
-      io.err(`snapset: ${err.message}`);
-      return EXIT.unreachable;
-    }
-    if (hasGrpcCode(err, GRPC_UNAVAILABLE)) {
-      io.err(`snapset: lost the Temporal service: ${rootMessage(err)}`);
-      return EXIT.unreachable;
-    }
-    if (err instanceof WorkflowNotFoundError) {
-      io.err(`snapset: no SnapSet run ${err.workflowId ?? ''} in this namespace (snapset runs shows the runs)`);
-      return EXIT.failed;
-    }
-    if (err instanceof SnapsetAlreadyRunningError || err instanceof SnapsetError) {
-      io.err(`snapset: ${err.message}`);
-      return EXIT.failed;
-    }
-    const top = (err as Error).message ?? String(err);
-    const root = rootMessage(err);
-    io.err(`snapset: ${top}${root && root !== top ? `: ${root}` : ''}`);
-    return EXIT.failed;
+    return reportError(err, io);
   }
-}
-
-function hasGrpcCode(err: unknown, code: number): boolean {
-  for (let e = err, depth = 0; e && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
-    if ((e as { code?: unknown }).code === code) return true;
-  }
-  return false;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

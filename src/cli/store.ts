@@ -4,30 +4,23 @@
  * `pruneSnapsets` runs behind `delete` and `prune`.
  */
 import { createInterface } from 'node:readline/promises';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
-import { CloudsYamlClientProvider, OpenStackNetworkError, OpenStackTimeoutError, type OpenStackClient } from '../openstack/index.js';
-import { ValidationError } from '../shared/errors.js';
+import { CloudsYamlClientProvider, type OpenStackClient } from '../openstack/index.js';
 import { SNAP_ID } from '../shared/snapset/index.js';
 import type { PruneSnapsetsInput, PruneSnapsetsResult } from '../shared/snapset/index.js';
 import { pruneWorkflowId, TASK_QUEUE } from '../shared/workflow-api.js';
 import type { pruneSnapsets } from '../workflows/index.js';
 import { EXIT, type CliContext, type GlobalOpts } from './context.js';
-import { NO_POLLER_WARN_MS, workflowPollers } from './watch.js';
+import { workerPickup } from './watch.js';
 
-export const cloudOption = () => new Option('--cloud <name>', 'cloud in clouds.yaml (default: OS_CLOUD, else the only cloud)').env('OS_CLOUD');
+export { cloudOption } from './args.js';
 
-/** Runs fn with a client of the cloud the options name; a cloud that does not answer is exit 3. */
-export async function withCloud(ctx: CliContext, cloud: string | undefined, fn: (c: OpenStackClient) => Promise<number | void>): Promise<number | void> {
+/** Runs fn with a client of the cloud the options name; errors go to the CLI's one exit-code mapping (a cloud that does not answer or is not configured: exit 3). */
+export async function withCloud(_ctx: CliContext, cloud: string | undefined, fn: (c: OpenStackClient) => Promise<number | void>): Promise<number | void> {
   const provider = new CloudsYamlClientProvider({ timeoutMs: 30_000 });
   try {
     return await fn(await provider.client(cloud));
-  } catch (err) {
-    if (err instanceof OpenStackNetworkError || err instanceof OpenStackTimeoutError) {
-      ctx.io.err(`snapset: cannot reach the cloud: ${err.message}`);
-      return EXIT.unreachable;
-    }
-    throw err;
   } finally {
     provider.close();
   }
@@ -35,16 +28,6 @@ export async function withCloud(ctx: CliContext, cloud: string | undefined, fn: 
 
 export function isSnapId(s: string): boolean {
   return SNAP_ID.test(s) && !s.startsWith('snapset-');
-}
-
-export function snapIdArg(s: string): string {
-  if (!SNAP_ID.test(s)) throw new ValidationError([{ path: '<snap_id>', message: `${JSON.stringify(s)} is not a snap_id (8 URL-safe base64 characters, e.g. from snapset list)` }]);
-  return s;
-}
-
-export function stackArg(s: string | undefined): string | undefined {
-  if (s !== undefined && !/^[A-Za-z][A-Za-z0-9_.-]*$/.test(s)) throw new ValidationError([{ path: '--stack', message: `${JSON.stringify(s)} is not a stack name` }]);
-  return s;
 }
 
 /**
@@ -94,19 +77,10 @@ export async function runPrune(ctx: CliContext, client: Client, cmd: Command, in
     staticSummary: `${what} SnapSets${input.stackName ? ` of ${input.stackName}` : ''}${input.dryRun ? ' (dry run)' : ''}`,
   });
   // Without a worker the run waits, queued: say so instead of hanging silently.
-  const result = handle.result();
-  const warn = setTimeout(() => {
-    void workflowPollers(client, taskQueue)
-      .then((n) => {
-        if (n === 0) ctx.io.err(`snapset: no worker polls task queue ${taskQueue}; ${workflowId} runs once one starts (npm run worker)`);
-      })
-      .catch(() => undefined);
-  }, NO_POLLER_WARN_MS);
-  try {
-    return { workflowId, result: await result };
-  } finally {
-    clearTimeout(warn);
-  }
+  void workerPickup(client, handle)
+    .then((w) => w && ctx.io.err(`snapset: warning: ${w}; ${workflowId} runs once one does`))
+    .catch(() => undefined);
+  return { workflowId, result: await handle.result() };
 }
 
 /** The sets a prune left and what it could not delete, one line each. */

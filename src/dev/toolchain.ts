@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -66,7 +66,7 @@ async function ensureTemporalCli(log: Log): Promise<string> {
     if (!(await versionOf(explicit))) throw new Error(`TEMPORAL_CLI_PATH=${explicit} does not run`);
     return explicit;
   }
-  // `go install` builds report "0.0.0-DEV" (no release ldflags), so the pin is kept in a stamp file.
+  // The pin is kept in a stamp file: binaries built before the version was linked in report "0.0.0-DEV".
   const cached = join(cacheDir(), 'bin', 'temporal');
   const stamp = `${cached}.version`;
   const stamped = existsSync(stamp) ? (await readFile(stamp, 'utf8')).trim() : undefined;
@@ -81,7 +81,9 @@ async function ensureTemporalCli(log: Log): Promise<string> {
   if (!go && !existsSync('/usr/local/go/bin/go')) {
     throw new Error('Go is needed to build the Temporal CLI once (go install); install Go 1.24+ or put `temporal` on PATH');
   }
-  await runLogged(go ?? '/usr/local/go/bin/go', ['install', `github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION}`], {
+  // The release builds' ldflag (the CLI's .goreleaser.yml), so `temporal --version` says 1.5.1, not 0.0.0-DEV.
+  const ldflags = `-ldflags=-X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION}`;
+  await runLogged(go ?? '/usr/local/go/bin/go', ['install', ldflags, `github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION}`], {
     ...process.env,
     GOBIN: join(cacheDir(), 'bin'),
     GOFLAGS: '-mod=mod',
@@ -250,6 +252,17 @@ export async function ensureToolchain(log: Log = (l) => console.error(`[toolchai
   return toolchain;
 }
 
+/**
+ * The shell line that puts the toolchain's `temporal` on PATH (the README's), or undefined when it
+ * is not the cached one (already on PATH, or TEMPORAL_CLI_PATH).
+ */
+export function temporalPathLine(t: Toolchain): string | undefined {
+  if (t.temporalCli !== join(cacheDir(), 'bin', 'temporal')) return undefined;
+  const dir = dirname(t.temporalCli);
+  const home = homedir();
+  return `export PATH="${dir.startsWith(`${home}/`) ? `$HOME${dir.slice(home.length)}` : dir}:$PATH"`;
+}
+
 /** The recorded toolchain, installing it first when it is not there yet. */
 export async function loadToolchain(): Promise<Toolchain> {
   try {
@@ -266,6 +279,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   ensureToolchain()
     .then((t) => {
       console.error(`[toolchain] ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      const pathLine = temporalPathLine(t);
+      console.error(pathLine ? `[toolchain] the temporal CLI is ${t.temporalCli}; to run it as \`temporal\` in a shell:\n  ${pathLine}` : `[toolchain] the temporal CLI: ${t.temporalCli}`);
       console.log(JSON.stringify(t, null, 2));
     })
     .catch((err: unknown) => {

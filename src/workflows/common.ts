@@ -245,6 +245,8 @@ export const PATCHES = {
   shutoffLab: 'capture-shutoff-lab',
   /** Cancellation during retention is a cancelled run (the set kept), not a warning. */
   retentionCancel: 'retention-cancel-propagates',
+  /** New snap_ids never start with '-'. */
+  snapIdNoDash: 'snap-id-no-leading-dash',
 } as const;
 
 /** Microtask turns a child's result takes to reach a `.then` on `handle.result()` (a few), with room to spare. */

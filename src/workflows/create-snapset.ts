@@ -17,7 +17,7 @@ import { formatDuration } from '../shared/duration.js';
 import { FailureTypes } from '../shared/errors.js';
 import { describeStatuses } from '../shared/failures.js';
 import { parseSnapsetInputWithNotes, type SnapsetInput } from '../shared/input.js';
-import { ansibleResult, imageName, seedTags, SNAP_ID_PROPERTY, snapIdFromUuid, snapsetImageProperties, stackParameters } from '../shared/snapset/index.js';
+import { ansibleResult, imageName, seedTags, SNAP_ID_PROPERTY, snapIdFromUuid, snapIdFromUuidNoDash, snapsetImageProperties, stackParameters } from '../shared/snapset/index.js';
 import type { PruneSnapsetsResult } from '../shared/snapset/index.js';
 import type { Phase } from '../shared/types.js';
 import {
@@ -180,16 +180,20 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
     run.enter('waiting-shutoff', `waiting until Nova reports all ${uuids.length} servers SHUTOFF`);
     await beforeChange();
     await waitShutoff(input, uuids, nameOfUuid, cloud, run);
-    await beforeChange(); // a reset to the capture: the stack is held again before a snap_id exists
 
-    // snap_id: 6 random bytes from the workflow's seeded random source (same value on replay).
-    snapId = snapIdFromUuid(uuid4());
+    // snap_id: 6 random bytes from the workflow's seeded random source (same value on replay); new
+    // runs never start one with '-' (a shell reads `snapset show -19Wif3X` as an option).
+    const random = uuid4();
+    snapId = patched(PATCHES.snapIdNoDash) ? snapIdFromUuidNoDash(random) : snapIdFromUuid(random);
     progress.snapId = snapId;
     upsertSearchAttributes([{ key: SnapIdKey, value: snapId }]);
     const setId = snapId;
     progress.images = Object.fromEntries(names.map((n) => [n, { state: 'pending' }]));
 
     run.enter('creating-images', `creating ${names.length} images of set ${snapId}${input.capture.maxParallelImages ? `, at most ${input.capture.maxParallelImages} at once` : ''}`);
+    // A reset to the capture: the stack is held again before any image is made (the order recorded in
+    // test/fixtures/histories/create-snapset-reset.json: after the phase upserts, before the capture).
+    await beforeChange();
     run.changed(`images of set ${snapId} created`);
     const captureInput: CaptureImagesInput = {
       ...cloud,

@@ -3,11 +3,14 @@
  * or one started here when a file is run on its own; the time-skipping test server, one per call.
  * Never a download: both come from the project's toolchain (`existing-path`).
  */
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger, Worker, type WorkerOptions } from '@temporalio/worker';
 import { loadToolchain, type Toolchain } from '../../src/dev/toolchain.js';
@@ -174,4 +177,16 @@ export function useTempDir(prefix: string): { readonly path: string } {
       return dir;
     },
   };
+}
+
+/** The ApplicationFailure a workflow run failed with (asserts it failed, and with one). */
+export async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
+  let caught: unknown;
+  await assert.rejects(p, (err: unknown) => {
+    caught = err;
+    return err instanceof WorkflowFailedError;
+  });
+  const cause = (caught as WorkflowFailedError).cause;
+  assert.ok(cause instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(cause)}`);
+  return cause;
 }

@@ -3,13 +3,14 @@ import type { Command } from 'commander';
 import type { PruneSnapsetsInput } from '../../shared/snapset/index.js';
 import { EXIT, type CliContext } from '../context.js';
 import { json } from '../format.js';
-import { cloudOption, confirm, pruneLines, runPrune, snapIdArg } from '../store.js';
+import { cloudOption, snapIdsArg } from '../args.js';
+import { confirm, pruneLines, runPrune } from '../store.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('delete')
     .showHelpAfterError(false) // a usage error is one line (exit 2)
-    .argument('<snap_id...>', 'the set(s) to delete')
+    .argument('<snap_id...>', 'the set(s) to delete (one starting with - goes after --)', snapIdsArg)
     .description('delete every image of these SnapSets (never the newest complete set of a stack, nor one whose capture is running)')
     .addOption(cloudOption())
     .option('--dry-run', 'only say what would be deleted')
@@ -17,7 +18,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'the result as JSON')
     .action(
       ctx.action(async (ids: string[], opts: { cloud?: string; dryRun?: boolean; yes?: boolean; json?: boolean }, cmd: Command) => {
-        const input: PruneSnapsetsInput = { snapIds: ids.map(snapIdArg), ...(opts.cloud ? { cloud: opts.cloud } : {}) };
+        const input: PruneSnapsetsInput = { snapIds: ids, ...(opts.cloud ? { cloud: opts.cloud } : {}) };
         if (!opts.dryRun) {
           const no = await confirm(ctx, `delete every image of SnapSet(s) ${ids.join(', ')}?`, opts.yes);
           if (no !== undefined) return no;

@@ -4,7 +4,8 @@ import { readSnapsets } from '../../openstack/snapset-store.js';
 import { ageMs, isExpired, summary } from '../../shared/snapset/index.js';
 import type { CliContext } from '../context.js';
 import { json, table } from '../format.js';
-import { cloudOption, roughly, stackArg, withCloud } from '../store.js';
+import { cloudOption, stackOption } from '../args.js';
+import { roughly, withCloud } from '../store.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -12,12 +13,12 @@ export function register(program: Command, ctx: CliContext): void {
     .showHelpAfterError(false) // a usage error is one line (exit 2)
     .description('SnapSets in the image store, newest first: completeness, age, expiry (workflow runs: runs)')
     .addOption(cloudOption())
-    .option('--stack <name>', 'only sets of this stack')
+    .addOption(stackOption('only sets of this stack'))
     .option('--all', 'also sets past their 30 days (they can no longer be revived)')
     .option('--json', 'an array of {snapId, stackName, createdAt, expiresAt, complete, images, roles}')
     .action(
       ctx.action(async (opts: { cloud?: string; stack?: string; all?: boolean; json?: boolean }) => {
-        const stackName = stackArg(opts.stack);
+        const stackName = opts.stack;
         return withCloud(ctx, opts.cloud, async (c) => {
           const now = Date.now();
           const sets = (await readSnapsets(c, stackName ? { stackName } : {})).filter((s) => opts.all || !isExpired(s, now));

@@ -6,9 +6,10 @@ import type { PreflightCheck } from '../../shared/errors.js';
 import { parseSnapsetInput } from '../../shared/input.js';
 import { preflightWorkflowId, type SnapsetFailureInfo } from '../../shared/workflow-api.js';
 import type { preflightSnapset } from '../../workflows/index.js';
+import { stackNameAlias, stackOption } from '../args.js';
 import { EXIT, type CliContext, type GlobalOpts } from '../context.js';
 import { inputOf, type CreateOpts } from '../snapset-input.js';
-import { workflowPollers } from '../watch.js';
+import { workerPickup } from '../watch.js';
 
 /** Runs the `preflightSnapset` workflow and prints each check; exit 0 when all passed, 1 when one failed. */
 export async function runPreflight(client: Client, raw: Record<string, unknown>, taskQueue: string, ctx: CliContext): Promise<number> {
@@ -16,9 +17,9 @@ export async function runPreflight(client: Client, raw: Record<string, unknown>,
   const workflowId = preflightWorkflowId(input.stackName, Date.now().toString(36));
   const handle = await client.workflow.start<typeof preflightSnapset>('preflightSnapset', { taskQueue, workflowId, args: [raw], staticSummary: `preflight of ${input.stackName}` });
   ctx.io.out(`preflight of stack ${input.stackName} (${Object.keys(input.snapsetData.instances).length} VMs) on task queue ${taskQueue}: ${workflowId}`);
-  const noWorker = setTimeout(() => {
-    void workflowPollers(client, taskQueue).then((n) => n === 0 && ctx.io.err(`warning: no worker polls task queue ${taskQueue}: start one (npm run worker) — the checks run where the worker runs`));
-  }, 3000);
+  void workerPickup(client, handle)
+    .then((w) => w && ctx.io.err(`warning: ${w} — the checks run where the worker runs`))
+    .catch(() => undefined);
   try {
     const report = await handle.result();
     for (const c of report.checks) ctx.io.out(line(c));
@@ -32,8 +33,6 @@ export async function runPreflight(client: Client, raw: Record<string, unknown>,
     for (const c of info?.failedChecks ?? []) ctx.io.out(line(c));
     ctx.io.err(`preflight FAILED: ${err.cause.message}`);
     return err.cause.type === 'ValidationError' ? EXIT.usage : EXIT.failed;
-  } finally {
-    clearTimeout(noWorker);
   }
 }
 
@@ -47,10 +46,11 @@ export function register(program: Command, ctx: CliContext): void {
     .description('check a createSnapset input without changing anything: cloud credentials, every server, Glance, SSH and oc (runs on a worker)')
     .option('-f, --file <file>', 'createSnapset input, JSON or YAML (camelCase or the seed snake_case variables)')
     .option('--from-stack-outputs <file>', "hotstack's <stack_name>-outputs.yaml, used as is")
-    .option('--stack-name <name>', 'stack name (default: from the file)')
+    .addOption(stackOption('stack name (default: from the file)'))
+    .addOption(stackNameAlias())
     .action(
-      ctx.action(async (opts: CreateOpts, cmd: Command) => {
-        const raw = await inputOf({ ...opts, certWait: true });
+      ctx.action(async (opts: CreateOpts & { stack?: string }, cmd: Command) => {
+        const raw = await inputOf({ ...opts, ...(opts.stack ? { stackName: opts.stack } : {}), certWait: true });
         parseSnapsetInput(raw);
         return ctx.withClient(cmd, (client) => runPreflight(client, raw, cmd.optsWithGlobals<GlobalOpts>().taskQueue, ctx));
       }),

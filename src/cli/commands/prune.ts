@@ -1,16 +1,10 @@
 /** `snapset prune`: retention of SnapSets, run as the `pruneSnapsets` workflow. */
-import { InvalidArgumentError, type Command } from 'commander';
-import { parseDuration } from '../../shared/duration.js';
+import type { Command } from 'commander';
 import { DEFAULT_MAX_AGE, type PruneSnapsetsInput } from '../../shared/snapset/index.js';
-import { positiveInt } from '../args.js';
+import { cloudOption, durationArg, positiveInt, stackOption } from '../args.js';
 import { EXIT, type CliContext } from '../context.js';
 import { json } from '../format.js';
-import { cloudOption, confirm, pruneLines, refuseOffTerminal, runPrune, stackArg } from '../store.js';
-
-function duration(v: string): string {
-  if (!parseDuration(v)) throw new InvalidArgumentError('expected a duration such as 30d, 12h');
-  return v;
-}
+import { confirm, pruneLines, refuseOffTerminal, runPrune } from '../store.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -18,16 +12,16 @@ export function register(program: Command, ctx: CliContext): void {
     .showHelpAfterError(false) // a usage error is one line (exit 2)
     .description('delete old SnapSets: keeps the newest N complete sets per stack, never the newest complete one, never a set whose capture is running')
     .requiredOption('--keep <n>', 'complete sets to keep per stack', positiveInt)
-    .option('--max-age <duration>', 'delete sets older than this', duration, DEFAULT_MAX_AGE)
-    .option('--incomplete-grace <duration>', 'delete incomplete sets older than this', duration, '2h')
-    .option('--stack <name>', 'only sets of this stack')
+    .option('--max-age <duration>', 'delete sets older than this', durationArg(1, '30d or 12h'), DEFAULT_MAX_AGE)
+    .option('--incomplete-grace <duration>', 'delete incomplete sets older than this', durationArg(1, '30d or 12h'), '2h')
+    .addOption(stackOption('only sets of this stack'))
     .addOption(cloudOption())
     .option('--dry-run', 'only say what would be deleted')
     .option('-y, --yes', 'delete without asking')
     .option('--json', 'the result as JSON ({delete, keep, reasons} on a dry run)')
     .action(
       ctx.action(async (opts: { keep: number; maxAge: string; incompleteGrace: string; stack?: string; cloud?: string; dryRun?: boolean; yes?: boolean; json?: boolean }, cmd: Command) => {
-        const stackName = stackArg(opts.stack);
+        const stackName = opts.stack;
         const input: PruneSnapsetsInput = { keep: opts.keep, maxAge: opts.maxAge, incompleteGrace: opts.incompleteGrace, ...(stackName ? { stackName } : {}), ...(opts.cloud ? { cloud: opts.cloud } : {}) };
         const refused = opts.dryRun ? undefined : refuseOffTerminal(ctx, opts.yes);
         if (refused !== undefined) return refused;

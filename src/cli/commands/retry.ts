@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import Long from 'long';
 import { InvalidArgumentError } from 'commander';
-import { workflowIdOf } from '../args.js';
+import { stackOption, stackTarget, workflowIdOf } from '../args.js';
 import { EXIT, type CliContext } from '../context.js';
 import { planRetry, type RetryPlan } from '../retry-plan.js';
 import { confirm } from '../store.js';
@@ -19,6 +19,7 @@ const RETRYABLE = new Set(['FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT']);
 const TYPES = new Set(['createSnapset', 'reviveSnapset']);
 
 interface RetryOpts {
+  stack?: string;
   yes?: boolean;
   watch: boolean;
   eventId?: number;
@@ -34,7 +35,8 @@ function eventIdArg(v: string): number {
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('retry')
-    .argument('<target>', 'stack name or workflow ID of a failed or cancelled run')
+    .argument('[stack]', 'stack name or workflow ID of a failed or cancelled run')
+    .addOption(stackOption('the stack (instead of the argument)'))
     .description('finish a failed or cancelled SnapSet (or revive) run: reset it to the last point the lab is still in the state the next step needs, and watch it')
     .option('-y, --yes', 'retry without asking (needed off a terminal)')
     .option('--event-id <id>', 'reset to this WorkflowTaskCompleted event instead (as temporal workflow reset --event-id)', eventIdArg)
@@ -45,8 +47,9 @@ export function register(program: Command, ctx: CliContext): void {
       '\nA failed capture is retried from its capture: the lab stays shut down as the failed run left it and every image is taken again.\nThe Web UI\'s Reset and `temporal workflow reset --event-id N` do the same from any workflow task (docs/operations.md).',
     )
     .action(
-      ctx.action(async (target: string, opts: RetryOpts, cmd: Command) =>
-        ctx.withClient(cmd, async (client) => {
+      ctx.action(async (positional: string | undefined, opts: RetryOpts, cmd: Command) => {
+        const target = stackTarget(positional, opts.stack);
+        return ctx.withClient(cmd, async (client) => {
           const workflowId = workflowIdOf(target);
           const handle = client.workflow.getHandle(workflowId);
           const desc = await handle.describe();
@@ -82,7 +85,7 @@ export function register(program: Command, ctx: CliContext): void {
           });
           ctx.io.out(`reset ${workflowId}: new run ${runId}`);
           return opts.watch ? watchRun(client, workflowId, ctx.io) : EXIT.ok;
-        }),
-      ),
+        });
+      }),
     );
 }

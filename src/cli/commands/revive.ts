@@ -1,13 +1,13 @@
 /** `snapset revive`: bring a stack redeployed from a SnapSet back into service (reviveSnapset). */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { startRevive } from '../../client.js';
 import { ValidationError } from '../../shared/errors.js';
 import { parseSnapsetInput } from '../../shared/input.js';
 import { parseReviveInput } from '../../shared/revive.js';
-import { SNAP_ID } from '../../shared/snapset/index.js';
+import { cloudOption, snapIdArg, stackOption } from '../args.js';
 import type { CliContext, GlobalOpts } from '../context.js';
 import { readInputFile } from '../input-file.js';
-import { watchRun } from '../watch.js';
+import { watchRun, workerPickup } from '../watch.js';
 
 interface ReviveOpts {
   stack?: string;
@@ -57,20 +57,15 @@ async function inputOf(opts: ReviveOpts): Promise<Record<string, unknown>> {
   return raw;
 }
 
-function snapIdArg(value: string): string {
-  if (!SNAP_ID.test(value)) throw new InvalidArgumentError('expected a snap_id: 8 characters of URL-safe base64');
-  return value;
-}
-
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('revive')
     .description('after the stack was redeployed from a SnapSet: check the set (complete, < 30 days), wait stable, uncordon, wait for the route API, approve kubelet CSRs, wait nodes Ready')
-    .option('--stack <name>', 'stack name (default: from the file)')
+    .addOption(stackOption('stack name (default: from the file)'))
     .option('-f, --file <file>', 'reviveSnapset or createSnapset input, or a controller mapping (JSON or YAML)')
     .option('--controller <json>', 'the controller as JSON: {"name","host","port","user","privateKeyFile","hostKeyFingerprint"}')
-    .option('--cloud <name>', 'clouds.yaml cloud (default: the worker’s OS_CLOUD)')
-    .option('--snap-id <id>', 'the set the stack was redeployed from (default: its newest complete set)', snapIdArg)
+    .addOption(cloudOption())
+    .option('--snap-id <id>', 'the set the stack was redeployed from (default: its newest complete set; one starting with -: --snap-id=-…)', snapIdArg)
     .option('--max-age <duration>', 'refuse sets older than this (default 30d)')
     .option('--force', 'revive even an incomplete, expired or other stack’s set')
     .option('-w, --watch', 'follow progress until the revive is done')
@@ -81,7 +76,10 @@ export function register(program: Command, ctx: CliContext): void {
         return ctx.withClient(cmd, async (client) => {
           const { handle } = await startRevive(client, raw, { taskQueue: cmd.optsWithGlobals<GlobalOpts>().taskQueue });
           ctx.io.out(`started ${handle.workflowId}: revive of stack ${input.stackName} from ${input.snapId ? `set ${input.snapId}` : 'its newest complete set'}`);
-          return opts.watch ? watchRun(client, handle.workflowId, ctx.io) : 0;
+          if (opts.watch) return watchRun(client, handle.workflowId, ctx.io);
+          const warning = await workerPickup(client, handle);
+          if (warning) ctx.io.err(`snapset: warning: ${warning}; ${handle.workflowId} runs once one does`);
+          return 0;
         });
       }),
     );

@@ -1,10 +1,9 @@
 /** `snapset schedule …`: Temporal Schedules of createSnapset (the nightly SnapSet of a CI lab). */
 import { InvalidArgumentError, type Command } from 'commander';
 import { createSnapsetSchedule, describeSnapsetSchedule, listSnapsetSchedules, resolveScheduleId, triggerSnapsetSchedule } from '../../client.js';
-import { parseDuration } from '../../shared/duration.js';
 import { ValidationError } from '../../shared/errors.js';
 import { parseSnapsetInput } from '../../shared/input.js';
-import { positiveInt } from '../args.js';
+import { durationArg, positiveInt } from '../args.js';
 import type { CliContext, GlobalOpts } from '../context.js';
 import { json, table } from '../format.js';
 import { readInputFile } from '../input-file.js';
@@ -30,17 +29,6 @@ function cronArg(value: string): string {
   return v;
 }
 
-function intervalArg(value: string): string {
-  const ms = parseDuration(value);
-  if (ms === undefined || ms < 60_000) throw new InvalidArgumentError('expected a duration of at least 1m, such as 24h or 30m');
-  return value;
-}
-
-function durationArg(value: string): string {
-  if (parseDuration(value) === undefined) throw new InvalidArgumentError('expected a duration such as 1h or 30m');
-  return value;
-}
-
 export function register(program: Command, ctx: CliContext): void {
   const schedule = program.command('schedule').description('Temporal Schedules of createSnapset: create, list, describe, trigger, pause, unpause, delete');
   /** A schedule ID, or the stack name of the default ID `snapset-<stack>`. */
@@ -52,11 +40,11 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption('-f, --file <file>', 'createSnapset input, JSON or YAML (validated now)')
     .option('--id <id>', 'schedule ID (default snapset-<stack>)')
     .option('--cron <expr>', "cron expression, e.g. '0 2 * * *' (repeatable)", collect(cronArg))
-    .option('--interval <duration>', 'a fixed interval, e.g. 24h (repeatable)', collect(intervalArg))
+    .option('--interval <duration>', 'a fixed interval, e.g. 24h (repeatable)', collect(durationArg(60_000, '24h or 30m')))
     .option('--timezone <tz>', 'IANA time zone of the cron expressions (default UTC)')
     .option('--keep <n>', 'retention.keep of every run: the newest N complete sets stay', positiveInt)
     .option('--note <text>', 'a note shown with the schedule')
-    .option('--catchup-window <duration>', 'a firing missed while Temporal was down still runs within this window (default 1h)', durationArg)
+    .option('--catchup-window <duration>', 'a firing missed while Temporal was down still runs within this window (default 1h)', durationArg(1))
     .option('--paused', 'create it paused')
     .action(
       ctx.action(async (opts: CreateOpts, cmd: Command) => {
@@ -94,7 +82,7 @@ export function register(program: Command, ctx: CliContext): void {
           const all = await listSnapsetSchedules(client);
           if (opts.json) ctx.io.out(json(all));
           else if (all.length === 0) ctx.io.out('no SnapSet schedules (snapset schedule create makes one)');
-          else for (const line of table([['schedule', 'stack', 'state', 'next run', 'last run'], ...all.map((s) => [s.scheduleId, s.stackName ?? '', s.paused ? 'paused' : 'active', s.nextRun ?? '', s.lastRun ?? ''])])) ctx.io.out(line);
+          else for (const line of table([['SCHEDULE', 'STACK', 'STATE', 'NEXT RUN', 'LAST RUN'], ...all.map((s) => [s.scheduleId, s.stackName ?? '', s.paused ? 'paused' : 'active', s.nextRun ?? '', s.lastRun ?? ''])])) ctx.io.out(line);
         }),
       ),
     );

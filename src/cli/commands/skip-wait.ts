@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { ValidationError } from '../../shared/errors.js';
 import { skipCertWaitUpdate } from '../../shared/workflow-api.js';
-import { workflowIdOf } from '../args.js';
+import { stackOption, stackTarget, workflowIdOf } from '../args.js';
 import type { CliContext } from '../context.js';
 
 /** The workflow's own rule (its Update validator refuses shorter reasons); checked here first so bad usage exits 2. */
@@ -11,11 +11,13 @@ const MIN_REASON = 10;
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('skip-wait')
-    .argument('<stack>', 'stack name or workflow ID')
+    .argument('[stack]', 'stack name or workflow ID')
+    .addOption(stackOption('the stack (instead of the argument)'))
     .requiredOption('--reason <text>', 'why shutting down before the 25 h are over is safe (kept in history)')
     .description('end the certificate-rotation wait now (Update skipCertWait)')
     .action(
-      ctx.action(async (stack: string, opts: { reason: string }, cmd: Command) => {
+      ctx.action(async (positional: string | undefined, opts: { reason: string; stack?: string }, cmd: Command) => {
+        const stack = stackTarget(positional, opts.stack);
         if (opts.reason.trim().length < MIN_REASON) {
           throw new ValidationError([{ path: '--reason', message: `reason: required, at least ${MIN_REASON} characters saying why shutting down early is safe` }]);
         }

@@ -87,3 +87,19 @@ export function snapIdFromUuid(uuid: string): string {
   if (!/^[0-9a-f]{32}$/i.test(hex)) throw new Error(`not a UUID: ${uuid}`);
   return snapIdFromBytes(Array.from({ length: 6 }, (_, i) => parseInt(hex.slice(i * 2, i * 2 + 2), 16)));
 }
+
+/** The seed's alphabet without `-`: the first character of a new snap_id (see {@link snapIdFromUuidNoDash}). */
+const FIRST_CHAR = B64URL.replace('-', '');
+
+/**
+ * {@link snapIdFromUuid}, except that the snap_id never starts with `-` (a shell tool reads such
+ * an argument as an option: `snapset show -19Wif3X`). When the first character would be `-`
+ * (1 in 64), it is drawn from the rest of the alphabet with UUID byte 7 (random in a v4 UUID; byte 6
+ * holds the version). Every other snap_id is exactly {@link snapIdFromUuid}'s.
+ */
+export function snapIdFromUuidNoDash(uuid: string): string {
+  const id = snapIdFromUuid(uuid);
+  if (!id.startsWith('-')) return id;
+  const byte7 = parseInt(uuid.replace(/-/g, '').slice(14, 16), 16);
+  return FIRST_CHAR[byte7 % FIRST_CHAR.length]! + id.slice(1);
+}
