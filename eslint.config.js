@@ -36,7 +36,8 @@ export default tseslint.config(
           message: 'assert.throws/rejects needs a predicate: an error class, a RegExp or a function saying which error is expected.',
         },
         {
-          selector: "CallExpression[callee.object.name='assert'][callee.property.name=/^(throws|rejects)$/] > :matches(Literal[regex=undefined], TemplateLiteral).arguments:nth-child(2)",
+          selector:
+            "CallExpression[callee.object.name='assert'][callee.property.name=/^(throws|rejects)$/] > :matches(Literal[regex=undefined], TemplateLiteral).arguments:nth-child(2)",
           message: 'A string as second argument of assert.throws/rejects is a message, not a predicate: pass an error class, a RegExp or a function.',
         },
         {

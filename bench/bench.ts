@@ -130,7 +130,11 @@ async function fanout(server: DevServer, bundle: string, n: number, lSeconds: nu
   try {
     return await withWorker(server, sim, bundle, async (client, taskQueue) => {
       const input = { ...sim.snapsetInput(), prepare: { enabled: false }, capture: { shutoffPollInterval: '1s', imageTimeout: '20m' } };
-      const handle = await client.workflow.start<typeof createSnapset>('createSnapset', { taskQueue, workflowId: `bench-fanout-${n}-${lSeconds}-${taskQueue}`, args: [input] });
+      const handle = await client.workflow.start<typeof createSnapset>('createSnapset', {
+        taskQueue,
+        workflowId: `bench-fanout-${n}-${lSeconds}-${taskQueue}`,
+        args: [input],
+      });
       await handle.result();
       const capture = activitySpans(await handle.fetchHistory()).find((a) => a.type === 'captureImages')!;
       return { ratio: (capture.end - capture.scheduled) / l, requests: requestsPerImage(sim, n) };
@@ -294,10 +298,20 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const { temporalCli } = await loadToolchain();
   const bundle = await writeWorkflowBundle(join(root, 'dist/workflow-bundle.js'));
-  const server = await startDevServer({ cli: temporalCli, port: 0, searchAttributes: Object.fromEntries(Object.keys(SEARCH_ATTRIBUTES).map((k) => [k, 'Keyword'])) });
+  const server = await startDevServer({
+    cli: temporalCli,
+    port: 0,
+    searchAttributes: Object.fromEntries(Object.keys(SEARCH_ATTRIBUTES).map((k) => [k, 'Keyword'])),
+  });
   const started = Date.now();
   const results: Record<string, unknown> = {
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      date: new Date().toISOString(),
+    },
     options: { quick, repeats: REPEATS, sizes: SIZES, latenciesSeconds: LATENCIES_S, concurrent: CONCURRENT },
   };
   if (ONLY === 'concurrency') {
@@ -314,7 +328,13 @@ async function main(): Promise<void> {
       for (const n of SIZES) {
         const rs = [];
         for (let i = 0; i < REPEATS; i++) rs.push(await fanout(server, bundle, n, l));
-        const row = { n, lSeconds: l, creatingImagesOverL: round(median(rs.map((r) => r.ratio))), requestsPerImage: rs[0]!.requests.total, byEndpoint: rs[0]!.requests.byEndpoint };
+        const row = {
+          n,
+          lSeconds: l,
+          creatingImagesOverL: round(median(rs.map((r) => r.ratio))),
+          requestsPerImage: rs[0]!.requests.total,
+          byEndpoint: rs[0]!.requests.byEndpoint,
+        };
         fan.push(row);
         log(`fan-out N=${n} L=${l}s: creating-images ÷ L = ${row.creatingImagesOverL}, ${row.requestsPerImage} requests/image`);
       }
@@ -356,7 +376,13 @@ function markdown(r: Record<string, unknown>): string {
   const m = r.machine as Record<string, unknown>;
   const fan = (r.fanout as { n: number; lSeconds: number; creatingImagesOverL: number; requestsPerImage: number; byEndpoint: Record<string, number> }[]) ?? [];
   const pool = (r.poolModel as { n: number; creatingImagesOverL: number; requestsPerImage: number }[]) ?? [];
-  const o = r.overhead as { wallMs: number; activityMs: number; ratio: number; activities: number; byActivity: Record<string, { count: number; runningMs: number; queuedMs: number }> };
+  const o = r.overhead as {
+    wallMs: number;
+    activityMs: number;
+    ratio: number;
+    activities: number;
+    byActivity: Record<string, { count: number; runningMs: number; queuedMs: number }>;
+  };
   const c = r.concurrency as Record<string, number>;
   const lines = [
     '# Benchmark results',
@@ -406,15 +432,24 @@ function markdown(r: Record<string, unknown>): string {
 }
 
 /** Every target of the issues beside this run's figure, met or not (issues #10, #16). */
-function targets(fan: { n: number; lSeconds: number; creatingImagesOverL: number; requestsPerImage: number }[], c: Record<string, number> | undefined): string[] {
+function targets(
+  fan: { n: number; lSeconds: number; creatingImagesOverL: number; requestsPerImage: number }[],
+  c: Record<string, number> | undefined,
+): string[] {
   const rows: string[] = [];
   const row = (target: string, figure: number | undefined, limit: number, unit = '') =>
     rows.push(`| ${target} | ${figure ?? '–'}${unit} | ${figure === undefined ? 'not measured' : figure <= limit ? 'met' : '**missed**'} |`);
-  for (const f of fan.filter((x) => x.n === 24 || x.n === 96)) row(`creating-images ÷ L ≤ ${f.n === 24 ? '1.05' : '1.10'} at N = ${f.n}, L = ${f.lSeconds} s`, f.creatingImagesOverL, f.n === 24 ? 1.05 : 1.1);
+  for (const f of fan.filter((x) => x.n === 24 || x.n === 96))
+    row(`creating-images ÷ L ≤ ${f.n === 24 ? '1.05' : '1.10'} at N = ${f.n}, L = ${f.lSeconds} s`, f.creatingImagesOverL, f.n === 24 ? 1.05 : 1.1);
   for (const f of fan.filter((x) => x.n === 24)) row(`Nova + Glance requests per image ≤ 4 (N = 24, L = ${f.lSeconds} s, a whole run)`, f.requestsPerImage, 4);
   if (c) {
     row(`worker peak RSS ≤ 400 MB at ${c.runs} concurrent runs`, c.workerPeakRssMb, 400, ' MB');
-    row(`worker + server CPU per run ≤ 0.2 s at ${c.runs} concurrent runs`, c.workerCpuPerRun !== undefined ? round(c.workerCpuPerRun + c.devServerCpuPerRun!, 3) : undefined, 0.2, ' s');
+    row(
+      `worker + server CPU per run ≤ 0.2 s at ${c.runs} concurrent runs`,
+      c.workerCpuPerRun !== undefined ? round(c.workerCpuPerRun + c.devServerCpuPerRun!, 3) : undefined,
+      0.2,
+      ' s',
+    );
     row(`every one of ${c.runs} concurrent runs completes`, c.failed, 0, ' failed');
   }
   return rows;

@@ -15,7 +15,11 @@ const { simInput } = await import(`${root}/dist/test/helpers/inputs.js`);
 const { SEARCH_ATTRIBUTES } = await import(`${root}/dist/src/shared/workflow-api.js`);
 
 const { temporalCli } = await loadToolchain();
-const server = await startDevServer({ cli: temporalCli, port: 0, searchAttributes: Object.fromEntries(Object.keys(SEARCH_ATTRIBUTES).map((k) => [k, 'Keyword'])) });
+const server = await startDevServer({
+  cli: temporalCli,
+  port: 0,
+  searchAttributes: Object.fromEntries(Object.keys(SEARCH_ATTRIBUTES).map((k) => [k, 'Keyword'])),
+});
 process.env.SNAPSET_TEST_TEMPORAL_ADDRESS = server.address;
 const env = await devServerEnv();
 const workflowId = 'snapset-hs-sno-1';

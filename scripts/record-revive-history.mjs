@@ -28,7 +28,11 @@ const scenario = {
 };
 
 const { temporalCli } = await loadToolchain();
-const server = await startDevServer({ cli: temporalCli, port: 0, searchAttributes: Object.fromEntries(Object.keys(SEARCH_ATTRIBUTES).map((k) => [k, 'Keyword'])) });
+const server = await startDevServer({
+  cli: temporalCli,
+  port: 0,
+  searchAttributes: Object.fromEntries(Object.keys(SEARCH_ATTRIBUTES).map((k) => [k, 'Keyword'])),
+});
 process.env.SNAPSET_TEST_TEMPORAL_ADDRESS = server.address;
 const env = await devServerEnv();
 const workflowId = `snapset-revive-${FAST_SCENARIO.stackName}`;

@@ -58,6 +58,9 @@ export function testFiles(selected) {
 export async function runNodeTest(files, env, extraArgs = []) {
   // Two files at a time on this 2-core machine: most tests wait on servers, not on the CPU.
   const concurrency = process.env.SNAPSET_TEST_CONCURRENCY ?? '2';
-  const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...extraArgs, ...files], { stdio: 'inherit', env });
+  const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...extraArgs, ...files], {
+    stdio: 'inherit',
+    env,
+  });
   return new Promise((r) => child.once('exit', (c, sig) => r(c ?? (sig ? 1 : 0))));
 }

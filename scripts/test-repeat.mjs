@@ -28,7 +28,10 @@ try {
       `--test-reporter=${join(root, 'scripts/failures-reporter.mjs')}`,
       `--test-reporter-destination=${out}`,
     ]);
-    const failed = readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const failed = readFileSync(out, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     report.push({ round, code, seconds: Math.round((Date.now() - started) / 1000), failed });
     step(`round ${round}/${rounds}: exit ${code}, ${failed.length} failed`);
   }
@@ -40,7 +43,8 @@ try {
 console.log(`\n== test:repeat: ${rounds} round(s) of ${files.length} file(s) ==`);
 for (const r of report) {
   console.log(`round ${r.round}: ${r.code === 0 ? 'passed' : `FAILED (exit ${r.code})`} in ${r.seconds} s`);
-  for (const f of r.failed) console.log(`  ✗ ${f.file ?? '?'} › ${f.name}${f.failureType ? ` [${f.failureType}]` : ''}\n    ${f.message.replaceAll('\n', '\n    ')}`);
+  for (const f of r.failed)
+    console.log(`  ✗ ${f.file ?? '?'} › ${f.name}${f.failureType ? ` [${f.failureType}]` : ''}\n    ${f.message.replaceAll('\n', '\n    ')}`);
 }
 const bad = report.filter((r) => r.code !== 0).length;
 console.log(bad === 0 ? `all ${rounds} round(s) passed` : `${bad} of ${rounds} round(s) failed`);

@@ -106,7 +106,10 @@ export class SnapsetAlreadyRunningError extends Error {
     readonly workflowId: string,
     readonly holder?: StackHolder,
   ) {
-    const who = holder && holder.workflowId !== workflowId ? `workflow ${holder.workflowId}${holder.workflowType ? ` (${holder.workflowType}${holder.scheduleId ? `, started by schedule ${holder.scheduleId}` : ''})` : ''}${holder.since ? ` since ${holder.since}` : ''}` : `workflow ${workflowId}`;
+    const who =
+      holder && holder.workflowId !== workflowId
+        ? `workflow ${holder.workflowId}${holder.workflowType ? ` (${holder.workflowType}${holder.scheduleId ? `, started by schedule ${holder.scheduleId}` : ''})` : ''}${holder.since ? ` since ${holder.since}` : ''}`
+        : `workflow ${workflowId}`;
     super(`a run for this stack is already in progress (${who}); watch it or cancel it first`);
     this.name = 'SnapsetAlreadyRunningError';
   }
@@ -134,8 +137,13 @@ export async function findStackHolder(client: Client, stackName: string): Promis
     const p = lock.parentExecution;
     if (lock.status.name === 'RUNNING' && p?.workflowId) {
       const memo = (lock.memo ?? {}) as { holderType?: string };
-      const parent = await client.workflow.getHandle(p.workflowId, p.runId ?? undefined).describe().catch(() => undefined);
-      return holderOf(parent) ?? { workflowId: p.workflowId, ...(p.runId ? { runId: p.runId } : {}), ...(memo.holderType ? { workflowType: memo.holderType } : {}) };
+      const parent = await client.workflow
+        .getHandle(p.workflowId, p.runId ?? undefined)
+        .describe()
+        .catch(() => undefined);
+      return (
+        holderOf(parent) ?? { workflowId: p.workflowId, ...(p.runId ? { runId: p.runId } : {}), ...(memo.holderType ? { workflowType: memo.holderType } : {}) }
+      );
     }
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
@@ -149,7 +157,9 @@ export async function findStackHolder(client: Client, stackName: string): Promis
   return undefined;
 }
 
-function holderOf(wf: { workflowId: string; runId: string; type: string; startTime: Date; searchAttributes?: Record<string, unknown> } | undefined): StackHolder | undefined {
+function holderOf(
+  wf: { workflowId: string; runId: string; type: string; startTime: Date; searchAttributes?: Record<string, unknown> } | undefined,
+): StackHolder | undefined {
   if (!wf) return undefined;
   const scheduled = wf.searchAttributes?.TemporalScheduledById;
   const scheduleId = Array.isArray(scheduled) && typeof scheduled[0] === 'string' ? scheduled[0] : undefined;
@@ -247,7 +257,11 @@ export interface SnapsetScheduleOptions {
  * `snapset-<stack>` (Temporal appends the scheduled time), overlap SKIP (a run still going blocks
  * the next firing), the StackName search attribute on every run, the input file in the memo.
  */
-export async function createSnapsetSchedule(client: Client, rawInput: unknown, opts: SnapsetScheduleOptions): Promise<{ scheduleId: string; input: SnapsetInput }> {
+export async function createSnapsetSchedule(
+  client: Client,
+  rawInput: unknown,
+  opts: SnapsetScheduleOptions,
+): Promise<{ scheduleId: string; input: SnapsetInput }> {
   const input = parseSnapsetInput(rawInput);
   if (!opts.cron?.length && !opts.interval?.length) throw new ValidationError([{ path: '--cron', message: 'give --cron or --interval' }]);
   const scheduleId = opts.scheduleId ?? scheduleIdOf(input.stackName);
@@ -301,7 +315,15 @@ export async function describeSnapsetSchedule(client: Client, scheduleId: string
   const memo = (d.memo ?? {}) as { stackName?: string; inputFile?: string; cron?: string[] };
   const recentRuns = await Promise.all(
     d.info.recentActions.map(async (a) => {
-      const status = opts.withStatus ? await client.workflow.getHandle(a.action.workflow.workflowId, a.action.workflow.firstExecutionRunId).describe().then((x) => x.status.name, () => undefined) : undefined;
+      const status = opts.withStatus
+        ? await client.workflow
+            .getHandle(a.action.workflow.workflowId, a.action.workflow.firstExecutionRunId)
+            .describe()
+            .then(
+              (x) => x.status.name,
+              () => undefined,
+            )
+        : undefined;
       return {
         scheduledAt: a.scheduledAt.toISOString(),
         takenAt: a.takenAt.toISOString(),
@@ -331,7 +353,9 @@ export async function describeSnapsetSchedule(client: Client, scheduleId: string
 }
 
 /** Every schedule of the namespace that starts createSnapset. */
-export async function listSnapsetSchedules(client: Client): Promise<{ scheduleId: string; stackName?: string; paused: boolean; note?: string; nextRun?: string; lastRun?: string }[]> {
+export async function listSnapsetSchedules(
+  client: Client,
+): Promise<{ scheduleId: string; stackName?: string; paused: boolean; note?: string; nextRun?: string; lastRun?: string }[]> {
   const out = [];
   for await (const s of client.schedule.list()) {
     if (s.action?.workflowType !== 'createSnapset') continue;

@@ -86,7 +86,9 @@ async function main(): Promise<number> {
   const installedAt = new Date(Date.now() - CERT_ROTATION_MS + CERT_WAIT_LEFT_MS);
   const sim = await startSimulator(demoScenario(installedAt, timeScale), { stateDir: join(projectRoot(), '.sim', 'demo') });
   for (const line of describeSimulator(sim)) say(line);
-  say(`lab: ${Object.keys(sim.scenario.instances).join(', ')}; cluster installed ${installedAt.toISOString()} (25 h are over in ${CERT_WAIT_LEFT_MS / 1000} s)`);
+  say(
+    `lab: ${Object.keys(sim.scenario.instances).join(', ')}; cluster installed ${installedAt.toISOString()} (25 h are over in ${CERT_WAIT_LEFT_MS / 1000} s)`,
+  );
 
   const worker = await createWorker({
     connection: nativeConnection,
@@ -94,7 +96,9 @@ async function main(): Promise<number> {
     taskQueue: cfg.taskQueue,
     workflowBundlePath: bundle,
     deps: {
-      openstack: new CloudsYamlClientProvider({ lookup: { env: { ...process.env, OS_CLIENT_CONFIG_FILE: sim.cloud.cloudsYamlPath, OS_CLOUD: sim.cloud.cloudName } } }),
+      openstack: new CloudsYamlClientProvider({
+        lookup: { env: { ...process.env, OS_CLIENT_CONFIG_FILE: sim.cloud.cloudsYamlPath, OS_CLOUD: sim.cloud.cloudName } },
+      }),
       ssh: new SshConnector(),
       clusterPollIntervalMs: 500,
     },
@@ -122,7 +126,9 @@ async function main(): Promise<number> {
 
   if (code === 0) {
     const result = (await client.workflow.getHandle(workflowId).result()) as { snapId: string };
-    const os = await new CloudsYamlClientProvider({ lookup: { env: { OS_CLIENT_CONFIG_FILE: sim.cloud.cloudsYamlPath, OS_CLOUD: sim.cloud.cloudName } } }).client();
+    const os = await new CloudsYamlClientProvider({
+      lookup: { env: { OS_CLIENT_CONFIG_FILE: sim.cloud.cloudsYamlPath, OS_CLOUD: sim.cloud.cloudName } },
+    }).client();
     // What `snapset latest hs-demo --format yaml` prints: the newest complete set as hotstack stack parameters.
     const latest = selectLatest(await readSnapsets(os), { stackName: 'hs-demo', now: Date.now() });
     if (latest.found) {
@@ -137,7 +143,9 @@ async function main(): Promise<number> {
     const rows = images.map((i) => [i.name ?? '', i.status, (i.tags ?? []).filter((t) => tagValue([t], 'role') !== null || t === COMPLETE_TAG).join(' ')]);
     for (const line of table([['name', 'status', 'tags (role, completion marker)'], ...rows])) say(`  ${line}`);
     os.close();
-    say(`against the simulator yourself: OS_CLIENT_CONFIG_FILE=${sim.cloud.cloudsYamlPath} openstack --os-cloud ${sim.cloud.cloudName} image list --tag ${SNAPSET_TAG}`);
+    say(
+      `against the simulator yourself: OS_CLIENT_CONFIG_FILE=${sim.cloud.cloudsYamlPath} openstack --os-cloud ${sim.cloud.cloudName} image list --tag ${SNAPSET_TAG}`,
+    );
   }
 
   const stop = async () => {

@@ -15,7 +15,14 @@ import { createActivities, type ActivityDeps } from './activities/index.js';
 import { SshConnector } from './cluster/index.js';
 import { keepPreloads, workflowInterceptorModules, workflowPreloadModules, workflowsPath } from './dev/bundle.js';
 import { CONNECT_TIMEOUT_MS, probeTcp, resolvedAddress, rootMessage, TemporalUnreachableError } from './client.js';
-import { CloudsYamlClientProvider, configFileCandidates, createOpenStackClient, loadCloudConfig, OpenStackNetworkError, OpenStackTimeoutError } from './openstack/index.js';
+import {
+  CloudsYamlClientProvider,
+  configFileCandidates,
+  createOpenStackClient,
+  loadCloudConfig,
+  OpenStackNetworkError,
+  OpenStackTimeoutError,
+} from './openstack/index.js';
 import { ConfigError } from './shared/errors.js';
 import { SNAPSET_HISTOGRAM_BUCKETS } from './shared/metrics.js';
 import { TASK_QUEUE } from './shared/workflow-api.js';
@@ -72,7 +79,11 @@ export async function createWorker(opts: SnapsetWorkerOptions): Promise<Worker> 
     // A pre-built bundle carries the interceptor modules already (src/dev/bundle.ts).
     ...(opts.workflowBundlePath
       ? { workflowBundle: { codePath: opts.workflowBundlePath } }
-      : { workflowsPath, interceptors: { workflowModules: workflowInterceptorModules }, bundlerOptions: { preloadModules: workflowPreloadModules, webpackConfigHook: keepPreloads } }),
+      : {
+          workflowsPath,
+          interceptors: { workflowModules: workflowInterceptorModules },
+          bundlerOptions: { preloadModules: workflowPreloadModules, webpackConfigHook: keepPreloads },
+        }),
     activities: createActivities(opts.deps ?? defaultDeps()),
     ...workerTuning(),
     ...opts.extra,
@@ -88,7 +99,10 @@ export interface WorkerCliOptions {
 }
 
 export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): WorkerCliOptions {
-  const opts: WorkerCliOptions = { ...(env.SNAPSET_METRICS ? { metrics: env.SNAPSET_METRICS } : {}), sshKeys: (env.SNAPSET_SSH_KEYS ?? '').split(':').filter(Boolean) };
+  const opts: WorkerCliOptions = {
+    ...(env.SNAPSET_METRICS ? { metrics: env.SNAPSET_METRICS } : {}),
+    sshKeys: (env.SNAPSET_SSH_KEYS ?? '').split(':').filter(Boolean),
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = () => {
@@ -101,7 +115,8 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv = process
     else if (arg === '--help' || arg === '-h') throw new WorkerUsage();
     else throw new ConfigError(`unknown argument ${arg} (known: --metrics host:port, --ssh-key FILE)`);
   }
-  if (opts.metrics && !/^[^\s:]+:\d{1,5}$/.test(opts.metrics)) throw new ConfigError(`--metrics / SNAPSET_METRICS: expected host:port, got ${JSON.stringify(opts.metrics)}`);
+  if (opts.metrics && !/^[^\s:]+:\d{1,5}$/.test(opts.metrics))
+    throw new ConfigError(`--metrics / SNAPSET_METRICS: expected host:port, got ${JSON.stringify(opts.metrics)}`);
   return opts;
 }
 
@@ -146,7 +161,8 @@ export async function startupWarnings(opts: WorkerCliOptions, env: NodeJS.Proces
       warnings.push(`controller key ${key} is not readable (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   }
-  if (opts.sshKeys.length === 0 && !env.SSH_AUTH_SOCK) warnings.push('no controller key checked (SNAPSET_SSH_KEYS / --ssh-key) and no ssh-agent (SSH_AUTH_SOCK): each input must name a readable privateKeyFile');
+  if (opts.sshKeys.length === 0 && !env.SSH_AUTH_SOCK)
+    warnings.push('no controller key checked (SNAPSET_SSH_KEYS / --ssh-key) and no ssh-agent (SSH_AUTH_SOCK): each input must name a readable privateKeyFile');
   return warnings;
 }
 
@@ -160,7 +176,9 @@ async function main(): Promise<number> {
   }
   Runtime.install({
     logger: new DefaultLogger('WARN'),
-    ...(opts.metrics ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.metrics, histogramBucketOverrides: SNAPSET_HISTOGRAM_BUCKETS } } } } : {}),
+    ...(opts.metrics
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.metrics, histogramBucketOverrides: SNAPSET_HISTOGRAM_BUCKETS } } } }
+      : {}),
   });
   const { connectionOptions, namespace } = loadClientConnectConfig();
   const address = resolvedAddress(connectionOptions.address);

@@ -14,15 +14,10 @@ import { activityError, CONTROLLER_UUID, FakeCompute, MASTER_UUIDS, mockEnv, run
 import { waitFor } from './helpers/wait.js';
 
 function activities(connectTimeoutMs = 5000) {
-  return withFailureMapping(
-    createClusterActivities({ ssh: new SshConnector({ connectTimeoutMs }), clusterPollIntervalMs: 10 }),
-  );
+  return withFailureMapping(createClusterActivities({ ssh: new SshConnector({ connectTimeoutMs }), clusterPollIntervalMs: 10 }));
 }
 
-async function withSim(
-  controller: ScenarioInput['controller'],
-  fn: (sim: ControllerSimulator, compute: FakeCompute) => Promise<void>,
-): Promise<void> {
+async function withSim(controller: ScenarioInput['controller'], fn: (sim: ControllerSimulator, compute: FakeCompute) => Promise<void>): Promise<void> {
   const scenario = threeMasterScenario(controller);
   const compute = new FakeCompute(scenario);
   const sim = await startControllerSimulator(scenario, compute);
@@ -128,21 +123,13 @@ describe('cluster activities against the simulated controller', () => {
       'ValidationError',
       true,
     );
-    assertFailure(
-      await activityError(acts.listNodes, { controller: { ...sim.target(), port: 70000 } }),
-      'ValidationError',
-      true,
-    );
+    assertFailure(await activityError(acts.listNodes, { controller: { ...sim.target(), port: 70000 } }), 'ValidationError', true);
     assertFailure(
       await activityError(acts.shutdownController, { controller: sim.target(), command: 'sudo shutdown -h now; rm -rf /' }),
       'ValidationError',
       true,
     );
-    assertFailure(
-      await activityError(acts.shutdownNodes, { controller: sim.target(), nodes: ['master-0'], maxParallel: 0 }),
-      'ValidationError',
-      true,
-    );
+    assertFailure(await activityError(acts.shutdownNodes, { controller: sim.target(), nodes: ['master-0'], maxParallel: 0 }), 'ValidationError', true);
     assert.equal(sim.connectionCount(), before);
   });
 
@@ -158,9 +145,7 @@ describe('cluster activities against the simulated controller', () => {
       heartbeats.some((h) => /All clusteroperators/.test(String((h as { lastLine?: string }).lastLine))),
       'a heartbeat carries an oc progress line',
     );
-    assert.ok(
-      sim.commands().some((c) => c.command === 'oc adm wait-for-stable-cluster --minimum-stable-period=1m --timeout=20m'),
-    );
+    assert.ok(sim.commands().some((c) => c.command === 'oc adm wait-for-stable-cluster --minimum-stable-period=1m --timeout=20m'));
   });
 
   test('waitRouteApi finds route.openshift.io at once on a healthy cluster', async () => {
@@ -228,7 +213,10 @@ describe('stability faults', () => {
       });
       assert.equal(result.stable, true);
       const lines = heartbeats.map((h) => String((h as { lastLine?: string }).lastLine ?? ''));
-      assert.ok(lines.some((l) => /clusteroperators\/kube-apiserver (is|became) progressing/.test(l)), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => /clusteroperators\/kube-apiserver (is|became) progressing/.test(l)),
+        lines.join('\n'),
+      );
     });
   });
 
@@ -247,7 +235,10 @@ describe('stability faults', () => {
         timeoutSeconds: 600,
       });
       assert.equal(result.stable, true);
-      assert.ok(lines.some((l) => /clusteroperators\/etcd is progressing at /.test(l)), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => /clusteroperators\/etcd is progressing at /.test(l)),
+        lines.join('\n'),
+      );
       assert.match(result.outputTail, /clusteroperators\/etcd stabilized at .* after|All clusteroperators are stable/);
     });
   });
@@ -285,10 +276,7 @@ describe('node and controller shutdown', () => {
           [MASTER_UUIDS[2], 120],
         ].sort(),
       );
-      assert.equal(
-        sim.commands().filter((c) => /^oc debug node\/master-\d -- chroot \/host shutdown -h \+1$/.test(c.command)).length,
-        3,
-      );
+      assert.equal(sim.commands().filter((c) => /^oc debug node\/master-\d -- chroot \/host shutdown -h \+1$/.test(c.command)).length, 3);
       await waitFor('every node powered off', () => sim.nodes().every((n) => n.poweredOff));
       assert.ok([...compute.status.entries()].filter(([u]) => MASTER_UUIDS.includes(u)).every(([, s]) => s === 'SHUTOFF'));
       // With every master off the API is gone: a retry cannot list nodes and says so (retryable).
@@ -301,7 +289,10 @@ describe('node and controller shutdown', () => {
         assumeDownIfApiUnavailable: true,
       });
       assert.deepEqual(again.result.scheduled, []);
-      assert.deepEqual(again.result.skipped.map((s) => s.node), ['master-0', 'master-1']);
+      assert.deepEqual(
+        again.result.skipped.map((s) => s.node),
+        ['master-0', 'master-1'],
+      );
     });
   });
 
@@ -326,7 +317,10 @@ describe('node and controller shutdown', () => {
       });
       const f = assertFailure(err, 'NodeShutdownError', false);
       const details = f.details?.[0] as { failures: { node: string; exitCode: number }[]; scheduled: string[] };
-      assert.deepEqual(details.failures.map((x) => [x.node, x.exitCode]), [['master-1', 1]]);
+      assert.deepEqual(
+        details.failures.map((x) => [x.node, x.exitCode]),
+        [['master-1', 1]],
+      );
       assert.deepEqual([...details.scheduled].sort(), ['master-0', 'master-2']);
       assert.deepEqual(compute.shutdowns.map((s) => s.uuid).sort(), [MASTER_UUIDS[0], MASTER_UUIDS[2]].sort());
     });
@@ -434,7 +428,13 @@ describe('revive: route API, CSRs, nodes Ready', () => {
     { name: 'csr-extra-org', node: 'master-0', kind: 'kubelet-client', organization: ['system:nodes', 'system:masters'] },
     { name: 'csr-apiserver-client', node: 'master-0', kind: 'kubelet-client', signerName: 'kubernetes.io/kube-apiserver-client' },
     { name: 'csr-serving-as-client', node: 'master-0', kind: 'kubelet-serving', usages: ['digital signature', 'server auth', 'client auth'] },
-    { name: 'csr-bootstrapper-serving', node: 'master-0', kind: 'kubelet-serving', username: 'system:serviceaccount:openshift-machine-config-operator:node-bootstrapper', groups: ['system:serviceaccounts:openshift-machine-config-operator', 'system:authenticated'] },
+    {
+      name: 'csr-bootstrapper-serving',
+      node: 'master-0',
+      kind: 'kubelet-serving',
+      username: 'system:serviceaccount:openshift-machine-config-operator:node-bootstrapper',
+      groups: ['system:serviceaccounts:openshift-machine-config-operator', 'system:authenticated'],
+    },
     { name: 'csr-denied', node: 'master-0', kind: 'kubelet-serving', denied: true },
     { name: 'csr-done', node: 'master-0', kind: 'kubelet-serving', approved: true },
   ];
@@ -454,7 +454,11 @@ describe('revive: route API, CSRs, nodes Ready', () => {
           ['csr-renew2', 'master-2', 'kubelet-client'],
         ],
       );
-      const approvedInSim = sim.csrs().filter((c) => c.state === 'Approved').map((c) => c.name).sort();
+      const approvedInSim = sim
+        .csrs()
+        .filter((c) => c.state === 'Approved')
+        .map((c) => c.name)
+        .sort();
       assert.deepEqual(approvedInSim, ['csr-boot1', 'csr-done', 'csr-renew2', 'csr-serving0']);
       assert.equal(result.ignored.length, 9); // the denied and the already approved ones are not pending
       const approveCommands = sim.commands().filter((c) => c.command.startsWith('oc adm certificate approve'));
@@ -483,7 +487,10 @@ describe('revive: route API, CSRs, nodes Ready', () => {
           approveCsrs: true,
         });
         assert.deepEqual(result.ready, ['master-0', 'master-1', 'master-2']);
-        assert.deepEqual(result.approvedCsrs.map((c) => c.name), ['csr-late']);
+        assert.deepEqual(
+          result.approvedCsrs.map((c) => c.name),
+          ['csr-late'],
+        );
       },
     );
   });
@@ -520,7 +527,10 @@ describe('connection faults', () => {
       const acts = activities();
       const err = await activityError(acts.cordonNodes, { controller: sim.target() });
       assertFailure(err, 'SshSessionDroppedError', false);
-      assert.ok(sim.nodes().every((n) => !n.unschedulable), 'nothing happened');
+      assert.ok(
+        sim.nodes().every((n) => !n.unschedulable),
+        'nothing happened',
+      );
       const { result } = await runActivity(acts.cordonNodes, { controller: sim.target() });
       assert.equal(result.changed.length, 3);
     });

@@ -124,7 +124,12 @@ void describe('OpenStack activities (MockActivityEnvironment, simulator over HTT
   void test('waitServersShutoff: a missing server fails for good; running out of time too', async () => {
     const { env } = activityEnv();
     await rejectsWith(
-      runIn(env, acts.waitServersShutoff, { uuids: ['00000000-0000-4000-8000-000000000002'], names: { '00000000-0000-4000-8000-000000000002': 'master7' }, timeoutSeconds: 1, pollSeconds: 0.01 }),
+      runIn(env, acts.waitServersShutoff, {
+        uuids: ['00000000-0000-4000-8000-000000000002'],
+        names: { '00000000-0000-4000-8000-000000000002': 'master7' },
+        timeoutSeconds: 1,
+        pollSeconds: 0.01,
+      }),
       'OpenStackResourceFailedError',
       true,
     ).then((e) => assert.match(e.message, /master7 \(server 00000000-0000-4000-8000-000000000002\) is gone from Nova/));
@@ -165,7 +170,10 @@ void describe('OpenStack activities (MockActivityEnvironment, simulator over HTT
     assert.equal(attempts, 2);
     assert.deepEqual(retries, ['OpenStackNetworkError']);
     assert.equal(result.images.master0!.created, false, 'the second attempt found the image of the first');
-    assert.deepEqual(simImagesOf(snap).map((i) => i.id), [result.images.master0!.imageId]);
+    assert.deepEqual(
+      simImagesOf(snap).map((i) => i.id),
+      [result.images.master0!.imageId],
+    );
     assert.equal(createImages() - before, 1, 'one createImage in all');
     // A re-run activity (a reset workflow) still makes no second image.
     const again = await runOnce(sets.captureImages, input);
@@ -181,7 +189,10 @@ void describe('OpenStack activities (MockActivityEnvironment, simulator over HTT
     const before = createImages();
     const r = await runOnce(sets.captureImages, captureInput(snap, [MASTER1_UUID]));
     assert.deepEqual([r.images.master1!.imageId, r.images.master1!.created], [earlier.imageId, false]);
-    assert.deepEqual(simImagesOf(snap).map((i) => i.status), ['active']);
+    assert.deepEqual(
+      simImagesOf(snap).map((i) => i.status),
+      ['active'],
+    );
     assert.equal(createImages(), before, 'no second createImage');
   });
 
@@ -220,7 +231,10 @@ void describe('OpenStack activities (MockActivityEnvironment, simulator over HTT
     await c.image.deleteImage(images.controller!.imageId);
     const refused = await rejectsWith(runOnce(sets.verifySnapset, { snapId: snap, images: short }), 'SnapsetVerificationError', true);
     assert.match(refused.message, /2 of 3 images/);
-    assert.ok(simImagesOf(snap).every((i) => !(i.tags as string[]).includes(COMPLETE_TAG)), 'a refused set is never marked');
+    assert.ok(
+      simImagesOf(snap).every((i) => !(i.tags as string[]).includes(COMPLETE_TAG)),
+      'a refused set is never marked',
+    );
 
     const cleaned = await runOnce(sets.cleanupSnapset, { snapId: snap, knownImageIds: [images.controller!.imageId] });
     assert.deepEqual(cleaned.left, []);

@@ -48,7 +48,17 @@ describe('exit codes, as the README table says', () => {
     await mkdir(join(cwd, '.sim'), { recursive: true });
     // The simulator's file where `npm run sim` leaves it, so the fix can offer it.
     await writeFile(join(cwd, '.sim', 'clouds.yaml'), await readFile(sim.cloud.cloudsYamlPath, 'utf8'));
-    bare = { cwd, env: { HOME: home, XDG_CONFIG_HOME: '', XDG_CONFIG_DIRS: join(tmp.path, 'none'), OS_CLIENT_CONFIG_FILE: '', OS_CLOUD: '', TEMPORAL_ADDRESS: t.env.address } };
+    bare = {
+      cwd,
+      env: {
+        HOME: home,
+        XDG_CONFIG_HOME: '',
+        XDG_CONFIG_DIRS: join(tmp.path, 'none'),
+        OS_CLIENT_CONFIG_FILE: '',
+        OS_CLOUD: '',
+        TEMPORAL_ADDRESS: t.env.address,
+      },
+    };
     rows = await readmeRows();
   });
   after(async () => {

@@ -56,7 +56,13 @@ describe('one grammar for every verb', () => {
       assert.equal(bad.code, 2, `${flag}: ${bad.output}`);
       assert.match(bad.output, /"bad name" is not a stack name/);
     }
-    for (const args of [['watch', 'hs-a'], ['watch', '--stack', 'hs-a'], ['cancel', '--stack', 'hs-a'], ['retry', '--stack', 'hs-a', '--yes'], ['skip-wait', '--stack', 'hs-a', '--reason', 'rotated by hand today']]) {
+    for (const args of [
+      ['watch', 'hs-a'],
+      ['watch', '--stack', 'hs-a'],
+      ['cancel', '--stack', 'hs-a'],
+      ['retry', '--stack', 'hs-a', '--yes'],
+      ['skip-wait', '--stack', 'hs-a', '--reason', 'rotated by hand today'],
+    ]) {
       const r = await runSnapset(args, { env });
       assert.equal(r.code, 3, `${args.join(' ')}: ${r.output}`);
     }

@@ -40,7 +40,9 @@ describe('snapset with a stopped worker', () => {
     const file = join(tmp.path, `${stackName}.json`);
     await writeFile(file, JSON.stringify(sampleInput({ stackName })));
     const started = Date.now();
-    const watcher = startProc([join(repoRoot, 'bin', 'snapset.js'), '--task-queue', taskQueue, 'create', '-f', file, '--watch'], { env: { TEMPORAL_ADDRESS: t.env.address } });
+    const watcher = startProc([join(repoRoot, 'bin', 'snapset.js'), '--task-queue', taskQueue, 'create', '-f', file, '--watch'], {
+      env: { TEMPORAL_ADDRESS: t.env.address },
+    });
     let again: Proc | undefined;
     try {
       await watcher.waitFor(/watching snapset-\S+ \(RUNNING/, 15_000);
@@ -65,7 +67,10 @@ describe('snapset with a stopped worker', () => {
     } finally {
       await watcher.stop();
       await again?.stop('SIGTERM');
-      await t.env.client.workflow.getHandle(`snapset-${stackName}`).terminate('test over').catch(() => undefined);
+      await t.env.client.workflow
+        .getHandle(`snapset-${stackName}`)
+        .terminate('test over')
+        .catch(() => undefined);
     }
   });
 
@@ -78,9 +83,15 @@ describe('snapset with a stopped worker', () => {
       const r = await runSnapset(['--task-queue', taskQueue, 'create', '-f', file], { env: { TEMPORAL_ADDRESS: t.env.address } });
       assert.equal(r.code, 0, r.output);
       assert.match(r.output, new RegExp(`started snapset-${stackName}`));
-      assert.match(r.output, new RegExp(`warning: no worker polls task queue ${taskQueue}: start one: npm run worker.*; snapset-${stackName} runs once one does`));
+      assert.match(
+        r.output,
+        new RegExp(`warning: no worker polls task queue ${taskQueue}: start one: npm run worker.*; snapset-${stackName} runs once one does`),
+      );
     } finally {
-      await t.env.client.workflow.getHandle(`snapset-${stackName}`).terminate('test over').catch(() => undefined);
+      await t.env.client.workflow
+        .getHandle(`snapset-${stackName}`)
+        .terminate('test over')
+        .catch(() => undefined);
     }
   });
 });

@@ -16,7 +16,13 @@ function changesSeen(sim: Simulator): string[] {
   const writes = Object.entries(sim.cloud.counters())
     .filter(([ep, c]) => c.requests > 0 && /servers\.(createImage|stop|start|action)|images\.(delete|update|create)|tags\./.test(ep))
     .map(([ep]) => ep);
-  return [...writes, ...sim.controller.commands().map((c) => c.command).filter((c) => /cordon|debug|shutdown/.test(c))];
+  return [
+    ...writes,
+    ...sim.controller
+      .commands()
+      .map((c) => c.command)
+      .filter((c) => /cordon|debug|shutdown/.test(c)),
+  ];
 }
 
 describe('snapset preflight / create --dry-run', () => {

@@ -17,7 +17,8 @@ import { fixtures } from './helpers/paths.js';
 import { snapsetAt } from './helpers/processes.js';
 import { FAST_SCENARIO, uniqueTaskQueue, useTemporal, withSimWorker } from './helpers/temporal.js';
 
-const history = (file: string) => (JSON.parse(readFileSync(fixtures('histories', file), 'utf8')) as { events: (HistoryEventLike & { eventType: string })[] }).events;
+const history = (file: string) =>
+  (JSON.parse(readFileSync(fixtures('histories', file), 'utf8')) as { events: (HistoryEventLike & { eventType: string })[] }).events;
 
 describe('the reset point snapset retry chooses', () => {
   test('a createSnapset that got to the capture: the workflow task that scheduled the first captureImages', () => {
@@ -27,7 +28,9 @@ describe('the reset point snapset retry chooses', () => {
       assert.equal(plan.from, 'captureImages');
       const at = events.find((e) => Number(e.eventId) === plan.eventId);
       assert.equal(at?.eventType, 'EVENT_TYPE_WORKFLOW_TASK_COMPLETED', `${file}: event ${plan.eventId} is a WorkflowTaskCompleted`);
-      const next = events.find((e) => e.activityTaskScheduledEventAttributes && Number(e.activityTaskScheduledEventAttributes.workflowTaskCompletedEventId) === plan.eventId);
+      const next = events.find(
+        (e) => e.activityTaskScheduledEventAttributes && Number(e.activityTaskScheduledEventAttributes.workflowTaskCompletedEventId) === plan.eventId,
+      );
       assert.equal(next?.activityTaskScheduledEventAttributes?.activityType?.name, 'captureImages');
     }
   });
@@ -60,7 +63,11 @@ describe('snapset retry end to end (dev server + simulator)', () => {
       t.env,
       async ({ sim, taskQueue }) => {
         const workflowId = snapsetWorkflowId(stackName);
-        const failed = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId, args: [simInput(sim, { stackName, prepare: { stablePeriod: '1s' }, capture: { imageAttempts: 1 } })] });
+        const failed = await t.env.client.workflow.start(createSnapset, {
+          taskQueue,
+          workflowId,
+          args: [simInput(sim, { stackName, prepare: { stablePeriod: '1s' }, capture: { imageAttempts: 1 } })],
+        });
         await assert.rejects(failed.result(), WorkflowFailedError);
         const failedSet = (await failed.query(progressQuery)).snapId;
 
@@ -81,7 +88,10 @@ describe('snapset retry end to end (dev server + simulator)', () => {
         const set = images.filter((i) => i[SNAP_ID_PROPERTY] === result.snapId);
         assert.equal(set.length, 2);
         for (const i of set) assert.ok(i.status === 'active' && i.tags.includes(COMPLETE_TAG));
-        assert.deepEqual(images.filter((i) => i[SNAP_ID_PROPERTY] === failedSet && failedSet !== result.snapId), []);
+        assert.deepEqual(
+          images.filter((i) => i[SNAP_ID_PROPERTY] === failedSet && failedSet !== result.snapId),
+          [],
+        );
 
         const again = await snapsetAt(t.env.address, ['retry', stackName, '--yes']);
         assert.equal(again.code, 2);

@@ -31,7 +31,12 @@ describe('snapset list/show/latest/delete/prune', () => {
   const t = useTemporal('dev-server');
 
   const cli = async (sim: Simulator | undefined, taskQueue: string, ...args: string[]) => {
-    const env = { ...process.env, TEMPORAL_ADDRESS: t.env.address, SNAPSET_TASK_QUEUE: taskQueue, ...(sim ? { OS_CLIENT_CONFIG_FILE: sim.cloud.cloudsYamlPath, OS_CLOUD: sim.cloud.cloudName } : {}) };
+    const env = {
+      ...process.env,
+      TEMPORAL_ADDRESS: t.env.address,
+      SNAPSET_TASK_QUEUE: taskQueue,
+      ...(sim ? { OS_CLIENT_CONFIG_FILE: sim.cloud.cloudsYamlPath, OS_CLOUD: sim.cloud.cloudName } : {}),
+    };
     try {
       const { stdout, stderr } = await execFileP(process.execPath, [join(repoRoot, 'bin', 'snapset.js'), ...args], { env, timeout: 60_000 });
       return { code: 0, stdout, stderr };
@@ -47,7 +52,14 @@ describe('snapset list/show/latest/delete/prune', () => {
       assert.equal(r.code, 0, `${verb} --help: ${r.stderr}`);
       assert.match(r.stdout, new RegExp(`Usage: snapset ${verb}`));
     }
-    for (const args of [['latest', '--format', 'xml'], ['delete', 'not-a-snap-id', '--yes'], ['prune'], ['prune', '--keep', 'x'], ['prune', '--keep', '2', '--max-age', 'soon'], ['list', '--stack', '1 bad']]) {
+    for (const args of [
+      ['latest', '--format', 'xml'],
+      ['delete', 'not-a-snap-id', '--yes'],
+      ['prune'],
+      ['prune', '--keep', 'x'],
+      ['prune', '--keep', '2', '--max-age', 'soon'],
+      ['list', '--stack', '1 bad'],
+    ]) {
       const r = await cli(undefined, 'none', ...args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(r.stderr.trim().split('\n').length, 1, `${args.join(' ')}: one line, got ${r.stderr}`);
@@ -63,9 +75,20 @@ describe('snapset list/show/latest/delete/prune', () => {
         // list: completeness and expiry; expired sets only with --all.
         const listed = await snapset('list', '--json');
         assert.equal(listed.code, 0, listed.stderr);
-        const rows = JSON.parse(listed.stdout) as { snapId: string; stackName: string; createdAt: string; expiresAt: string; complete: boolean; images: number; roles: string[] }[];
+        const rows = JSON.parse(listed.stdout) as {
+          snapId: string;
+          stackName: string;
+          createdAt: string;
+          expiresAt: string;
+          complete: boolean;
+          images: number;
+          roles: string[];
+        }[];
         // Newest first; Deadinc_ and Gnewer__ share their created_at second: the tie goes by snap_id.
-        assert.deepEqual(rows.map((r) => r.snapId), ['Nkilled_', 'Iold____', 'Deadinc_', 'Gnewer__', 'Three___', 'Ggood___', 'Gold____']);
+        assert.deepEqual(
+          rows.map((r) => r.snapId),
+          ['Nkilled_', 'Iold____', 'Deadinc_', 'Gnewer__', 'Three___', 'Ggood___', 'Gold____'],
+        );
         assert.equal(rows.length, 7, 'the two expired sets are not listed without --all');
         const byId = Object.fromEntries(rows.map((r) => [r.snapId, r]));
         assert.equal(byId.Nkilled_!.complete, false);
@@ -73,7 +96,10 @@ describe('snapset list/show/latest/delete/prune', () => {
         assert.deepEqual(byId.Three___, { ...byId.Three___!, stackName: 'hs-three', images: 4, roles: ['controller', 'ocp_master'] });
         assert.equal(Date.parse(byId.Gnewer__!.expiresAt) - Date.parse(byId.Gnewer__!.createdAt), 30 * DAY);
         const all = JSON.parse((await snapset('list', '--all', '--json', '--stack', 'hs-dead')).stdout) as { snapId: string }[];
-        assert.deepEqual(all.map((r) => r.snapId), ['Deadinc_', 'Dead____']);
+        assert.deepEqual(
+          all.map((r) => r.snapId),
+          ['Deadinc_', 'Dead____'],
+        );
         const table = await snapset('list', '--all');
         assert.match(table.stdout, /^SNAP_ID\s+STACK\s+CREATED\s+AGE\s+EXPIRES IN\s+IMAGES\s+COMPLETE$/m);
         assert.match(table.stdout, /^Cexpired\s+hs-sno-1\s+\S+\s+40d(0h)?\s+expired 10d(0h)? ago\s+2\s+yes$/m);
@@ -88,14 +114,23 @@ describe('snapset list/show/latest/delete/prune', () => {
         // latest: the newest complete unexpired set, every image with its MAC; a newer killed set does not block it.
         const latest = await snapset('latest', '--stack', 'hs-sno-1');
         assert.equal(latest.code, 0, latest.stderr);
-        const l = JSON.parse(latest.stdout) as { snapId: string; stackName: string; expiresAt: string; stack_parameters: Record<string, { image: string }>; images: Record<string, { imageId: string; imageName: string; role: string; macAddress: string }> };
+        const l = JSON.parse(latest.stdout) as {
+          snapId: string;
+          stackName: string;
+          expiresAt: string;
+          stack_parameters: Record<string, { image: string }>;
+          images: Record<string, { imageId: string; imageName: string; role: string; macAddress: string }>;
+        };
         assert.equal(l.snapId, 'Gnewer__');
         const glance = new Map(sim.cloud.images().map((i) => [String(i.id), i]));
         for (const [name, img] of Object.entries(l.images)) {
           assert.equal(glance.get(img.imageId)?.name, `hotstack-${name}-snapshot-Gnewer__`);
           assert.equal(img.macAddress, seedMac('Gnewer__', name));
         }
-        assert.deepEqual(l.stack_parameters, { controller_params: { image: 'hotstack-controller-snapshot-Gnewer__' }, ocp_master_params: { image: 'hotstack-master0-snapshot-Gnewer__' } });
+        assert.deepEqual(l.stack_parameters, {
+          controller_params: { image: 'hotstack-controller-snapshot-Gnewer__' },
+          ocp_master_params: { image: 'hotstack-master0-snapshot-Gnewer__' },
+        });
 
         const three = await snapset('latest', '--stack', 'hs-three', '--format', 'yaml');
         assert.equal(three.code, 0, three.stderr);

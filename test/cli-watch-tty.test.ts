@@ -35,7 +35,8 @@ describe('snapset watch on a terminal', () => {
       assert.ok(new Set(countdown).size >= 2, `the countdown moves: ${countdown.join(',')}`);
       const final = out.slice(out.lastIndexOf(`snapset-${stackName}  COMPLETED`));
       assert.match(final, /^snapset-\S+ {2}COMPLETED {2}phase completed/);
-      for (const name of ['controller', 'master0']) assert.match(final, new RegExp(`^ {2}${name} +\\S+ +[0-9a-f-]{36}\\s*$`, 'm'), `${name}'s image in the view`);
+      for (const name of ['controller', 'master0'])
+        assert.match(final, new RegExp(`^ {2}${name} +\\S+ +[0-9a-f-]{36}\\s*$`, 'm'), `${name}'s image in the view`);
       assert.doesNotMatch(out, /^\d{4}-\d\d-\d\dT\S+Z {2}/m, 'no log lines on a terminal');
       assert.match(out, /"snapId": "[A-Za-z0-9_-]{8}"/);
     });

@@ -36,7 +36,8 @@ describe('snapset CLI', () => {
   test('--help lists the commands; usage errors exit 2', async () => {
     const r = await snapset('--help');
     assert.equal(r.code, 0);
-    for (const c of ['create', 'watch', 'show', 'runs', 'list', 'latest', 'delete', 'prune', 'skip-wait', 'cancel']) assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
+    for (const c of ['create', 'watch', 'show', 'runs', 'list', 'latest', 'delete', 'prune', 'skip-wait', 'cancel'])
+      assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
     const bad = await snapset('runs', '--limit', 'x');
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--limit <n>' argument 'x' is invalid/);

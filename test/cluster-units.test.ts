@@ -164,10 +164,11 @@ describe('CSR approval rule', () => {
 
   test('approves the three kubelet flows of our nodes', () => {
     assert.deepEqual(judgeCsr(csr(), ours), { approve: true, node: 'master-0', kind: 'kubelet-serving' });
-    assert.deepEqual(
-      judgeCsr(csr({ signerName: 'kubernetes.io/kube-apiserver-client-kubelet', usages: ['digital signature', 'client auth'] }), ours),
-      { approve: true, node: 'master-0', kind: 'kubelet-client' },
-    );
+    assert.deepEqual(judgeCsr(csr({ signerName: 'kubernetes.io/kube-apiserver-client-kubelet', usages: ['digital signature', 'client auth'] }), ours), {
+      approve: true,
+      node: 'master-0',
+      kind: 'kubelet-client',
+    });
     assert.deepEqual(judgeCsr(csr({ ...bootstrap, cn: 'system:node:master-1' }), ours), {
       approve: true,
       node: 'master-1',
@@ -222,7 +223,10 @@ describe('oc output and failures', () => {
       { name: 'master-0', ready: true, readyReason: 'KubeletReady', unschedulable: true, roles: ['control-plane', 'master', 'worker'] },
       { name: 'worker-0.lab.example.com', ready: false, readyReason: 'NodeStatusUnknown', unschedulable: false, roles: ['worker'] },
     ]);
-    assert.throws(() => parseNodeList({ kind: 'Status' }), (err: unknown) => err instanceof OcOutputError && /node list has no items/.test(err.message));
+    assert.throws(
+      () => parseNodeList({ kind: 'Status' }),
+      (err: unknown) => err instanceof OcOutputError && /node list has no items/.test(err.message),
+    );
   });
 
   test('ocFailure classifies stderr', () => {
@@ -261,7 +265,12 @@ describe('simulator helpers', () => {
 
   test('splitWords refuses shell syntax instead of interpreting it', () => {
     assert.deepEqual(splitWords(`oc get clusterversion version -o jsonpath='{.metadata.creationTimestamp}'`), [
-      'oc', 'get', 'clusterversion', 'version', '-o', 'jsonpath={.metadata.creationTimestamp}',
+      'oc',
+      'get',
+      'clusterversion',
+      'version',
+      '-o',
+      'jsonpath={.metadata.creationTimestamp}',
     ]);
     for (const bad of ['oc adm cordon master-0;reboot', 'oc $(id)', 'a | b', 'a && b', 'echo `id`', "echo 'open"]) {
       assert.equal(splitWords(bad), undefined, bad);

@@ -38,7 +38,18 @@ function assertCompleteDemo(output: string): void {
   assert.match(output, /waiting-cert-rotation \(wakes /, 'the certificate-rotation timer is seen waiting');
   assert.match(output, /"alreadyOldEnough": false/);
   // Every phase a line (issue 17), even the ones that pass between two polls of the progress.
-  for (const phase of ['validating', 'preflight', 'waiting-cert-rotation', 'preparing-cluster', 'shutting-down', 'waiting-shutoff', 'creating-images', 'tagging', 'verifying', 'completed']) {
+  for (const phase of [
+    'validating',
+    'preflight',
+    'waiting-cert-rotation',
+    'preparing-cluster',
+    'shutting-down',
+    'waiting-shutoff',
+    'creating-images',
+    'tagging',
+    'verifying',
+    'completed',
+  ]) {
     assert.match(output, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+Z {2}${phase}[: (]`, 'm'), `a line for ${phase}`);
   }
   assert.match(output, /snapset latest hs-demo --format yaml → set [A-Za-z0-9_-]{8}, ready for hotstack's -e @file:\n[\s\S]*?stack_parameters:/);

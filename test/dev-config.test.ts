@@ -23,7 +23,11 @@ test('errors name the file and the key', () => {
     ['devServer: [1\n', /not valid YAML/],
   ];
   for (const [text, re] of bad) {
-    assert.throws(() => parseDevConfig(text, '/tmp/x.yml'), (err: Error) => err instanceof ConfigError && re.test(err.message), text);
+    assert.throws(
+      () => parseDevConfig(text, '/tmp/x.yml'),
+      (err: Error) => err instanceof ConfigError && re.test(err.message),
+      text,
+    );
   }
 });
 

@@ -25,7 +25,9 @@ import { toolchain, useTempDir, useTemporal } from './helpers/temporal.js';
 
 /** The blocks of the README marked for the walk, as lists of command lines. */
 function walkBlocks(readme: string, kind = 'run'): string[][] {
-  return [...readme.matchAll(new RegExp(`<!-- walk: ${kind} -->\\n\`\`\`sh\\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => m[1]!.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#')));
+  return [...readme.matchAll(new RegExp(`<!-- walk: ${kind} -->\\n\`\`\`sh\\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) =>
+    m[1]!.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#')),
+  );
 }
 
 /** The PATH of a plain shell on this machine: the test runner's without what npm added (node_modules/.bin, npm's helpers). */
@@ -62,9 +64,15 @@ describe('README walk: npm run sim, npm run worker, the examples', () => {
     const pathLine = temporalPathLine(tc);
     if (pathLine) assert.deepEqual(envLines, [pathLine], 'the README tells the user the PATH line npm run toolchain prints');
     const path = systemPath();
-    assert.ok(!path.split(delimiter).some((d) => existsSync(join(d, 'temporal'))) || !pathLine, 'no other temporal on the plain PATH: the README line is what finds it');
+    assert.ok(
+      !path.split(delimiter).some((d) => existsSync(join(d, 'temporal'))) || !pathLine,
+      'no other temporal on the plain PATH: the README line is what finds it',
+    );
     const shell = (line: string): Proc =>
-      startProc(['-i', `HOME=${homedir()}`, `PATH=${path}`, `TEMPORAL_ADDRESS=${t.env.address}`, 'sh', '-c', [...envLines, line].join('\n')], { command: 'env', cwd });
+      startProc(['-i', `HOME=${homedir()}`, `PATH=${path}`, `TEMPORAL_ADDRESS=${t.env.address}`, 'sh', '-c', [...envLines, line].join('\n')], {
+        command: 'env',
+        cwd,
+      });
     const version = shell('temporal --version');
     assert.equal(await version.exited, 0, version.output);
     assert.match(version.output, /^temporal version (1\.5\.1|0\.0\.0-DEV) \(Server 1\.29\.1/, 'the banner the README explains');
@@ -101,7 +109,9 @@ describe('README walk: npm run sim, npm run worker, the examples', () => {
         }
         const result = JSON.parse(watched.slice(watched.indexOf('{'))) as { snapId: string; images: Record<string, unknown> };
         assert.deepEqual(Object.keys(result.images).sort(), ['controller', 'master0']);
-        const os = await new CloudsYamlClientProvider({ lookup: { env: { OS_CLIENT_CONFIG_FILE: join(cwd, '.sim', 'clouds.yaml'), OS_CLOUD: 'sim' } } }).client();
+        const os = await new CloudsYamlClientProvider({
+          lookup: { env: { OS_CLIENT_CONFIG_FILE: join(cwd, '.sim', 'clouds.yaml'), OS_CLOUD: 'sim' } },
+        }).client();
         try {
           const images = await os.image.listAllImages({ tags: [`snap_id=${result.snapId}`] });
           assert.equal(images.length, 2, `block ${i + 1}: two images in Glance`);
@@ -121,4 +131,3 @@ describe('README walk: npm run sim, npm run worker, the examples', () => {
     }
   });
 });
-

@@ -47,7 +47,15 @@ describe('createSnapset input', () => {
     delete raw.retention;
     const input = parseSnapsetInput(raw);
     assert.deepEqual(input.prepare, { enabled: true, certRotationWait: 25 * 3_600_000, stablePeriod: 60_000, stableTimeout: 20 * 60_000 });
-    assert.deepEqual(input.capture, { shutoffTimeout: 250_000, shutoffPollInterval: 10_000, imageTimeout: 1_200_000, imagePollInterval: 5_000, imageAttempts: 3, imageRetryDelay: 10_000, onFailure: 'cleanup' });
+    assert.deepEqual(input.capture, {
+      shutoffTimeout: 250_000,
+      shutoffPollInterval: 10_000,
+      imageTimeout: 1_200_000,
+      imagePollInterval: 5_000,
+      imageAttempts: 3,
+      imageRetryDelay: 10_000,
+      onFailure: 'cleanup',
+    });
     assert.equal(input.retention, undefined);
   });
 
@@ -63,18 +71,27 @@ describe('createSnapset input', () => {
   });
 
   test('stack outputs without the SnapSet keys name what is missing', () => {
-    assert.throws(() => fromStackOutputs({ controller_floating_ip: '1.2.3.4' }), (err: ValidationError) => {
-      assert.deepEqual(err.issues.map((i) => i.path).sort(), ['controller_ansible_host', 'snapset_data', 'stack_name']);
-      return true;
-    });
+    assert.throws(
+      () => fromStackOutputs({ controller_floating_ip: '1.2.3.4' }),
+      (err: ValidationError) => {
+        assert.deepEqual(err.issues.map((i) => i.path).sort(), ['controller_ansible_host', 'snapset_data', 'stack_name']);
+        return true;
+      },
+    );
     assert.equal(stackNameFromOutputsFile('/x/hs-sno-2-outputs.yml'), 'hs-sno-2');
     assert.equal(stackNameFromOutputsFile('outputs.yaml'), undefined);
   });
 
   test('secret scan allows key *file* paths and refuses key material and secret-named keys', () => {
     assert.deepEqual(findSecrets({ privateKeyFile: '~/.ssh/id_rsa', ansible_ssh_private_key_file: 'k' }), []);
-    assert.deepEqual(findSecrets({ a: { b: [{ api_key: 'x' }] } }).map((i) => i.path), ['a.b.0.api_key']);
-    assert.deepEqual(findSecrets({ note: '-----BEGIN RSA PRIVATE KEY-----' }).map((i) => i.path), ['note']);
+    assert.deepEqual(
+      findSecrets({ a: { b: [{ api_key: 'x' }] } }).map((i) => i.path),
+      ['a.b.0.api_key'],
+    );
+    assert.deepEqual(
+      findSecrets({ note: '-----BEGIN RSA PRIVATE KEY-----' }).map((i) => i.path),
+      ['note'],
+    );
   });
 
   test('every problem is reported, not only the first', () => {
@@ -125,26 +142,47 @@ describe('bad-input corpus (test/fixtures/inputs/bad)', () => {
       'instances.controller.mac_address fa:16:9e:81:f6:5 normalized to fa:16:9e:81:f6:05',
       'instances.master0.mac_address FA-16-9E-81-F6-10 normalized to fa:16:9e:81:f6:10',
     ]);
-    assert.match(rejection({ ...raw, snapsetData: { instances: { a: { uuid: '6f4512de-f744-4979-8ab2-45f5461e304c', role: 'x', mac_address: 'fa:16:9e:81:f6' } } } }).message, /mac_address/);
-    assert.match(rejection({ ...raw, snapsetData: { instances: { a: { uuid: '6f4512de-f744-4979-8ab2-45f5461e304c', role: 'x', mac_address: 'fa:16-9e:81:f6:05' } } } }).message, /mac_address/, 'mixed separators');
+    assert.match(
+      rejection({ ...raw, snapsetData: { instances: { a: { uuid: '6f4512de-f744-4979-8ab2-45f5461e304c', role: 'x', mac_address: 'fa:16:9e:81:f6' } } } })
+        .message,
+      /mac_address/,
+    );
+    assert.match(
+      rejection({ ...raw, snapsetData: { instances: { a: { uuid: '6f4512de-f744-4979-8ab2-45f5461e304c', role: 'x', mac_address: 'fa:16-9e:81:f6:05' } } } })
+        .message,
+      /mac_address/,
+      'mixed separators',
+    );
   });
 
   test('an instance named __proto__ (or another Object.prototype key) is refused, not silently dropped', () => {
     const raw = JSON.parse(readFileSync(fixtures('inputs', 'good-camel.json'), 'utf8').replace('"master0":', '"__proto__":')) as unknown;
     const err = rejection(raw);
-    assert.deepEqual(err.issues.map((i) => i.path), ['snapsetData.instances.__proto__']);
+    assert.deepEqual(
+      err.issues.map((i) => i.path),
+      ['snapsetData.instances.__proto__'],
+    );
     const seed = YAML.parse(readFileSync(fixtures('inputs', 'good-seed.yaml'), 'utf8').replace('master0:', 'constructor:')) as unknown;
-    assert.deepEqual(rejection(seed).issues.map((i) => i.path), ['snapset_data.instances.constructor']);
+    assert.deepEqual(
+      rejection(seed).issues.map((i) => i.path),
+      ['snapset_data.instances.constructor'],
+    );
   });
 
   test('caps: instances per set, string length and nesting depth give clear errors, never a stack overflow', () => {
     const base = load(fixtures('inputs', 'good-camel.json')) as Record<string, unknown> & { controller: Record<string, unknown> };
     const many = Object.fromEntries(
-      Array.from({ length: LIMITS.instances + 1 }, (_, i) => [`vm${i}`, { uuid: `6f4512de-f744-4979-8ab2-${String(i).padStart(12, '0')}`, role: 'worker', mac_address: 'fa:16:9e:81:f6:05' }]),
+      Array.from({ length: LIMITS.instances + 1 }, (_, i) => [
+        `vm${i}`,
+        { uuid: `6f4512de-f744-4979-8ab2-${String(i).padStart(12, '0')}`, role: 'worker', mac_address: 'fa:16:9e:81:f6:05' },
+      ]),
     );
     assert.match(rejection({ ...base, snapsetData: { instances: many } }).message, /snapsetData\.instances: expected at most 500 instances \(got 501\)/);
     const longPath = rejection({ ...base, controller: { ...base.controller, privateKeyFile: `/${'k'.repeat(1_000_000)}` } });
-    assert.deepEqual(longPath.issues.map((i) => i.path), ['controller.privateKeyFile']);
+    assert.deepEqual(
+      longPath.issues.map((i) => i.path),
+      ['controller.privateKeyFile'],
+    );
     assert.ok(longPath.message.length < 500, 'the 1 MB value is not echoed');
     let deep: Record<string, unknown> = {};
     const top = deep;

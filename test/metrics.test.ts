@@ -81,7 +81,14 @@ describe('SnapSet metrics on the worker’s Prometheus endpoint', () => {
     const pruning = await client.workflow.start('createSnapset', {
       taskQueue,
       workflowId: `snapset-${stacks.completed}-again`,
-      args: [{ ...sim.snapsetInput(stacks.completed), prepare: { stablePeriod: '60s', clusterCreatedAt: '2026-01-01T00:00:00Z' }, capture: { shutoffPollInterval: '100ms', imagePollInterval: '100ms' }, retention: { keep: 1 } }],
+      args: [
+        {
+          ...sim.snapsetInput(stacks.completed),
+          prepare: { stablePeriod: '60s', clusterCreatedAt: '2026-01-01T00:00:00Z' },
+          capture: { shutoffPollInterval: '100ms', imagePollInterval: '100ms' },
+          retention: { keep: 1 },
+        },
+      ],
     });
     const pruned = await pruning.result();
     assert.equal(pruned.retention?.deleted.length, 2, `the seeded set and the tour's set are pruned: ${JSON.stringify(pruned.retention)}`);
@@ -91,12 +98,26 @@ describe('SnapSet metrics on the worker’s Prometheus endpoint', () => {
     const deadline = Date.now() + 60_000;
     for (;;) {
       body = await (await fetch(metricsUrl)).text();
-      if ((sample(body, SNAPSET_METRICS.runsCompleted, { workflow_type: 'pruneSnapsets' }) ?? 0) >= 1 && (sample(body, SNAPSET_METRICS.runsCompleted, { workflow_type: 'createSnapset' }) ?? 0) >= 3) break;
-      if (Date.now() > deadline) assert.fail(`the runs' metrics never appeared:\n${body.split('\n').filter((l) => l.startsWith('snapset_')).join('\n')}`);
+      if (
+        (sample(body, SNAPSET_METRICS.runsCompleted, { workflow_type: 'pruneSnapsets' }) ?? 0) >= 1 &&
+        (sample(body, SNAPSET_METRICS.runsCompleted, { workflow_type: 'createSnapset' }) ?? 0) >= 3
+      )
+        break;
+      if (Date.now() > deadline)
+        assert.fail(
+          `the runs' metrics never appeared:\n${body
+            .split('\n')
+            .filter((l) => l.startsWith('snapset_'))
+            .join('\n')}`,
+        );
       await new Promise((r) => setTimeout(r, 250));
     }
-    const snapset = body.split('\n').filter((l) => l.startsWith('snapset_')).join('\n');
-    const is = (name: string, labels: Record<string, string>, want: number | undefined) => assert.equal(sample(body, name, labels), want, `${name}${JSON.stringify(labels)} in:\n${snapset}`);
+    const snapset = body
+      .split('\n')
+      .filter((l) => l.startsWith('snapset_'))
+      .join('\n');
+    const is = (name: string, labels: Record<string, string>, want: number | undefined) =>
+      assert.equal(sample(body, name, labels), want, `${name}${JSON.stringify(labels)} in:\n${snapset}`);
     // `namespace` and `taskQueue` come from the SDK's worker (its spelling), `workflow_type` from the interceptor (the SDK core's spelling).
     const create = { workflow_type: 'createSnapset', taskQueue };
 

@@ -107,7 +107,11 @@ void describe('OpenStack client against the simulator', () => {
   void test('v3token auth re-scopes an existing token', async () => {
     const pw = createOpenStackClient(await simCloud('sim'));
     const existing = (await pw.session.getToken()).id;
-    const c = createOpenStackClient({ ...(await simCloud('sim')), authType: 'v3token', auth: { auth_url: f.sim.authUrl, token: existing, project_name: 'hotstack', project_domain_id: 'default' } });
+    const c = createOpenStackClient({
+      ...(await simCloud('sim')),
+      authType: 'v3token',
+      auth: { auth_url: f.sim.authUrl, token: existing, project_name: 'hotstack', project_domain_id: 'default' },
+    });
     try {
       assert.equal((await c.compute.getServer(MASTER0_UUID)).status, 'ACTIVE');
       const t = await c.session.getToken();
@@ -131,7 +135,10 @@ void describe('OpenStack client against the simulator', () => {
         const before = f.sim.requestLog().length;
         await c.compute.getServer(MASTER0_UUID);
         await c.image.listAllImages({ limit: 5 });
-        const served = f.sim.requestLog().slice(before).filter((r) => r.endpoint !== 'identity.tokens.create');
+        const served = f.sim
+          .requestLog()
+          .slice(before)
+          .filter((r) => r.endpoint !== 'identity.tokens.create');
         assert.ok(served.length >= 2);
         for (const r of served) {
           assert.equal(r.interface, iface, `${r.path} served by ${r.interface}`);
@@ -162,7 +169,11 @@ void describe('OpenStack client against the simulator', () => {
       const before = f.sim.requestLog().length;
       await c.compute.getServer(MASTER0_UUID);
       await c.image.listAllImages({ limit: 100 });
-      const ifaces = f.sim.requestLog().slice(before).filter((r) => r.endpoint !== 'identity.tokens.create').map((r) => r.interface);
+      const ifaces = f.sim
+        .requestLog()
+        .slice(before)
+        .filter((r) => r.endpoint !== 'identity.tokens.create')
+        .map((r) => r.interface);
       assert.deepEqual(ifaces, ['internal', 'admin']);
     } finally {
       c.close();
@@ -371,7 +382,9 @@ void describe('OpenStack client against the simulator', () => {
   void test('the clouds.yaml written by the simulator works as is, and with its password split into secure.yaml', async () => {
     const yaml = await import('yaml');
     const { readFile } = await import('node:fs/promises');
-    const doc = yaml.parse(await readFile(f.sim.cloudsYamlPath, 'utf8')) as { clouds: Record<string, { auth: Record<string, string>; auth_type: string; region_name: string }> };
+    const doc = yaml.parse(await readFile(f.sim.cloudsYamlPath, 'utf8')) as {
+      clouds: Record<string, { auth: Record<string, string>; auth_type: string; region_name: string }>;
+    };
     assert.equal(doc.clouds.sim!.auth_type, 'password');
     assert.equal(doc.clouds.sim!.auth.auth_url, f.sim.authUrl);
     assert.equal(doc.clouds.sim!.region_name, 'RegionOne');
@@ -394,7 +407,6 @@ void describe('OpenStack client against the simulator', () => {
     }
   });
 });
-
 
 /** Seven servers more than the default three, so that server lists take several pages. */
 const MANY: NonNullable<Parameters<typeof startSim>[1]>['instances'] = {
@@ -431,7 +443,10 @@ void describe('OpenStack client: image update (JSON-patch) and server lists', ()
       ] as const;
       const before = g.sim.requestLog().length;
       const out = await c.image.updateImage(img!.id, [...ops]);
-      const sent = g.sim.requestLog().slice(before).filter((r) => r.endpoint !== 'identity.tokens.create');
+      const sent = g.sim
+        .requestLog()
+        .slice(before)
+        .filter((r) => r.endpoint !== 'identity.tokens.create');
       assert.equal(sent.length, 1);
       assert.equal(sent[0]!.method, 'PATCH');
       assert.equal(sent[0]!.endpoint, 'image.images.update');
@@ -440,7 +455,10 @@ void describe('OpenStack client: image update (JSON-patch) and server lists', ()
       assert.deepEqual(sent[0]!.body, ops);
       assert.equal(sent[0]!.status, 200);
       assert.deepEqual(out.tags, ['a', 'b', 'snap_id=x/y']);
-      assert.deepEqual({ role: out.properties['hotstack/role'], keep: out.properties.keep, drop: out.properties.drop }, { role: 'master', keep: 'k2', drop: undefined });
+      assert.deepEqual(
+        { role: out.properties['hotstack/role'], keep: out.properties.keep, drop: out.properties.drop },
+        { role: 'master', keep: 'k2', drop: undefined },
+      );
       assert.equal(out.raw.min_ram, 512);
       // The simulator's own state changed, not just the answer.
       const stored = g.sim.images().find((i) => i.id === img!.id)!;
@@ -458,11 +476,17 @@ void describe('OpenStack client: image update (JSON-patch) and server lists', ()
     try {
       const [img] = await c.image.listAllImages({ name: 'patch-me' });
       const tagsBefore = (await c.image.getImage(img!.id)).tags;
-      await assert.rejects(c.image.updateImage(img!.id, [{ op: 'replace', path: '/tags', value: ['z'] }, { op: 'replace', path: '/status', value: 'active' }]), (err) => {
-        assertError(err, OpenStackForbiddenError, false);
-        assert.match((err as OpenStackHttpError).serviceMessage, /Attribute 'status' is read-only/);
-        return true;
-      });
+      await assert.rejects(
+        c.image.updateImage(img!.id, [
+          { op: 'replace', path: '/tags', value: ['z'] },
+          { op: 'replace', path: '/status', value: 'active' },
+        ]),
+        (err) => {
+          assertError(err, OpenStackForbiddenError, false);
+          assert.match((err as OpenStackHttpError).serviceMessage, /Attribute 'status' is read-only/);
+          return true;
+        },
+      );
       await assert.rejects(c.image.updateImage(img!.id, [{ op: 'remove', path: '/nope' }]), (err) => {
         assertError(err, OpenStackConflictError, true);
         assert.match((err as OpenStackHttpError).serviceMessage, /Property nope does not exist/);
@@ -487,8 +511,14 @@ void describe('OpenStack client: image update (JSON-patch) and server lists', ()
     try {
       const before = g.sim.requestLog().length;
       const found = await c.image.listAllImages({ name: 'in:colon' });
-      assert.deepEqual(found.map((i) => i.name), ['in:colon']);
-      const sent = g.sim.requestLog().slice(before).find((r) => r.endpoint === 'image.images.list')!;
+      assert.deepEqual(
+        found.map((i) => i.name),
+        ['in:colon'],
+      );
+      const sent = g.sim
+        .requestLog()
+        .slice(before)
+        .find((r) => r.endpoint === 'image.images.list')!;
       assert.equal(new URLSearchParams(sent.query).get('name'), 'eq:in:colon');
     } finally {
       c.close();
@@ -501,12 +531,18 @@ void describe('OpenStack client: image update (JSON-patch) and server lists', ()
     try {
       const before = g.sim.requestLog().length;
       const all = await c.compute.listAllServers({ limit: 3, sortKey: 'display_name', sortDir: 'asc' });
-      const sent = g.sim.requestLog().slice(before).filter((r) => r.endpoint === 'compute.servers.list');
+      const sent = g.sim
+        .requestLog()
+        .slice(before)
+        .filter((r) => r.endpoint === 'compute.servers.list');
       assert.deepEqual(
         all.map((s) => s.name),
         Object.keys(MANY).sort(),
       );
-      assert.ok(all.every((s) => typeof s.raw['OS-EXT-STS:vm_state'] === 'string'), 'detail view');
+      assert.ok(
+        all.every((s) => typeof s.raw['OS-EXT-STS:vm_state'] === 'string'),
+        'detail view',
+      );
       assert.equal(sent.length, 4); // 3 + 3 + 3 + 1, the last page without a next link
       for (const r of sent) {
         assert.equal(r.method, 'GET');
@@ -531,12 +567,18 @@ void describe('OpenStack client: image update (JSON-patch) and server lists', ()
       assert.deepEqual(shutoff.map((s) => s.name).sort(), ['worker1', 'worker3', 'worker5']);
       assert.ok(shutoff.every((s) => s.status === 'SHUTOFF'));
       const masters = await c.compute.listAllServers({ name: '^master[0-9]$', sortKey: 'display_name', sortDir: 'desc' });
-      assert.deepEqual(masters.map((s) => s.name), ['master1', 'master0']);
+      assert.deepEqual(
+        masters.map((s) => s.name),
+        ['master1', 'master0'],
+      );
       assert.deepEqual(await c.compute.listAllServers({ changesSince: '2999-01-01T00:00:00Z' }), []);
       assert.equal((await c.compute.listAllServers({ changesSince: '2000-01-01T00:00:00Z' })).length, 10);
       const sorted = await c.compute.listAllServers({ sortKey: 'display_name', sortDir: 'asc' });
       const after = await c.compute.listAllServers({ sortKey: 'display_name', sortDir: 'asc', marker: sorted[6]!.id });
-      assert.deepEqual(after.map((s) => s.name), sorted.slice(7).map((s) => s.name));
+      assert.deepEqual(
+        after.map((s) => s.name),
+        sorted.slice(7).map((s) => s.name),
+      );
       await assert.rejects(c.compute.listAllServers({ marker: '00000000-0000-4000-8000-00000000dead' }), (err) => {
         assertError(err, OpenStackBadRequestError, false);
         assert.match((err as OpenStackHttpError).serviceMessage, /marker \[00000000-0000-4000-8000-00000000dead\] not found/);

@@ -3,14 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CloudConfigError,
-  configFileCandidates,
-  HttpTransport,
-  loadCloudConfig,
-  authRequestBody,
-  type ConfigLookupOptions,
-} from '../src/openstack/index.js';
+import { CloudConfigError, configFileCandidates, HttpTransport, loadCloudConfig, authRequestBody, type ConfigLookupOptions } from '../src/openstack/index.js';
 
 let root: string;
 let cwd: string;
@@ -76,7 +69,10 @@ void describe('clouds.yaml resolution (openstacksdk rules)', () => {
     assert.equal(cfg.verify, true);
 
     // ./clouds.yml in the working directory comes before ~/.config/openstack.
-    await put(join(cwd, 'clouds.yml'), 'clouds:\n  here:\n    auth: {auth_url: http://k/, username: u, password: p}\n  there:\n    auth: {auth_url: http://k/, username: u, password: p}\n');
+    await put(
+      join(cwd, 'clouds.yml'),
+      'clouds:\n  here:\n    auth: {auth_url: http://k/, username: u, password: p}\n  there:\n    auth: {auth_url: http://k/, username: u, password: p}\n',
+    );
     await assert.rejects(loadCloudConfig(undefined, opts()), (err: unknown) => {
       assert.ok(err instanceof CloudConfigError);
       assert.match(err.message, /clouds\.yml: clouds: no cloud chosen: set OS_CLOUD/);
@@ -91,7 +87,10 @@ void describe('clouds.yaml resolution (openstacksdk rules)', () => {
   });
 
   void test('OS_CLIENT_CONFIG_FILE (json) goes first; unknown cloud names the file and key', async () => {
-    const file = await put(join(root, 'elsewhere/clouds.json'), JSON.stringify({ clouds: { j: { auth: { auth_url: 'http://k', token: 't' }, auth_type: 'v3token' } } }));
+    const file = await put(
+      join(root, 'elsewhere/clouds.json'),
+      JSON.stringify({ clouds: { j: { auth: { auth_url: 'http://k', token: 't' }, auth_type: 'v3token' } } }),
+    );
     const cfg = await loadCloudConfig(undefined, opts({ OS_CLIENT_CONFIG_FILE: file }));
     assert.equal(cfg.name, 'j');
     assert.equal(cfg.authType, 'v3token');
@@ -161,11 +160,14 @@ clouds:
       },
     });
     // A CA bundle that cannot be read is a config error naming the file and the key, not a crash later.
-    assert.throws(() => new HttpTransport({ cacert: insecure.cacert }), (err: unknown) => {
-      assert.ok(err instanceof CloudConfigError);
-      assert.match(err.message, /ca\.pem: cacert: cannot read cacert file/);
-      return true;
-    });
+    assert.throws(
+      () => new HttpTransport({ cacert: insecure.cacert }),
+      (err: unknown) => {
+        assert.ok(err instanceof CloudConfigError);
+        assert.match(err.message, /ca\.pem: cacert: cannot read cacert file/);
+        return true;
+      },
+    );
   });
 
   void test('no clouds.yaml anywhere is a config error listing the search path', async () => {

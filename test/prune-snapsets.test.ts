@@ -61,7 +61,10 @@ describe('pruneSnapsets', () => {
         assert.deepEqual(done.left, []);
         const after = setsInGlance(sim.cloud.images());
         assert.deepEqual(Object.keys(after).sort(), ['Bonly___', 'Cold1___', 'Iyoung__', 'Legacy__', fresh].sort());
-        assert.ok(sim.cloud.images().some((i) => i.name === 'hotstack-base'), 'images of no set are never touched');
+        assert.ok(
+          sim.cloud.images().some((i) => i.name === 'hotstack-base'),
+          'images of no set are never touched',
+        );
 
         // Deleting by snap_id: exactly those, but never the newest complete set of the stack.
         const del = await prune({ snapIds: [fresh, 'Cold1___'] }, 'delete');
@@ -86,7 +89,11 @@ describe('pruneSnapsets', () => {
         t.env,
         async ({ sim, taskQueue }) => {
           await new Promise((r) => setTimeout(r, 2500)); // both half-made sets are now older than the 1 s grace
-          const r = await t.env.client.workflow.execute(pruneSnapsets, { taskQueue, workflowId: `prune-open-${taskQueue}`, args: [{ cloud: 'sim', keep: 1, incompleteGrace: '1s' }] });
+          const r = await t.env.client.workflow.execute(pruneSnapsets, {
+            taskQueue,
+            workflowId: `prune-open-${taskQueue}`,
+            args: [{ cloud: 'sim', keep: 1, incompleteGrace: '1s' }],
+          });
           assert.deepEqual(r.deleted, ['Stale___']);
           assert.match(r.reasons.Open____!, new RegExp(`capture run ${runId} is still open`));
           assert.deepEqual(Object.keys(setsInGlance(sim.cloud.images())).sort(), ['Cdone___', 'Open____']);
@@ -108,7 +115,12 @@ describe('pruneSnapsets', () => {
       async ({ sim, taskQueue }) => {
         await assert.rejects(
           t.env.client.workflow.execute(pruneSnapsets, { taskQueue, workflowId: `prune-bad-${taskQueue}`, args: [{ keep: 0, maxAge: 'soon' }] }),
-          (err: unknown) => err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure && err.cause.type === 'ValidationError' && /keep: expected a whole number/.test(err.cause.message) && /maxAge/.test(err.cause.message),
+          (err: unknown) =>
+            err instanceof WorkflowFailedError &&
+            err.cause instanceof ApplicationFailure &&
+            err.cause.type === 'ValidationError' &&
+            /keep: expected a whole number/.test(err.cause.message) &&
+            /maxAge/.test(err.cause.message),
         );
         assert.equal(setsInGlance(sim.cloud.images()).Cold2___, 2);
       },

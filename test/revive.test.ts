@@ -32,7 +32,18 @@ function seedSet(snapId: string, opts: { stack?: string; createdAt: string; comp
   return Object.entries(instances).map(([name, inst]) => ({
     name: `hotstack-${name}-snapshot-${snapId}`,
     status: opts.killed === name ? ('killed' as const) : ('active' as const),
-    tags: opts.killed === name ? [] : ['hotstack', 'hotstack-snapset', `name=${name}`, `role=${inst.role}`, `snap_id=${snapId}`, `mac_address=${inst.mac_address}`, ...(opts.complete === false ? [] : [COMPLETE_TAG])],
+    tags:
+      opts.killed === name
+        ? []
+        : [
+            'hotstack',
+            'hotstack-snapset',
+            `name=${name}`,
+            `role=${inst.role}`,
+            `snap_id=${snapId}`,
+            `mac_address=${inst.mac_address}`,
+            ...(opts.complete === false ? [] : [COMPLETE_TAG]),
+          ],
     properties: {
       hotstack_snap_id: snapId,
       hotstack_set_size: '2',
@@ -91,7 +102,17 @@ describe('reviveSnapset (dev server + simulator)', () => {
     await withSimWorker(
       t.env,
       async ({ sim, taskQueue }) => {
-        assert.deepEqual(sim.controller.nodes().map((n) => [n.name, n.ready, n.unschedulable]).sort(), [['master-0', false, true], ['worker-0', false, true]], 'the lab starts cordoned and NotReady');
+        assert.deepEqual(
+          sim.controller
+            .nodes()
+            .map((n) => [n.name, n.ready, n.unschedulable])
+            .sort(),
+          [
+            ['master-0', false, true],
+            ['worker-0', false, true],
+          ],
+          'the lab starts cordoned and NotReady',
+        );
         const handle = await t.env.client.workflow.start(reviveSnapset, { taskQueue, workflowId: `revive-${taskQueue}`, args: [reviveInput(sim)] });
         const result = await handle.result();
 
@@ -101,7 +122,12 @@ describe('reviveSnapset (dev server + simulator)', () => {
         assert.match(result.set.age, /^(1d 23h|2d 0h)$/);
 
         const csrs = Object.fromEntries(sim.controller.csrs().map((c) => [c.name, c.state]));
-        assert.deepEqual(csrs, { 'csr-master-0-client': 'Approved', 'csr-worker-0-bootstrap': 'Approved', 'csr-foreign-user': 'Pending', 'csr-cn-mismatch': 'Pending' });
+        assert.deepEqual(csrs, {
+          'csr-master-0-client': 'Approved',
+          'csr-worker-0-bootstrap': 'Approved',
+          'csr-foreign-user': 'Pending',
+          'csr-cn-mismatch': 'Pending',
+        });
         assert.deepEqual(result.csrs.approved.map((c) => c.name).sort(), ['csr-master-0-client', 'csr-worker-0-bootstrap']);
         assert.deepEqual(result.csrs.ignored.map((c) => c.name).sort(), ['csr-cn-mismatch', 'csr-foreign-user']);
 
@@ -125,7 +151,17 @@ describe('reviveSnapset (dev server + simulator)', () => {
         assert.ok(routeAt > stableAt[2]!.i && approveAt > routeAt, `route API after the waits, CSRs after it: ${cmds.join(' | ')}`);
         assert.ok(!cmds.some((c) => /certificate approve .*csr-(foreign-user|cn-mismatch)/.test(c)), 'the foreign CSRs were never sent to approve');
 
-        assert.deepEqual(result.phasesRun, ['validating', 'checking-set', 'preflight', 'waiting-stable', 'uncordoning', 'waiting-route-api', 'approving-csrs', 'waiting-nodes-ready', 'completed']);
+        assert.deepEqual(result.phasesRun, [
+          'validating',
+          'checking-set',
+          'preflight',
+          'waiting-stable',
+          'uncordoning',
+          'waiting-route-api',
+          'approving-csrs',
+          'waiting-nodes-ready',
+          'completed',
+        ]);
         // The lock was released: another run of the stack may start.
         const lock = await t.env.client.workflow.getHandle(`snapset-lock-${STACK}`).describe();
         assert.equal(lock.status.name, 'COMPLETED');
@@ -138,16 +174,33 @@ describe('reviveSnapset (dev server + simulator)', () => {
     await withSimWorker(
       t.env,
       async ({ sim, taskQueue }) => {
-        const expired = t.env.client.workflow.execute(reviveSnapset, { taskQueue, workflowId: `revive-old-${taskQueue}`, args: [reviveInput(sim, { snapId: 'old00001' })] });
+        const expired = t.env.client.workflow.execute(reviveSnapset, {
+          taskQueue,
+          workflowId: `revive-old-${taskQueue}`,
+          args: [reviveInput(sim, { snapId: 'old00001' })],
+        });
         await assert.rejects(expired, isNotRevivable(/set old00001 is (39d 23h|40d 0h) old .*older than 30d/));
         assert.ok(!sim.controller.commands().some((c) => /uncordon|certificate approve|wait-for-stable/.test(c.command)), 'nothing was sent to the cluster');
-        assert.ok(sim.controller.nodes().every((n) => n.unschedulable), 'the nodes are still cordoned');
-        assert.ok(sim.controller.csrs().every((c) => c.state === 'Pending'), 'no CSR approved');
+        assert.ok(
+          sim.controller.nodes().every((n) => n.unschedulable),
+          'the nodes are still cordoned',
+        );
+        assert.ok(
+          sim.controller.csrs().every((c) => c.state === 'Pending'),
+          'no CSR approved',
+        );
 
-        const forced = await t.env.client.workflow.execute(reviveSnapset, { taskQueue, workflowId: `revive-forced-${taskQueue}`, args: [reviveInput(sim, { snapId: 'old00001', force: true })] });
+        const forced = await t.env.client.workflow.execute(reviveSnapset, {
+          taskQueue,
+          workflowId: `revive-forced-${taskQueue}`,
+          args: [reviveInput(sim, { snapId: 'old00001', force: true })],
+        });
         assert.equal(forced.snapId, 'old00001');
         assert.match(forced.set.forced!.join(), /older than 30d/);
-        assert.ok(sim.controller.nodes().every((n) => n.ready && !n.unschedulable), 'revived');
+        assert.ok(
+          sim.controller.nodes().every((n) => n.ready && !n.unschedulable),
+          'revived',
+        );
       },
       REVIVE_SCENARIO,
     );
@@ -157,14 +210,19 @@ describe('reviveSnapset (dev server + simulator)', () => {
     await withSimWorker(
       t.env,
       async ({ sim, taskQueue }) => {
-        const run = (snapId: string, id: string) => t.env.client.workflow.execute(reviveSnapset, { taskQueue, workflowId: `revive-${id}-${taskQueue}`, args: [reviveInput(sim, { snapId })] });
+        const run = (snapId: string, id: string) =>
+          t.env.client.workflow.execute(reviveSnapset, { taskQueue, workflowId: `revive-${id}-${taskQueue}`, args: [reviveInput(sim, { snapId })] });
         await assert.rejects(run('newbad01', 'incomplete'), isNotRevivable(/set newbad01 is incomplete: .*master0: image \S+ is killed/));
         await assert.rejects(run('other001', 'other'), isNotRevivable(/set other001 is of stack hs-other, not hs-sno-1/));
         await assert.rejects(run('nothere1', 'unknown'), isNotRevivable(/set nothere1 is incomplete: no image of this set exists/));
         assert.ok(!sim.controller.commands().some((c) => /uncordon|certificate approve/.test(c.command)), 'nothing was changed');
         // A bad input names its field.
         await assert.rejects(
-          t.env.client.workflow.execute(reviveSnapset, { taskQueue, workflowId: `revive-bad-${taskQueue}`, args: [{ ...reviveInput(sim), snapId: 'x y', maxAge: 'soon' }] }),
+          t.env.client.workflow.execute(reviveSnapset, {
+            taskQueue,
+            workflowId: `revive-bad-${taskQueue}`,
+            args: [{ ...reviveInput(sim), snapId: 'x y', maxAge: 'soon' }],
+          }),
           (err: unknown) => {
             assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure);
             assert.equal(err.cause.type, FailureTypes.validation);
@@ -189,7 +247,10 @@ describe('snapset revive (CLI process, dev server + simulator)', () => {
       async ({ sim, taskQueue }) => {
         const snapset = async (...args: string[]) => {
           try {
-            const { stdout, stderr } = await execFileP(process.execPath, [join(repoRoot, 'bin', 'snapset.js'), '--task-queue', taskQueue, ...args], { env: { ...process.env, TEMPORAL_ADDRESS: t.env.address }, timeout: 90_000 });
+            const { stdout, stderr } = await execFileP(process.execPath, [join(repoRoot, 'bin', 'snapset.js'), '--task-queue', taskQueue, ...args], {
+              env: { ...process.env, TEMPORAL_ADDRESS: t.env.address },
+              timeout: 90_000,
+            });
             return { code: 0, stdout, stderr };
           } catch (err) {
             const e = err as { code: number; stdout: string; stderr: string };
@@ -208,7 +269,10 @@ describe('snapset revive (CLI process, dev server + simulator)', () => {
         const r = await snapset('revive', '-f', file, '--watch');
         assert.equal(r.code, 0, r.stdout + r.stderr);
         assert.match(r.stdout, new RegExp(`started snapset-revive-${STACK}: revive of stack ${STACK} from its newest complete set`));
-        assert.ok(sim.controller.nodes().every((n) => n.ready && !n.unschedulable), 'every node Ready and schedulable');
+        assert.ok(
+          sim.controller.nodes().every((n) => n.ready && !n.unschedulable),
+          'every node Ready and schedulable',
+        );
         assert.equal(sim.controller.csrs().find((c) => c.name === 'csr-foreign-user')?.state, 'Pending');
       },
       REVIVE_SCENARIO,

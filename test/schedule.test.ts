@@ -55,7 +55,10 @@ describe('snapset schedule (dev server + simulator)', () => {
       const running = await eventually(async () => (await describeJson()).running[0], 'the scheduled run');
       assert.match(running.workflowId, new RegExp(`^snapset-${stackName}-\\d{4}-`), 'workflow ID snapset-<stack> plus the scheduled time');
       const scheduled = t.env.client.workflow.getHandle(running.workflowId);
-      await eventually(async () => ((await scheduled.query(progressQuery)).phase === 'waiting-cert-rotation' ? true : undefined), 'the scheduled run to hold the stack');
+      await eventually(
+        async () => ((await scheduled.query(progressQuery)).phase === 'waiting-cert-rotation' ? true : undefined),
+        'the scheduled run to hold the stack',
+      );
 
       // A second firing while the run goes on is skipped.
       await ok(snapset('schedule', 'trigger', scheduleId));

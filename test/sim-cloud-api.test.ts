@@ -62,7 +62,10 @@ async function until<T>(probe: () => Promise<T>, done: (v: T) => boolean, seen: 
 
 /** Waits until the server has no task (a previous snapshot finished). */
 async function idle(uuid: string): Promise<void> {
-  await until(async () => sim.servers().find((s) => s.id === uuid)?.taskState, (v) => v === null);
+  await until(
+    async () => sim.servers().find((s) => s.id === uuid)?.taskState,
+    (v) => v === null,
+  );
 }
 
 void describe('cloud simulator: Keystone v3, Nova v2.1, Glance v2 shapes', () => {
@@ -123,7 +126,9 @@ void describe('cloud simulator: Keystone v3, Nova v2.1, Glance v2 shapes', () =>
     assert.equal(compute.name, 'nova');
     assert.equal(compute.endpoints.length, 6); // 3 interfaces × 2 regions
     assert.ok(compute.endpoints.some((e) => e.interface === 'public' && e.region_id === 'RegionOne' && e.url === `${sim.baseUrl}/compute/v2.1`));
-    assert.ok(compute.endpoints.some((e) => e.interface === 'internal' && e.region === 'RegionTwo' && e.url === `${sim.baseUrl}/r/RegionTwo/internal/compute/v2.1`));
+    assert.ok(
+      compute.endpoints.some((e) => e.interface === 'internal' && e.region === 'RegionTwo' && e.url === `${sim.baseUrl}/r/RegionTwo/internal/compute/v2.1`),
+    );
 
     const v = await call('GET', '/identity/v3', { auth: false });
     assert.equal((v.body.version as { id: string }).id, 'v3.14');
@@ -135,7 +140,14 @@ void describe('cloud simulator: Keystone v3, Nova v2.1, Glance v2 shapes', () =>
   void test('Keystone: application_credential and token methods; errors', async () => {
     const ac = await call('POST', '/identity/v3/auth/tokens', {
       auth: false,
-      body: { auth: { identity: { methods: ['application_credential'], application_credential: { id: sim.cloud.applicationCredential.id, secret: sim.cloud.applicationCredential.secret } } } },
+      body: {
+        auth: {
+          identity: {
+            methods: ['application_credential'],
+            application_credential: { id: sim.cloud.applicationCredential.id, secret: sim.cloud.applicationCredential.secret },
+          },
+        },
+      },
     });
     assert.equal(ac.status, 201);
     const act = ac.body.token as Record<string, unknown>;
@@ -157,7 +169,15 @@ void describe('cloud simulator: Keystone v3, Nova v2.1, Glance v2 shapes', () =>
     assert.match(bad.headers.get('www-authenticate') ?? '', /^Keystone uri="/);
     const scoped = await call('POST', '/identity/v3/auth/tokens', {
       auth: false,
-      body: { auth: { identity: { methods: ['application_credential'], application_credential: { id: sim.cloud.applicationCredential.id, secret: sim.cloud.applicationCredential.secret } }, scope: { project: { id: sim.cloud.projectId } } } },
+      body: {
+        auth: {
+          identity: {
+            methods: ['application_credential'],
+            application_credential: { id: sim.cloud.applicationCredential.id, secret: sim.cloud.applicationCredential.secret },
+          },
+          scope: { project: { id: sim.cloud.projectId } },
+        },
+      },
     });
     assert.equal(scoped.status, 401);
     const malformed = await call('POST', '/identity/v3/auth/tokens', {
@@ -192,12 +212,15 @@ void describe('cloud simulator: Keystone v3, Nova v2.1, Glance v2 shapes', () =>
 
     const old = await call('GET', `/compute/v2.1/servers/${MASTER0_UUID}`);
     assert.equal(old.headers.get('x-openstack-nova-api-version'), '2.1');
-    assert.ok('id' in ((old.body.server as { flavor: object }).flavor));
+    assert.ok('id' in (old.body.server as { flavor: object }).flavor);
     const latest = await call('GET', `/compute/v2.1/servers/${MASTER0_UUID}`, { headers: { 'OpenStack-API-Version': 'compute latest' } });
     assert.equal(latest.headers.get('x-openstack-nova-api-version'), sim.cloud.novaMaxMicroversion);
     const tooNew = await call('GET', `/compute/v2.1/servers/${MASTER0_UUID}`, { headers: { 'X-OpenStack-Nova-API-Version': '2.999' } });
     assert.equal(tooNew.status, 406);
-    assert.match((tooNew.body.computeFault as { message: string }).message, /Version 2\.999 is not supported by the API\. Minimum is 2\.1 and maximum is 2\.\d+\./);
+    assert.match(
+      (tooNew.body.computeFault as { message: string }).message,
+      /Version 2\.999 is not supported by the API\. Minimum is 2\.1 and maximum is 2\.\d+\./,
+    );
 
     const missing = await call('GET', '/compute/v2.1/servers/00000000-0000-4000-8000-000000000000', { headers: MV });
     assert.deepEqual(missing.body, { itemNotFound: { code: 404, message: 'Instance 00000000-0000-4000-8000-000000000000 could not be found.' } });
@@ -224,12 +247,20 @@ void describe('cloud simulator: Keystone v3, Nova v2.1, Glance v2 shapes', () =>
     assert.deepEqual(busy.body, {
       conflictingRequest: { code: 409, message: `Cannot 'createImage' instance ${MASTER0_UUID} while it is in task_state image_snapshot` },
     });
-    const states = await until(async () => probe(), (v) => v === 'null/active', [first]);
+    const states = await until(
+      async () => probe(),
+      (v) => v === 'null/active',
+      [first],
+    );
     // In this order; a busy machine may poll past a short state, but never sees another one.
     const canonical = ['image_snapshot/queued', 'image_pending_upload/queued', 'image_uploading/saving', 'null/active'];
     assert.equal(states[0], canonical[0]);
     assert.equal(states.at(-1), 'null/active');
-    assert.deepEqual(states, canonical.filter((c) => states.includes(c)), states.join(' → '));
+    assert.deepEqual(
+      states,
+      canonical.filter((c) => states.includes(c)),
+      states.join(' → '),
+    );
     const img = (await call('GET', `/image/v2/images/${imageId}`)).body;
     assert.equal(img.hotstack_snap_id, 'abc'); // custom properties are top-level keys
     assert.equal(img.purpose, 'test');
@@ -248,7 +279,10 @@ void describe('cloud simulator: Keystone v3, Nova v2.1, Glance v2 shapes', () =>
     assert.equal(legacy.status, 202);
     assert.equal(legacy.text, '');
     assert.match(legacy.headers.get('location') ?? '', /\/image\/v2\/images\/[0-9a-f-]{36}$/);
-    const badMeta = await call('POST', `/compute/v2.1/servers/${CONTROLLER_UUID}/action`, { headers: MV, body: { createImage: { name: 'x', metadata: { k: 1 } } } });
+    const badMeta = await call('POST', `/compute/v2.1/servers/${CONTROLLER_UUID}/action`, {
+      headers: MV,
+      body: { createImage: { name: 'x', metadata: { k: 1 } } },
+    });
     assert.equal(badMeta.status, 400);
     assert.ok('badRequest' in badMeta.body);
     const unknown = await call('POST', `/compute/v2.1/servers/${CONTROLLER_UUID}/action`, { headers: MV, body: { reboot: { type: 'SOFT' } } });
@@ -272,11 +306,17 @@ void describe('cloud simulator: Keystone v3, Nova v2.1, Glance v2 shapes', () =>
     assert.equal(again.status, 409);
     assert.match((again.body.conflictingRequest as { message: string }).message, /Cannot 'stop' instance .* while it is in vm_state stopped/);
     assert.equal((await call('POST', `/compute/v2.1/servers/${CONTROLLER_UUID}/action`, { headers: MV, body: { 'os-start': null } })).status, 202);
-    await until(async () => sim.compute.serverStatus(CONTROLLER_UUID), (v) => v === 'ACTIVE');
+    await until(
+      async () => sim.compute.serverStatus(CONTROLLER_UUID),
+      (v) => v === 'ACTIVE',
+    );
 
     sim.compute.guestShutdown(CONTROLLER_UUID, 20);
     assert.equal(sim.compute.serverStatus(CONTROLLER_UUID), 'ACTIVE');
-    await until(async () => sim.compute.serverStatus(CONTROLLER_UUID), (v) => v === 'SHUTOFF');
+    await until(
+      async () => sim.compute.serverStatus(CONTROLLER_UUID),
+      (v) => v === 'SHUTOFF',
+    );
     assert.equal(sim.compute.serverStatus('00000000-0000-4000-8000-000000000000'), undefined);
   });
 
@@ -284,7 +324,10 @@ void describe('cloud simulator: Keystone v3, Nova v2.1, Glance v2 shapes', () =>
     // Six tagged images through the seam-free way: Nova snapshots of stopped/active servers.
     for (const [i, uuid] of [MASTER1_UUID, MASTER0_UUID].entries()) {
       await idle(uuid);
-      const r = await call('POST', `/compute/v2.1/servers/${uuid}/action`, { headers: MV, body: { createImage: { name: `list-${i}`, metadata: { batch: 'L' } } } });
+      const r = await call('POST', `/compute/v2.1/servers/${uuid}/action`, {
+        headers: MV,
+        body: { createImage: { name: `list-${i}`, metadata: { batch: 'L' } } },
+      });
       assert.equal(r.status, 202);
       for (const tag of ['hotstack-snapset', `snap_id=L${i % 2}`]) {
         const put = await call('PUT', `/image/v2/images/${r.body.image_id as string}/tags/${encodeURIComponent(tag)}`);
@@ -313,12 +356,19 @@ void describe('cloud simulator: Keystone v3, Nova v2.1, Glance v2 shapes', () =>
     assert.equal(page3.body.next, undefined);
 
     const both = await call('GET', '/image/v2/images?tag=hotstack-snapset&tag=snap_id%3DL1');
-    assert.deepEqual((both.body.images as { name: string }[]).map((i) => i.name), ['list-1']);
+    assert.deepEqual(
+      (both.body.images as { name: string }[]).map((i) => i.name),
+      ['list-1'],
+    );
     const active = await call('GET', '/image/v2/images?status=killed');
     assert.deepEqual(active.body.images, []);
     const badMarker = await call('GET', '/image/v2/images?marker=00000000-0000-4000-8000-000000000000');
     assert.equal(badMarker.status, 400);
-    assert.deepEqual(badMarker.body, { message: 'Marker 00000000-0000-4000-8000-000000000000 could not be found.', code: '400 Bad Request', title: 'Bad Request' });
+    assert.deepEqual(badMarker.body, {
+      message: 'Marker 00000000-0000-4000-8000-000000000000 could not be found.',
+      code: '400 Bad Request',
+      title: 'Bad Request',
+    });
     assert.equal((await call('GET', '/image/v2/images?limit=x')).status, 400);
   });
 
@@ -347,7 +397,10 @@ void describe('cloud simulator: Keystone v3, Nova v2.1, Glance v2 shapes', () =>
     const ctl = (method: string, path: string, body?: unknown) => call(method, `/_sim${path}`, { body, auth: false });
     await idle(MASTER1_UUID);
     assert.equal((await ctl('DELETE', '/counters')).status, 204);
-    const patched = await ctl('PATCH', '/faults', { endpoints: { 'image.images.get': { failNext: 1, errorStatus: 503 }, 'compute.*': { conflictNext: 2 } }, killImagesOfServers: [MASTER1_UUID] });
+    const patched = await ctl('PATCH', '/faults', {
+      endpoints: { 'image.images.get': { failNext: 1, errorStatus: 503 }, 'compute.*': { conflictNext: 2 } },
+      killImagesOfServers: [MASTER1_UUID],
+    });
     assert.equal(patched.status, 200);
     assert.equal((patched.body.endpoints as Record<string, { conflictNext: number }>)['compute.*']!.conflictNext, 2);
     assert.equal((await ctl('PATCH', '/faults', { endpoints: { x: { errorRate: 5 } } })).status, 400);
@@ -363,14 +416,20 @@ void describe('cloud simulator: Keystone v3, Nova v2.1, Glance v2 shapes', () =>
     }
     const snap = await call('POST', `/compute/v2.1/servers/${MASTER1_UUID}/action`, { headers: MV, body: { createImage: { name: 'doomed' } } });
     assert.equal(snap.status, 202);
-    await until(async () => (await call('GET', `/image/v2/images/${snap.body.image_id as string}`)).body.status, (v) => v === 'killed');
+    await until(
+      async () => (await call('GET', `/image/v2/images/${snap.body.image_id as string}`)).body.status,
+      (v) => v === 'killed',
+    );
     assert.equal(sim.servers().find((s) => s.id === MASTER1_UUID)!.taskState, null);
 
     const expired = await ctl('POST', '/tokens/expire');
     assert.ok((expired.body.expired as number) >= 1);
     assert.equal((await call('GET', `/compute/v2.1/servers/${MASTER1_UUID}`, { headers: MV })).status, 401);
 
-    const counters = (await ctl('GET', '/counters')).body as Record<string, { requests: number; byStatus: Record<string, number>; injected: Record<string, number> }>;
+    const counters = (await ctl('GET', '/counters')).body as Record<
+      string,
+      { requests: number; byStatus: Record<string, number>; injected: Record<string, number> }
+    >;
     assert.equal(counters['image.images.get']!.injected.error, 1);
     assert.equal(counters['compute.servers.get']!.injected.conflict, 2);
     assert.equal(counters['compute.servers.get']!.byStatus['401'], 1);
@@ -381,7 +440,10 @@ void describe('cloud simulator: Keystone v3, Nova v2.1, Glance v2 shapes', () =>
     assert.equal(state.servers.length, 3);
     assert.ok(state.images.length > 3);
     assert.equal((await ctl('POST', `/servers/${MASTER0_UUID}/guest-shutdown`, { delayMs: 0 })).status, 202);
-    await until(async () => sim.compute.serverStatus(MASTER0_UUID), (v) => v === 'SHUTOFF');
+    await until(
+      async () => sim.compute.serverStatus(MASTER0_UUID),
+      (v) => v === 'SHUTOFF',
+    );
     assert.equal((await ctl('GET', '/nope')).status, 404);
     const log = (await ctl('GET', '/requests')).body as unknown as { endpoint: string; requestId: string }[];
     assert.ok(log.length > 0 && REQ_ID.test(log[0]!.requestId));

@@ -19,7 +19,12 @@ const PATCH = { 'Content-Type': 'application/openstack-images-v2.1-json-patch' }
 const WORKERS = Object.fromEntries(
   Array.from({ length: 9 }, (_, i) => [
     `worker-${i}`,
-    { uuid: `00000000-0000-4000-8000-0000000000${String(i).padStart(2, '0')}`, role: 'ocp_worker', mac_address: `fa:16:9e:81:f7:0${i}`, status: i < 3 ? ('SHUTOFF' as const) : ('ACTIVE' as const) },
+    {
+      uuid: `00000000-0000-4000-8000-0000000000${String(i).padStart(2, '0')}`,
+      role: 'ocp_worker',
+      mac_address: `fa:16:9e:81:f7:0${i}`,
+      status: i < 3 ? ('SHUTOFF' as const) : ('ACTIVE' as const),
+    },
   ]),
 );
 const IMG = { a: '11111111-1111-4111-8111-111111111111', b: '22222222-2222-4222-8222-222222222222', c: '33333333-3333-4333-8333-333333333333' };
@@ -36,7 +41,14 @@ void describe('cloud simulator fidelity: what real OpenStack clients send', () =
         cloud: {
           novaMaxLimit: 5,
           images: [
-            { id: IMG.a, name: 'glass, image', createdAt: '2026-01-01T00:00:00Z', size: 100, properties: { note: 'in:x', hotstack_snap_id: 'S1' }, tags: ['t1', 't2'] },
+            {
+              id: IMG.a,
+              name: 'glass, image',
+              createdAt: '2026-01-01T00:00:00Z',
+              size: 100,
+              properties: { note: 'in:x', hotstack_snap_id: 'S1' },
+              tags: ['t1', 't2'],
+            },
             { id: IMG.b, name: 'plain', createdAt: '2026-02-01T00:00:00Z', size: 200, properties: { hotstack_snap_id: 'S1', stage: 'one' }, tags: ['t1'] },
             { id: IMG.c, name: 'queued-one', status: 'queued', createdAt: '2026-03-01T00:00:00Z', properties: { hotstack_snap_id: 'S2' } },
           ],
@@ -60,7 +72,10 @@ void describe('cloud simulator fidelity: what real OpenStack clients send', () =
       const servers = r.body.servers as Json[];
       pages.push(servers.length);
       seen.push(...servers.map((s) => s.name as string));
-      assert.ok(servers.every((s) => 'OS-EXT-STS:vm_state' in s), 'detail');
+      assert.ok(
+        servers.every((s) => 'OS-EXT-STS:vm_state' in s),
+        'detail',
+      );
       const links = r.body.servers_links as { rel: string; href: string }[] | undefined;
       if (!links) break;
       assert.equal(links.length, 1);
@@ -148,13 +163,22 @@ void describe('cloud simulator fidelity: what real OpenStack clients send', () =
     // A refused operation later in the list leaves the earlier ones unapplied.
     const refused = await call('PATCH', `/image/v2/images/${IMG.b}`, {
       headers: PATCH,
-      body: [{ op: 'replace', path: '/name', value: 'never' }, { op: 'remove', path: '/missing' }],
+      body: [
+        { op: 'replace', path: '/name', value: 'never' },
+        { op: 'remove', path: '/missing' },
+      ],
     });
     assert.equal(refused.status, 409);
     assert.equal(refused.body.message, 'Property missing does not exist.');
     const now = (await call('GET', `/image/v2/images/${IMG.b}`)).body;
     assert.equal(now.name, 'renamed');
-    const rm = await call('PATCH', `/image/v2/images/${IMG.b}`, { headers: PATCH, body: [{ op: 'remove', path: '/a~1b' }, { op: 'replace', path: '/protected', value: false }] });
+    const rm = await call('PATCH', `/image/v2/images/${IMG.b}`, {
+      headers: PATCH,
+      body: [
+        { op: 'remove', path: '/a~1b' },
+        { op: 'replace', path: '/protected', value: false },
+      ],
+    });
     assert.equal(rm.status, 200);
     assert.equal('a/b' in rm.body, false);
   });
@@ -203,7 +227,9 @@ void describe('cloud simulator fidelity: what real OpenStack clients send', () =
 
   // Image API v2 reference, "Create image" and "Upload binary image data".
   void test('Glance POST /v2/images: 201 queued record with Location; refusals; PUT …/file makes it active', async () => {
-    const r = await call('POST', '/image/v2/images', { body: { name: 'made', disk_format: 'qcow2', container_format: 'bare', tags: ['n'], hotstack_snap_id: 'S3' } });
+    const r = await call('POST', '/image/v2/images', {
+      body: { name: 'made', disk_format: 'qcow2', container_format: 'bare', tags: ['n'], hotstack_snap_id: 'S3' },
+    });
     assert.equal(r.status, 201);
     const id = r.body.id as string;
     assert.equal(r.headers.get('location'), `${sim.baseUrl}/image/v2/images/${id}`);
@@ -265,7 +291,10 @@ void describe('cloud simulator fidelity: what real OpenStack clients send', () =
     const root = await call('GET', '/identity', { auth: false });
     assert.equal(root.status, 300);
     const values = (root.body.versions as { values: { id: string; status: string; links: { rel: string; href: string }[] }[] }).values;
-    assert.deepEqual(values.map((v) => [v.id, v.status, v.links[0]!.href]), [['v3.14', 'stable', `${sim.baseUrl}/identity/v3/`]]);
+    assert.deepEqual(
+      values.map((v) => [v.id, v.status, v.links[0]!.href]),
+      [['v3.14', 'stable', `${sim.baseUrl}/identity/v3/`]],
+    );
     const v3 = await call('GET', '/identity/v3', { auth: false });
     assert.equal(v3.status, 200);
     assert.equal((v3.body.version as { id: string }).id, 'v3.14');

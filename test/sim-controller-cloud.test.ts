@@ -43,7 +43,10 @@ test('prepare + shutdown through the activities leaves every Nova server SHUTOFF
 
   await waitFor('every server SHUTOFF', () => cloud.servers().every((s) => s.status === 'SHUTOFF'), { seen: () => cloud.servers().map((s) => s.status) });
   assert.deepEqual(
-    cloud.servers().map((s) => [s.id === CONTROLLER_UUID ? 'controller' : s.role, s.status]).sort(),
+    cloud
+      .servers()
+      .map((s) => [s.id === CONTROLLER_UUID ? 'controller' : s.role, s.status])
+      .sort(),
     [
       ['controller', 'SHUTOFF'],
       ['ocp_master', 'SHUTOFF'],

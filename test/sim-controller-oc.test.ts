@@ -4,13 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import {
-  CommandTimeoutError,
-  SshConnector,
-  SshSessionDroppedError,
-  type CommandSession,
-  type SafeCommand,
-} from '../src/cluster/index.js';
+import { CommandTimeoutError, SshConnector, SshSessionDroppedError, type CommandSession, type SafeCommand } from '../src/cluster/index.js';
 import { parseScenario } from '../src/sim/scenario.js';
 import { startControllerSimulator, type ControllerSimulator } from '../src/sim/controller/index.js';
 import { FakeCompute, MASTER_UUIDS, threeMasterScenario } from './fixtures/cluster/helpers.js';
@@ -58,7 +52,10 @@ describe('simulated oc', () => {
     const m1 = list.items.find((n: { metadata: { name: string } }) => n.metadata.name === 'master-1');
     assert.equal(m1.kind, 'Node');
     assert.equal(m1.spec.unschedulable, true);
-    assert.deepEqual(m1.spec.taints.map((t: { key: string }) => t.key), ['node.kubernetes.io/unschedulable']);
+    assert.deepEqual(
+      m1.spec.taints.map((t: { key: string }) => t.key),
+      ['node.kubernetes.io/unschedulable'],
+    );
     assert.equal(m1.status.conditions.find((c: { type: string }) => c.type === 'Ready').status, 'True');
     await run('oc adm uncordon node/master-1');
   });
@@ -100,7 +97,7 @@ describe('simulated oc', () => {
     assert.ok(sim.nodes().every((n) => !n.unschedulable));
   });
 
-  test('a stalled command trips the runner\'s command timeout; a dropped session is reported as such', async () => {
+  test("a stalled command trips the runner's command timeout; a dropped session is reported as such", async () => {
     await sim.setFaults({ stallCommands: 1 });
     await assert.rejects(session.run(raw('oc get nodes -o json'), { timeoutMs: 200 }), CommandTimeoutError);
     await sim.setFaults({ dropSessions: 1 });
@@ -113,7 +110,9 @@ describe('simulated oc', () => {
 
 describe('simulated oc after a node restarts', () => {
   test('one node rebooted while the others run: the API stays up, that node alone is NotReady until its CSRs are approved', async () => {
-    const scenario = threeMasterScenario({ restart: { clientCsrKind: 'kubelet-client', nodeBootSeconds: 0, servingCsrAfterSeconds: 0, readyAfterApprovalSeconds: 0 } });
+    const scenario = threeMasterScenario({
+      restart: { clientCsrKind: 'kubelet-client', nodeBootSeconds: 0, servingCsrAfterSeconds: 0, readyAfterApprovalSeconds: 0 },
+    });
     const compute = new FakeCompute(scenario);
     const sim = await startControllerSimulator(scenario, compute);
     const session = await new SshConnector().connect(sim.target());
@@ -124,14 +123,30 @@ describe('simulated oc after a node restarts', () => {
       assert.equal(sim.nodes()[1]!.poweredOff, true);
       compute.powerOn(MASTER_UUIDS[1]!);
       assert.equal((await run('oc api-versions')).exitCode, 0); // not a cold start: two masters kept the API up
-      assert.deepEqual(sim.nodes().map((n) => [n.name, n.ready]), [['master-0', true], ['master-1', false], ['master-2', true]]);
-      const csrs = JSON.parse((await run('oc get csr -o json')).stdout).items as { metadata: { name: string }; spec: { username: string; signerName: string; usages: string[] } }[];
+      assert.deepEqual(
+        sim.nodes().map((n) => [n.name, n.ready]),
+        [
+          ['master-0', true],
+          ['master-1', false],
+          ['master-2', true],
+        ],
+      );
+      const csrs = JSON.parse((await run('oc get csr -o json')).stdout).items as {
+        metadata: { name: string };
+        spec: { username: string; signerName: string; usages: string[] };
+      }[];
       assert.equal(csrs.length, 1);
-      assert.deepEqual([csrs[0]!.spec.username, csrs[0]!.spec.signerName, csrs[0]!.spec.usages], ['system:node:master-1', 'kubernetes.io/kube-apiserver-client-kubelet', ['digital signature', 'client auth']]);
+      assert.deepEqual(
+        [csrs[0]!.spec.username, csrs[0]!.spec.signerName, csrs[0]!.spec.usages],
+        ['system:node:master-1', 'kubernetes.io/kube-apiserver-client-kubelet', ['digital signature', 'client auth']],
+      );
       const client = csrs[0]!.metadata.name;
       assert.equal((await run(`oc adm certificate approve ${client}`)).stdout, `certificatesigningrequest.certificates.k8s.io/${client} approved\n`);
       const serving = sim.csrs().filter((c) => c.name !== client);
-      assert.deepEqual(serving.map((c) => [c.node, c.signerName, c.state]), [['master-1', 'kubernetes.io/kubelet-serving', 'Pending']]);
+      assert.deepEqual(
+        serving.map((c) => [c.node, c.signerName, c.state]),
+        [['master-1', 'kubernetes.io/kubelet-serving', 'Pending']],
+      );
       assert.equal(sim.nodes()[1]!.ready, false);
       await run(`oc adm certificate approve ${serving[0]!.name}`);
       assert.equal(sim.nodes()[1]!.ready, true);

@@ -38,7 +38,10 @@ describe('scenario shape', () => {
       () => parseScenario({ ...manyLabsScenario(1, 1), labs: { 'hs-lab-01': { instances: {} } } }),
       (err: Error) => /already the default lab/.test(err.message),
     );
-    assert.throws(() => manyLabsScenario(0, 2), (err: Error) => err instanceof RangeError && /labs/.test(err.message));
+    assert.throws(
+      () => manyLabsScenario(0, 2),
+      (err: Error) => err instanceof RangeError && /labs/.test(err.message),
+    );
   });
 });
 
@@ -59,13 +62,24 @@ describe('three labs in one simulator, two captured at once', () => {
     const two = sim.snapsetInput('hs-lab-02');
     assert.equal(two.controller.port, sim.lab('hs-lab-02').controller.port);
     assert.deepEqual(Object.keys(two.snapsetData.instances), ['controller', 'master0', 'master1', 'master2']);
-    assert.throws(() => sim.snapsetInput('hs-nope'), (err: Error) => /no simulated lab "hs-nope"; labs: hs-lab-01, hs-lab-02, hs-lab-03/.test(err.message));
-    const labs = (await (await fetch(`${sim.cloud.endpoints.control}/labs`)).json()) as { stackName: string; ssh: { port: number }; servers: unknown[]; nodes: unknown[] }[];
-    assert.deepEqual(labs.map((l) => [l.stackName, l.ssh.port, l.servers.length, l.nodes.length]), [
-      ['hs-lab-01', ports[0], 4, 3],
-      ['hs-lab-02', ports[1], 4, 3],
-      ['hs-lab-03', ports[2], 4, 3],
-    ]);
+    assert.throws(
+      () => sim.snapsetInput('hs-nope'),
+      (err: Error) => /no simulated lab "hs-nope"; labs: hs-lab-01, hs-lab-02, hs-lab-03/.test(err.message),
+    );
+    const labs = (await (await fetch(`${sim.cloud.endpoints.control}/labs`)).json()) as {
+      stackName: string;
+      ssh: { port: number };
+      servers: unknown[];
+      nodes: unknown[];
+    }[];
+    assert.deepEqual(
+      labs.map((l) => [l.stackName, l.ssh.port, l.servers.length, l.nodes.length]),
+      [
+        ['hs-lab-01', ports[0], 4, 3],
+        ['hs-lab-02', ports[1], 4, 3],
+        ['hs-lab-03', ports[2], 4, 3],
+      ],
+    );
   });
 
   test('two labs captured at the same time each touch only their own VMs', async () => {
@@ -84,7 +98,11 @@ describe('three labs in one simulator, two captured at once', () => {
 
     // Glance: each set holds exactly its own lab's servers.
     const sourceOf = (snapId: string) =>
-      sim.cloud.images().filter((i) => i.hotstack_snap_id === snapId).map((i) => i.instance_uuid as string).sort();
+      sim.cloud
+        .images()
+        .filter((i) => i.hotstack_snap_id === snapId)
+        .map((i) => i.instance_uuid as string)
+        .sort();
     assert.deepEqual(sourceOf('111111111111'), [...one!.uuids].sort());
     assert.deepEqual(sourceOf('222222222222'), [...two!.uuids].sort());
     assert.equal(Object.keys(imagesOne).length + Object.keys(imagesTwo).length, 8);
@@ -112,7 +130,17 @@ describe('three labs in one simulator, two captured at once', () => {
     const status = new Map(sim.cloud.servers().map((s) => [s.id, s.status]));
     assert.ok(sim.lab('hs-lab-02').uuids.every((u) => status.get(u) === 'ACTIVE'));
     assert.ok(sim.lab('hs-lab-01').uuids.every((u) => status.get(u) === 'SHUTOFF'));
-    assert.ok(sim.lab('hs-lab-02').controller.nodes().every((n) => n.ready && !n.unschedulable));
-    assert.ok(sim.lab('hs-lab-01').controller.nodes().every((n) => n.poweredOff));
+    assert.ok(
+      sim
+        .lab('hs-lab-02')
+        .controller.nodes()
+        .every((n) => n.ready && !n.unschedulable),
+    );
+    assert.ok(
+      sim
+        .lab('hs-lab-01')
+        .controller.nodes()
+        .every((n) => n.poweredOff),
+    );
   });
 });

@@ -26,9 +26,9 @@ async function withLab(controller: ScenarioInput['controller'], fn: (sim: Simula
 }
 
 const statuses = (sim: Simulator) => sim.cloud.servers().map((s) => s.status);
-const activeImagesOf = (sim: Simulator, snapId: string) =>
-  sim.cloud.images().filter((i) => i.hotstack_snap_id === snapId && i.status === 'active');
-const nodeShutdowns = (sim: Simulator) => sim.controller.commands().filter((c) => /^oc debug node\/master-\d -- chroot \/host shutdown -h \+1$/.test(c.command));
+const activeImagesOf = (sim: Simulator, snapId: string) => sim.cloud.images().filter((i) => i.hotstack_snap_id === snapId && i.status === 'active');
+const nodeShutdowns = (sim: Simulator) =>
+  sim.controller.commands().filter((c) => /^oc debug node\/master-\d -- chroot \/host shutdown -h \+1$/.test(c.command));
 
 describe('a lab that comes back', () => {
   test('capture, os-start of every server, revive, and a second capture of the same lab', async () => {
@@ -62,12 +62,18 @@ describe('a lab that comes back', () => {
       // The operators are still progressing after the restart: the stability wait has to wait.
       const stable = await runActivity(acts.waitClusterStable, { controller, minimumStablePeriodSeconds: 5, timeoutSeconds: 3600 });
       const lines = stable.heartbeats.map((h) => String((h as { lastLine?: string }).lastLine));
-      assert.ok(lines.some((l) => /clusteroperators\/kube-apiserver is progressing/.test(l)), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => /clusteroperators\/kube-apiserver is progressing/.test(l)),
+        lines.join('\n'),
+      );
 
       // NotReady until the new kubelet certificates are approved; one client CSR per node (from
       // the node bootstrapper: the old certificate expired) and one CSR that is not ours.
       const before = await runActivity(acts.listNodes, { controller });
-      assert.deepEqual(before.result.nodes.map((n) => [n.name, n.ready]), NODES.map((n) => [n, false]));
+      assert.deepEqual(
+        before.result.nodes.map((n) => [n.name, n.ready]),
+        NODES.map((n) => [n, false]),
+      );
       await waitFor('client CSRs', () => sim.controller.csrs().length === 4);
       const pending = sim.controller.csrs();
       assert.ok(pending.every((c) => c.state === 'Pending' && /^csr-[a-z0-9]{5}$/.test(c.name)));
@@ -75,17 +81,35 @@ describe('a lab that comes back', () => {
       assert.ok(pending.every((c) => c.signerName === 'kubernetes.io/kube-apiserver-client-kubelet'));
 
       const clients = await runActivity(acts.approveNodeCsrs, { controller, nodes: NODES });
-      assert.deepEqual(clients.result.approved.map((a) => [a.node, a.kind]).sort(), NODES.map((n) => [n, 'kubelet-client-bootstrap']));
-      assert.deepEqual(clients.result.ignored.map((i) => i.reason), ['subject names node "intruder-0", not one of ours']);
+      assert.deepEqual(
+        clients.result.approved.map((a) => [a.node, a.kind]).sort(),
+        NODES.map((n) => [n, 'kubelet-client-bootstrap']),
+      );
+      assert.deepEqual(
+        clients.result.ignored.map((i) => i.reason),
+        ['subject names node "intruder-0", not one of ours'],
+      );
       // Client certificate approved: the kubelet asks for its serving certificate, still NotReady.
       assert.ok((await runActivity(acts.listNodes, { controller })).result.nodes.every((n) => !n.ready));
 
       const ready = await runActivity(acts.waitNodesReady, { controller, timeoutSeconds: 60, pollIntervalSeconds: 0.01, approveCsrs: true });
       assert.deepEqual(ready.result.ready, NODES);
-      assert.deepEqual(ready.result.approvedCsrs.map((a) => [a.node, a.kind]).sort(), NODES.map((n) => [n, 'kubelet-serving']));
       assert.deepEqual(
-        sim.controller.csrs().map((c) => [c.node, c.state]).sort(),
-        [['intruder-0', 'Pending'], ...NODES.flatMap((n) => [[n, 'Approved'], [n, 'Approved']])],
+        ready.result.approvedCsrs.map((a) => [a.node, a.kind]).sort(),
+        NODES.map((n) => [n, 'kubelet-serving']),
+      );
+      assert.deepEqual(
+        sim.controller
+          .csrs()
+          .map((c) => [c.node, c.state])
+          .sort(),
+        [
+          ['intruder-0', 'Pending'],
+          ...NODES.flatMap((n) => [
+            [n, 'Approved'],
+            [n, 'Approved'],
+          ]),
+        ],
       );
       await runActivity(acts.uncordonNodes, { controller });
       assert.ok(sim.controller.nodes().every((n) => n.ready && !n.unschedulable && !n.shutdownScheduled));
@@ -107,20 +131,32 @@ describe('a lab that comes back', () => {
       await captureLab(acts, input, 'cccccccccccc');
       await osStart(sim, [MASTER_UUIDS[0]!]); // a half-revived lab: one node booting, with a CSR
       await waitFor('the booted node asks for a certificate', () => sim.controller.csrs().length === 1);
-      const images = sim.cloud.images().map((i) => i.id).sort();
+      const images = sim.cloud
+        .images()
+        .map((i) => i.id)
+        .sort();
 
       const post = await fetch(`${sim.cloud.endpoints.control}/labs/hs-test/reset`, { method: 'POST' });
       assert.equal(post.status, 200);
       const view = (await post.json()) as { stackName: string; servers: { status: string }[]; nodes: { ready: boolean }[]; csrs: unknown[] };
       assert.equal(view.stackName, 'hs-test');
-      assert.deepEqual(view.servers.map((s) => s.status), ['ACTIVE', 'ACTIVE', 'ACTIVE', 'ACTIVE']);
+      assert.deepEqual(
+        view.servers.map((s) => s.status),
+        ['ACTIVE', 'ACTIVE', 'ACTIVE', 'ACTIVE'],
+      );
       assert.deepEqual(view.csrs, []);
       assert.deepEqual(
         sim.controller.nodes().map((n) => [n.name, n.ready, n.unschedulable, n.poweredOff, n.shutdownScheduled]),
         NODES.map((n) => [n, true, false, false, false]),
       );
       assert.equal(sim.controller.controllerDown(), false);
-      assert.deepEqual(sim.cloud.images().map((i) => i.id).sort(), images);
+      assert.deepEqual(
+        sim.cloud
+          .images()
+          .map((i) => i.id)
+          .sort(),
+        images,
+      );
       const unknown = await fetch(`${sim.cloud.endpoints.control}/labs/nope/reset`, { method: 'POST' });
       assert.equal(unknown.status, 404);
 

@@ -9,7 +9,8 @@ import { createSnapset } from '../src/workflows/index.js';
 import { simInput } from './helpers/inputs.js';
 import { useTemporal, withSimWorker } from './helpers/temporal.js';
 
-const nodeShutdowns = (commands: { command: string }[]) => commands.filter((c) => /^oc debug node\/.* -- chroot \/host shutdown -h \+1$/.test(c.command)).length;
+const nodeShutdowns = (commands: { command: string }[]) =>
+  commands.filter((c) => /^oc debug node\/.* -- chroot \/host shutdown -h \+1$/.test(c.command)).length;
 
 describe('createSnapset against a lab that comes back, and against several labs', () => {
   const t = useTemporal('time-skipping');
@@ -34,7 +35,7 @@ describe('createSnapset against a lab that comes back, and against several labs'
     );
   });
 
-  test('two labs captured at once: each set holds its own lab\'s servers, each controller shut down once', async () => {
+  test("two labs captured at once: each set holds its own lab's servers, each controller shut down once", async () => {
     await withSimWorker(
       t.env,
       async ({ sim, taskQueue }) => {
@@ -46,7 +47,11 @@ describe('createSnapset against a lab that comes back, and against several labs'
           });
         const [one, two] = await Promise.all([run('hs-lab-01'), run('hs-lab-02')]);
         const sources = (snapId: string) =>
-          sim.cloud.images().filter((i) => i.hotstack_snap_id === snapId).map((i) => i.instance_uuid as string).sort();
+          sim.cloud
+            .images()
+            .filter((i) => i.hotstack_snap_id === snapId)
+            .map((i) => i.instance_uuid as string)
+            .sort();
         assert.deepEqual(sources(one.snapId), [...sim.lab('hs-lab-01').uuids].sort());
         assert.deepEqual(sources(two.snapId), [...sim.lab('hs-lab-02').uuids].sort());
         for (const stack of ['hs-lab-01', 'hs-lab-02']) {

@@ -23,7 +23,11 @@ const MANY = {
   ...Object.fromEntries(
     Array.from({ length: 22 }, (_, i) => [
       `worker-${String(i).padStart(2, '0')}`,
-      { uuid: `00000000-0000-4000-8000-0000000000${String(i).padStart(2, '0')}`, role: 'ocp_worker', mac_address: `fa:16:9e:81:f8:${String(i).padStart(2, '0')}` },
+      {
+        uuid: `00000000-0000-4000-8000-0000000000${String(i).padStart(2, '0')}`,
+        role: 'ocp_worker',
+        mac_address: `fa:16:9e:81:f8:${String(i).padStart(2, '0')}`,
+      },
     ]),
   ),
 };
@@ -121,9 +125,15 @@ void describe('real OpenStack clients (python-openstackclient, openstacksdk) aga
     const { out, reqs } = await logged(() => openstack('server', 'list', '-f', 'json'));
     const rows = JSON.parse(out) as { Name: string; Image: string; Flavor: string; Status: string }[];
     assert.deepEqual(rows.map((r) => r.Name).sort(), Object.keys(MANY).sort());
-    assert.ok(rows.every((r) => r.Image === 'hotstack-base' && r.Flavor === 'hotstack.xlarge' && r.Status === 'ACTIVE'), JSON.stringify(rows[0]));
+    assert.ok(
+      rows.every((r) => r.Image === 'hotstack-base' && r.Flavor === 'hotstack.xlarge' && r.Status === 'ACTIVE'),
+      JSON.stringify(rows[0]),
+    );
     const imageLists = reqs.filter((r) => r.endpoint === 'image.images.list');
-    assert.ok(imageLists.some((r) => new URLSearchParams(r.query).get('id') === `in:${BASE_IMAGE}` && r.status === 200), JSON.stringify(imageLists.map((r) => r.query)));
+    assert.ok(
+      imageLists.some((r) => new URLSearchParams(r.query).get('id') === `in:${BASE_IMAGE}` && r.status === 200),
+      JSON.stringify(imageLists.map((r) => r.query)),
+    );
   });
 
   void test('openstack image set --tag x --property y=z: one JSON-patch PATCH, the image changed', async (t) => {
@@ -135,8 +145,14 @@ void describe('real OpenStack clients (python-openstackclient, openstacksdk) aga
     assert.equal(patches[0]!.status, 200);
     assert.equal(patches[0]!.headers.contentType, 'application/openstack-images-v2.1-json-patch');
     const ops = patches[0]!.body as { op: string; path: string; value?: unknown }[];
-    assert.ok(ops.some((o) => o.path === '/y' && o.value === 'z'), JSON.stringify(ops));
-    assert.ok(ops.some((o) => o.path === '/tags' && Array.isArray(o.value) && o.value.includes('x')), JSON.stringify(ops));
+    assert.ok(
+      ops.some((o) => o.path === '/y' && o.value === 'z'),
+      JSON.stringify(ops),
+    );
+    assert.ok(
+      ops.some((o) => o.path === '/tags' && Array.isArray(o.value) && o.value.includes('x')),
+      JSON.stringify(ops),
+    );
     const img = sim.images().find((i) => i.id === SNAP)!;
     assert.deepEqual([img.tags, img.y, img.hotstack_snap_id], [['x'], 'z', 'Ab3-x_9z']);
   });
@@ -144,7 +160,10 @@ void describe('real OpenStack clients (python-openstackclient, openstacksdk) aga
   void test('openstack image list --property hotstack_snap_id=…: only that SnapSet image (filtered by the client over GET /v2/images)', async (t) => {
     if (skipIfNoClients(t)) return;
     const { out, reqs } = await logged(() => openstack('image', 'list', '--property', 'hotstack_snap_id=Ab3-x_9z', '-f', 'json'));
-    assert.deepEqual((JSON.parse(out) as { ID: string }[]).map((r) => r.ID), [SNAP]);
+    assert.deepEqual(
+      (JSON.parse(out) as { ID: string }[]).map((r) => r.ID),
+      [SNAP],
+    );
     // python-openstackclient filters --property itself, over every page of the plain list.
     const lists = reqs.filter((r) => r.endpoint === 'image.images.list');
     assert.ok(lists.length >= 1 && lists.every((r) => r.status === 200), JSON.stringify(lists));
@@ -154,11 +173,16 @@ void describe('real OpenStack clients (python-openstackclient, openstacksdk) aga
     if (skipIfNoClients(t)) return;
     const data = join(home, 'image.dat');
     await writeFile(data, 'twelve bytes');
-    const { out, reqs } = await logged(() => openstack('image', 'create', '--disk-format', 'qcow2', '--container-format', 'bare', '--file', data, 'made-by-osc', '-f', 'json'));
+    const { out, reqs } = await logged(() =>
+      openstack('image', 'create', '--disk-format', 'qcow2', '--container-format', 'bare', '--file', data, 'made-by-osc', '-f', 'json'),
+    );
     const made = JSON.parse(out) as { id: string; status: string; size: number };
     assert.deepEqual([made.status, made.size], ['active', 12]);
     assert.deepEqual(
-      reqs.filter((r) => r.endpoint.startsWith('image.images.')).map((r) => [r.endpoint, r.status]).slice(0, 2),
+      reqs
+        .filter((r) => r.endpoint.startsWith('image.images.'))
+        .map((r) => [r.endpoint, r.status])
+        .slice(0, 2),
       [
         ['image.images.create', 201],
         ['image.images.upload', 204],

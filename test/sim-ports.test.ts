@@ -62,7 +62,10 @@ describe('npm run sim ports', () => {
     const port = (srv.address() as { port: number }).port;
     await new Promise<void>((r) => srv.close(() => r()));
     const file = join(tmp.path, 'clouds.yaml');
-    await writeFile(file, `clouds:\n  sim:\n    auth:\n      auth_url: http://127.0.0.1:${port}/identity/v3\n      username: admin\n      password: x\n      project_name: admin\n      user_domain_name: Default\n      project_domain_name: Default\n`);
+    await writeFile(
+      file,
+      `clouds:\n  sim:\n    auth:\n      auth_url: http://127.0.0.1:${port}/identity/v3\n      username: admin\n      password: x\n      project_name: admin\n      user_domain_name: Default\n      project_domain_name: Default\n`,
+    );
     const warnings = await startupWarnings({ sshKeys: [] }, { OS_CLIENT_CONFIG_FILE: file, OS_CLOUD: 'sim', SSH_AUTH_SOCK: '/x' });
     assert.equal(warnings.length, 1, warnings.join('\n'));
     assert.match(warnings[0]!, new RegExp(`cloud sim of ${file} does not answer at http://127\\.0\\.0\\.1:${port}/identity/v3 \\(.*ECONNREFUSED`));

@@ -78,7 +78,10 @@ describe('snapset CLI with a snap_id starting with -', () => {
 
       const bare = await runSnapset(['show', '-AbCdEfG'], { env });
       assert.equal(bare.code, 2, bare.output);
-      assert.match(bare.output, /unknown option '-AbCdEfG'\nsnapset: -AbCdEfG looks like a snap_id: put it after -- so it is not read as an option: snapset show -- -AbCdEfG/);
+      assert.match(
+        bare.output,
+        /unknown option '-AbCdEfG'\nsnapset: -AbCdEfG looks like a snap_id: put it after -- so it is not read as an option: snapset show -- -AbCdEfG/,
+      );
 
       const del = await runSnapset(['delete', '--yes', '-AbCdEfG'], { env });
       assert.equal(del.code, 2, del.output);

@@ -84,8 +84,12 @@ describe('the SnapSet model (pure)', () => {
 
   test('one list of problems: a missing hotstack_set_size, two images of one instance, images of two stacks', () => {
     const t = '2026-11-01T10:00:00Z';
-    assert.deepEqual(setProblems('AAAAAAAA', [img('a', 'AAAAAAAA', t, { properties: { hotstack_snap_id: 'AAAAAAAA' } })]), ['set size unknown (no hotstack_set_size property)']);
-    assert.deepEqual(setProblems('AAAAAAAA', [img('a', 'AAAAAAAA', t), img('x', 'AAAAAAAA', t, { tags: [...img('a', 'AAAAAAAA', t).tags] })]), ['a: 2 images (a, x)']);
+    assert.deepEqual(setProblems('AAAAAAAA', [img('a', 'AAAAAAAA', t, { properties: { hotstack_snap_id: 'AAAAAAAA' } })]), [
+      'set size unknown (no hotstack_set_size property)',
+    ]);
+    assert.deepEqual(setProblems('AAAAAAAA', [img('a', 'AAAAAAAA', t), img('x', 'AAAAAAAA', t, { tags: [...img('a', 'AAAAAAAA', t).tags] })]), [
+      'a: 2 images (a, x)',
+    ]);
     const other = img('b', 'AAAAAAAA', t, { properties: { hotstack_snap_id: 'AAAAAAAA', hotstack_set_size: '2', hotstack_stack_name: 'other' } });
     assert.deepEqual(setProblems('AAAAAAAA', [img('a', 'AAAAAAAA', t), other]), ['images of several stacks: other, s']);
     assert.equal(snapsetOf('AAAAAAAA', [img('a', 'AAAAAAAA', t), other]).stackName, null, 'a set of two stacks is of no stack');
@@ -94,19 +98,30 @@ describe('the SnapSet model (pure)', () => {
   test("the capture's verification is the same rule, with the run's own images and exact tags, before the marker", () => {
     const t = '2026-11-01T10:00:00Z';
     const unmarked = (id: string) => img(id, 'AAAAAAAA', t, { tags: img(id, 'AAAAAAAA', t).tags.filter((x) => x !== 'snapset_complete') });
-    const expected = { a: { imageId: 'a', tags: [...unmarked('a').tags] }, b: { imageId: 'b', tags: [...unmarked('b').tags.slice(0, 5), 'mac_address=fa:16:3e:00:00:02'] } };
-    assert.deepEqual(setProblems('AAAAAAAA', [unmarked('a'), unmarked('b')], { expected, requireMarker: false }), ['b: tags missing: mac_address=fa:16:3e:00:00:02']);
-    assert.deepEqual(setProblems('AAAAAAAA', [unmarked('a')], { expected: { a: expected.a }, requireMarker: false }), ['1 of 2 images']);
-    assert.deepEqual(setProblems('AAAAAAAA', [unmarked('a'), unmarked('b')], { expected: { ...expected, c: { imageId: 'c', tags: [] } }, requireMarker: false }), [
-      'c: image c not found',
+    const expected = {
+      a: { imageId: 'a', tags: [...unmarked('a').tags] },
+      b: { imageId: 'b', tags: [...unmarked('b').tags.slice(0, 5), 'mac_address=fa:16:3e:00:00:02'] },
+    };
+    assert.deepEqual(setProblems('AAAAAAAA', [unmarked('a'), unmarked('b')], { expected, requireMarker: false }), [
       'b: tags missing: mac_address=fa:16:3e:00:00:02',
     ]);
+    assert.deepEqual(setProblems('AAAAAAAA', [unmarked('a')], { expected: { a: expected.a }, requireMarker: false }), ['1 of 2 images']);
+    assert.deepEqual(
+      setProblems('AAAAAAAA', [unmarked('a'), unmarked('b')], { expected: { ...expected, c: { imageId: 'c', tags: [] } }, requireMarker: false }),
+      ['c: image c not found', 'b: tags missing: mac_address=fa:16:3e:00:00:02'],
+    );
   });
 
   test('the stack of an older image comes from its capture workflow ID, never from another kind of ID', () => {
     assert.equal(stackOfCaptureWorkflowId('snapset-hs-sno-1'), 'hs-sno-1');
     assert.equal(stackOfCaptureWorkflowId('snapset-hs-sno-1-2026-12-01T02:00:00Z'), 'hs-sno-1', 'a run started by a Schedule');
-    for (const id of ['snapset-lock-hs-sno-1', 'snapset-revive-hs-sno-1', 'snapset-prune-all-20261201T020000000Z', 'snapset-hs-sno-1-prune', 'other-hs-sno-1']) {
+    for (const id of [
+      'snapset-lock-hs-sno-1',
+      'snapset-revive-hs-sno-1',
+      'snapset-prune-all-20261201T020000000Z',
+      'snapset-hs-sno-1-prune',
+      'other-hs-sno-1',
+    ]) {
       assert.equal(stackOfCaptureWorkflowId(id), undefined, id);
     }
   });

@@ -12,7 +12,20 @@ const at = (msAgo: number) => `${new Date(NOW - msAgo).toISOString().slice(0, 19
 
 let n = 0;
 /** One image of a set as createSnapset leaves it (complete unless told otherwise). */
-function img(snapId: string, name: string, o: { role?: string; mac?: string; ago?: number; status?: string; stack?: string | null; workflowId?: string; size?: number; tags?: 'none' | 'seed' | 'complete' } = {}): StoreImage {
+function img(
+  snapId: string,
+  name: string,
+  o: {
+    role?: string;
+    mac?: string;
+    ago?: number;
+    status?: string;
+    stack?: string | null;
+    workflowId?: string;
+    size?: number;
+    tags?: 'none' | 'seed' | 'complete';
+  } = {},
+): StoreImage {
   const role = o.role ?? (name === 'controller' ? 'controller' : 'ocp_master');
   const mac = o.mac ?? `fa:16:3e:00:00:${String(++n).padStart(2, '0')}`;
   const seed = ['hotstack', 'hotstack-snapset', `name=${name}`, `role=${role}`, `snap_id=${snapId}`, `mac_address=${mac}`];
@@ -33,11 +46,24 @@ describe('grouping and completeness', () => {
       ...pair('DDDDDDDD', { ago: 0, stack: null }),
       { id: 'base', name: 'rhcos', status: 'active', tags: [], created_at: at(0), properties: {} },
     ]);
-    assert.deepEqual(sets.map((s) => s.snapId), ['BBBBBBBB', 'CCCCCCCC', 'DDDDDDDD', 'AAAAAAAA']);
-    assert.deepEqual(sets.map((s) => s.stackName), ['hs-a', 'hs-old', null, 'hs-a']);
-    assert.deepEqual(sets.map((s) => s.complete), [false, true, true, true]);
+    assert.deepEqual(
+      sets.map((s) => s.snapId),
+      ['BBBBBBBB', 'CCCCCCCC', 'DDDDDDDD', 'AAAAAAAA'],
+    );
+    assert.deepEqual(
+      sets.map((s) => s.stackName),
+      ['hs-a', 'hs-old', null, 'hs-a'],
+    );
+    assert.deepEqual(
+      sets.map((s) => s.complete),
+      [false, true, true, true],
+    );
     assert.equal(sets[3]!.expiresAt, at(DAY - 30 * DAY));
-    assert.deepEqual(sets[0]!.images.map((i) => i.name), ['controller', 'master0'], 'names read from the image names when untagged');
+    assert.deepEqual(
+      sets[0]!.images.map((i) => i.name),
+      ['controller', 'master0'],
+      'names read from the image names when untagged',
+    );
   });
 
   test('what makes a set incomplete: killed image, missing seed tag, no marker, fewer images than hotstack_set_size', () => {
@@ -77,7 +103,10 @@ describe('latest', () => {
     assert.equal(a.latest.snapId, 'GOODGOOD');
     assert.deepEqual(Object.keys(a.latest.images), ['controller', 'master0']);
     assert.match(a.latest.images.master0!.macAddress, /^fa:16:3e:/);
-    assert.deepEqual(a.latest.stack_parameters, { controller_params: { image: 'hotstack-controller-snapshot-GOODGOOD' }, ocp_master_params: { image: 'hotstack-master0-snapshot-GOODGOOD' } });
+    assert.deepEqual(a.latest.stack_parameters, {
+      controller_params: { image: 'hotstack-controller-snapshot-GOODGOOD' },
+      ocp_master_params: { image: 'hotstack-master0-snapshot-GOODGOOD' },
+    });
   });
 
   test('several masters: listed, said so, no ocp_master parameter; --role narrows', () => {
@@ -149,8 +178,14 @@ describe('prune plan', () => {
   });
 
   test('input validation names the fields', () => {
-    assert.throws(() => parsePruneInput({ keep: 0, maxAge: 'soon', snapIds: ['x'], extra: 1 }), (e: unknown) => e instanceof ValidationError && ['keep', 'maxAge', 'snapIds', 'extra'].every((f) => e.issues.some((i) => i.path === f)));
-    assert.throws(() => parsePruneInput({}), (e: unknown) => e instanceof ValidationError && /keep: required/.test(e.message));
+    assert.throws(
+      () => parsePruneInput({ keep: 0, maxAge: 'soon', snapIds: ['x'], extra: 1 }),
+      (e: unknown) => e instanceof ValidationError && ['keep', 'maxAge', 'snapIds', 'extra'].every((f) => e.issues.some((i) => i.path === f)),
+    );
+    assert.throws(
+      () => parsePruneInput({}),
+      (e: unknown) => e instanceof ValidationError && /keep: required/.test(e.message),
+    );
     assert.deepEqual(parsePruneInput({ keep: 2 }), { keep: 2, maxAgeMs: 30 * DAY, incompleteGraceMs: 2 * 3_600_000, dryRun: false });
   });
 });

@@ -80,12 +80,13 @@ describe('SSH runner against OpenSSH sshd', () => {
 
   before(async () => {
     if (!existsSync(SSHD)) {
-      throw new Error(
-        `${SSHD} is missing: install Debian's OpenSSH server (apt-get install -y openssh-server; the project's toolchain step does it)`,
-      );
+      throw new Error(`${SSHD} is missing: install Debian's OpenSSH server (apt-get install -y openssh-server; the project's toolchain step does it)`);
     }
     dir = await mkdtemp(join(tmpdir(), 'snapset-sshd-'));
-    for (const [type, file] of [['ed25519', 'host_ed25519'], ['ecdsa', 'host_ecdsa']] as const) {
+    for (const [type, file] of [
+      ['ed25519', 'host_ed25519'],
+      ['ecdsa', 'host_ecdsa'],
+    ] as const) {
       sh('ssh-keygen', ['-q', '-t', type, '-N', '', '-C', 'test-host', '-f', join(dir, file)]);
     }
     sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'test-client', '-f', join(dir, 'client')]);
@@ -173,9 +174,21 @@ describe('SSH runner against OpenSSH sshd', () => {
         onOutput: (c, stream) => chunks.push([stream, c]),
       }),
     );
-    assert.equal(chunks.filter(([s]) => s === 'stdout').map(([, c]) => c).join(''), r.stdout);
+    assert.equal(
+      chunks
+        .filter(([s]) => s === 'stdout')
+        .map(([, c]) => c)
+        .join(''),
+      r.stdout,
+    );
     assert.equal(r.stdout, 'line1\nline2\nline3\n');
-    assert.equal(chunks.filter(([s]) => s === 'stderr').map(([, c]) => c).join(''), 'done\n');
+    assert.equal(
+      chunks
+        .filter(([s]) => s === 'stderr')
+        .map(([, c]) => c)
+        .join(''),
+      'done\n',
+    );
   });
 
   test('a command that runs too long fails with CommandTimeoutError and the session stays usable', async () => {
@@ -192,10 +205,11 @@ describe('SSH runner against OpenSSH sshd', () => {
   });
 
   test('commands run in parallel on one connection', async () => {
-    const results = await withSession(target, (s) =>
-      Promise.all([1, 2, 3, 4].map((i) => s.run(raw(`sleep 0.1; echo ${i}`)))),
+    const results = await withSession(target, (s) => Promise.all([1, 2, 3, 4].map((i) => s.run(raw(`sleep 0.1; echo ${i}`)))));
+    assert.deepEqual(
+      results.map((r) => r.stdout),
+      ['1\n', '2\n', '3\n', '4\n'],
     );
-    assert.deepEqual(results.map((r) => r.stdout), ['1\n', '2\n', '3\n', '4\n']);
   });
 
   test('a wrong pinned fingerprint is refused before anything runs', async () => {

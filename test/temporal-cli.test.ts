@@ -37,7 +37,20 @@ describe('the temporal CLI', () => {
       await writeFile(inputFile, JSON.stringify(simInput(sim, { stackName: `cli-${taskQueue}`, prepare: { clusterCreatedAt: new Date().toISOString() } })));
 
       const started = JSON.parse(
-        await temporal('workflow', 'start', '--type', 'createSnapset', '--task-queue', taskQueue, '--workflow-id', workflowId, '--input-file', inputFile, '-o', 'json'),
+        await temporal(
+          'workflow',
+          'start',
+          '--type',
+          'createSnapset',
+          '--task-queue',
+          taskQueue,
+          '--workflow-id',
+          workflowId,
+          '--input-file',
+          inputFile,
+          '-o',
+          'json',
+        ),
       ) as { workflowId: string; runId: string };
       assert.equal(started.workflowId, workflowId);
       assert.ok(started.runId);
@@ -46,7 +59,9 @@ describe('the temporal CLI', () => {
       await waitFor(
         'the run to wait for the certificates (temporal workflow query)',
         async () => {
-          const out = JSON.parse(await temporal('workflow', 'query', '--workflow-id', workflowId, '--name', 'progress', '-o', 'json')) as { queryResult: SnapsetProgress[] };
+          const out = JSON.parse(await temporal('workflow', 'query', '--workflow-id', workflowId, '--name', 'progress', '-o', 'json')) as {
+            queryResult: SnapsetProgress[];
+          };
           progress = out.queryResult[0];
           return progress?.phase === 'waiting-cert-rotation';
         },
@@ -54,7 +69,17 @@ describe('the temporal CLI', () => {
       );
       assert.ok(progress?.certWait?.wakeAt, 'progress shows the wake-up time');
 
-      await temporal('workflow', 'update', 'execute', '--workflow-id', workflowId, '--name', 'skipCertWait', '--input', JSON.stringify({ reason: 'skipped from the temporal CLI in a test' }));
+      await temporal(
+        'workflow',
+        'update',
+        'execute',
+        '--workflow-id',
+        workflowId,
+        '--name',
+        'skipCertWait',
+        '--input',
+        JSON.stringify({ reason: 'skipped from the temporal CLI in a test' }),
+      );
       const result = JSON.parse(await temporal('workflow', 'result', '--workflow-id', workflowId, '-o', 'json')) as { status: string; result: SnapsetResult };
       assert.equal(result.status, 'COMPLETED');
       assert.equal(result.result.certWait?.skipped?.reason, 'skipped from the temporal CLI in a test');
@@ -68,7 +93,10 @@ describe('the temporal CLI', () => {
     await writeFile(inputFile, JSON.stringify({ ...sampleInput(), snapsetData: { instances: {} } }));
     await temporal('workflow', 'start', '--type', 'createSnapset', '--task-queue', taskQueue, '--workflow-id', workflowId, '--input-file', inputFile);
     const out = JSON.parse(await temporal('workflow', 'result', '--workflow-id', workflowId, '-o', 'json').catch((e: { stdout: string }) => e.stdout)) as {
-      closeEvent: { eventType: string; workflowExecutionFailedEventAttributes?: { failure: { message: string; applicationFailureInfo?: { type: string; nonRetryable: boolean } } } };
+      closeEvent: {
+        eventType: string;
+        workflowExecutionFailedEventAttributes?: { failure: { message: string; applicationFailureInfo?: { type: string; nonRetryable: boolean } } };
+      };
     };
     assert.equal(out.closeEvent.eventType, 'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED');
     const failure = out.closeEvent.workflowExecutionFailedEventAttributes!.failure;

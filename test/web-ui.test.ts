@@ -30,7 +30,7 @@ import { SEARCH_ATTRIBUTES } from '../src/shared/workflow-api.js';
 import { createTestWorker, devServerEnv, simDeps, toolchain, uniqueTaskQueue } from './helpers/temporal.js';
 
 const chromiumPath = (await toolchain()).chromium ?? (await findChromium());
-const skip = chromiumPath ? false : 'no Chromium: install Debian\'s chromium (npm run toolchain does it as root) or set CHROMIUM_PATH';
+const skip = chromiumPath ? false : "no Chromium: install Debian's chromium (npm run toolchain does it as root) or set CHROMIUM_PATH";
 
 describe('the Temporal Web UI in a real browser', { skip }, () => {
   const tag = randomUUID().slice(0, 6);
@@ -72,7 +72,11 @@ describe('the Temporal Web UI in a real browser', { skip }, () => {
 
   after(async () => {
     await browser?.close();
-    if (runs) await env.client.workflow.getHandle(runs.waiting.workflowId).terminate('web UI test done').catch(() => undefined);
+    if (runs)
+      await env.client.workflow
+        .getHandle(runs.waiting.workflowId)
+        .terminate('web UI test done')
+        .catch(() => undefined);
     worker?.shutdown();
     await running;
     await sim?.close();
@@ -155,7 +159,10 @@ describe('the Temporal Web UI in a real browser', { skip }, () => {
     await waitForStatus(page, 'Completed');
     const result = await resultPanel(page, `"snapId": "${snapId}"`);
     for (const img of Object.values(run.result.images)) {
-      assert.ok(result.includes(`"imageName": "${img.imageName}"`) && result.includes(`"imageId": "${img.imageId}"`), `image ${img.imageName} in the result:\n${result}`);
+      assert.ok(
+        result.includes(`"imageName": "${img.imageName}"`) && result.includes(`"imageId": "${img.imageId}"`),
+        `image ${img.imageName} in the result:\n${result}`,
+      );
     }
 
     await openRunTab(page, uiUrl, namespace, run, 'user-metadata');
@@ -164,7 +171,10 @@ describe('the Temporal Web UI in a real browser', { skip }, () => {
     const events = await eventsWithMetadata(page, `verify set ${snapId} and mark it complete`, 'Completed');
     const summaries = events.map((e) => e.summary);
     assert.deepEqual(summaries.slice(-3), [`create 4 images of set ${snapId}`, 'tag 4 images', `verify set ${snapId} and mark it complete`]);
-    assert.ok(events.every((e) => e.state === 'Completed'), JSON.stringify(events));
+    assert.ok(
+      events.every((e) => e.state === 'Completed'),
+      JSON.stringify(events),
+    );
 
     await openRunTab(page, uiUrl, namespace, run, 'search-attributes');
     const attrs = await searchAttributes(page, '"completed"');

@@ -11,5 +11,8 @@ test('SNAPSET_MAX_* become the SDK worker options; bad values name the variable'
     maxConcurrentWorkflowTaskExecutions: 80,
     maxCachedWorkflows: 500,
   });
-  assert.throws(() => workerTuning({ SNAPSET_MAX_ACTIVITIES: 'lots' }), (e: unknown) => e instanceof ConfigError && /SNAPSET_MAX_ACTIVITIES: expected a whole number/.test(e.message));
+  assert.throws(
+    () => workerTuning({ SNAPSET_MAX_ACTIVITIES: 'lots' }),
+    (e: unknown) => e instanceof ConfigError && /SNAPSET_MAX_ACTIVITIES: expected a whole number/.test(e.message),
+  );
 });

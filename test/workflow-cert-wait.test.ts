@@ -45,7 +45,9 @@ describe('certificate-rotation wait on the time-skipping server', () => {
       // Only read-only checks before the timer fired, and the same checks again right after it.
       const fired = history.events!.findIndex((e) => e.timerFiredEventAttributes);
       const scheduled = (from: number, to: number) =>
-        history.events!.slice(from, to).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType!.name!] : []));
+        history
+          .events!.slice(from, to)
+          .flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType!.name!] : []));
       assert.deepEqual(scheduled(0, fired), ['preflightCloud', 'preflightController'], 'nothing but preflight before the wait ended');
       assert.deepEqual(scheduled(fired, history.events!.length).slice(0, 2), ['preflightCloud', 'preflightController'], 'preflight again after the wait');
     });
@@ -67,7 +69,10 @@ describe('certificate-rotation wait on the time-skipping server', () => {
         assert.equal(wait.alreadyOldEnough, false);
         assert.equal(Date.parse(wait.wakeAt) - Date.parse(wait.clusterCreatedAt), 25 * HOUR);
         assert.ok(Date.parse(wait.endedAt!) >= Date.parse(wait.wakeAt));
-        assert.ok(sim.controller.commands().some((c) => /oc get clusterversion version/.test(c.command)), 'asked the cluster over SSH');
+        assert.ok(
+          sim.controller.commands().some((c) => /oc get clusterversion version/.test(c.command)),
+          'asked the cluster over SSH',
+        );
       },
       { ...FAST_SCENARIO, controller: { clusterCreatedAt: installed } },
     );
@@ -101,15 +106,28 @@ describe('certificate-rotation wait on the time-skipping server', () => {
       ...FAST_SCENARIO,
       instances: { ...FAST_SCENARIO.instances, master0: { ...FAST_SCENARIO.instances.master0!, status: 'SHUTOFF' as const } },
     };
-    await withSimWorker(t.env, async ({ sim, taskQueue }) => {
-      const result = await t.env.client.workflow.execute(createSnapset, {
-        taskQueue,
-        workflowId: `cert-disabled-${taskQueue}`,
-        args: [simInput(sim, { prepare: { enabled: false } })],
-      });
-      assert.deepEqual(result.phasesRun, ['validating', 'preflight', 'shutting-down', 'waiting-shutoff', 'creating-images', 'tagging', 'verifying', 'completed']);
-      assert.equal(result.certWait, undefined);
-    }, scenario);
+    await withSimWorker(
+      t.env,
+      async ({ sim, taskQueue }) => {
+        const result = await t.env.client.workflow.execute(createSnapset, {
+          taskQueue,
+          workflowId: `cert-disabled-${taskQueue}`,
+          args: [simInput(sim, { prepare: { enabled: false } })],
+        });
+        assert.deepEqual(result.phasesRun, [
+          'validating',
+          'preflight',
+          'shutting-down',
+          'waiting-shutoff',
+          'creating-images',
+          'tagging',
+          'verifying',
+          'completed',
+        ]);
+        assert.equal(result.certWait, undefined);
+      },
+      scenario,
+    );
   });
 
   test('cancelling during the wait ends the workflow cancelled, nothing outside touched', async () => {
@@ -130,8 +148,14 @@ describe('certificate-rotation wait on the time-skipping server', () => {
       assert.equal(progress.phase, 'cancelled');
       assert.match(progress.details, /nothing outside was changed/);
       // From the outside: no Nova action, no cordon, no shutdown; every VM still running.
-      assert.deepEqual(sim.cloud.requestLog().filter((r) => r.method !== 'GET' && !r.endpoint.startsWith('identity')), []);
-      assert.deepEqual(sim.controller.commands().filter((c) => /cordon|debug|shutdown/.test(c.command)), []);
+      assert.deepEqual(
+        sim.cloud.requestLog().filter((r) => r.method !== 'GET' && !r.endpoint.startsWith('identity')),
+        [],
+      );
+      assert.deepEqual(
+        sim.controller.commands().filter((c) => /cordon|debug|shutdown/.test(c.command)),
+        [],
+      );
       for (const s of sim.cloud.servers()) assert.equal(s.status, 'ACTIVE', `${s.name} untouched`);
     });
   });

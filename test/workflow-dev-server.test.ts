@@ -24,55 +24,66 @@ describe('createSnapset on the dev server', () => {
         taskQueue: simQueue,
         workflowId: snapsetWorkflowId(stackName),
         args: [simInput(sim, { stackName, prepare: { clusterCreatedAt: new Date().toISOString() } })],
-    });
+      });
 
-    const progress = await eventually(async () => {
-      const p = await handle.query(progressQuery);
-      return p.phase === 'waiting-cert-rotation' && p.certWait ? p : undefined;
-    }, 'the wait to start');
-    assert.equal(progress.stackName, stackName);
-    assert.deepEqual(progress.phasesRun, ['validating', 'preflight', 'waiting-cert-rotation']);
-    const wakeIn = Date.parse(progress.certWait!.wakeAt) - Date.now();
-    assert.ok(wakeIn > 24 * 3_600_000 && wakeIn <= 25 * 3_600_000, `wake-up in ${wakeIn} ms`);
-    assert.match(progress.details, /Update skipCertWait/);
+      const progress = await eventually(async () => {
+        const p = await handle.query(progressQuery);
+        return p.phase === 'waiting-cert-rotation' && p.certWait ? p : undefined;
+      }, 'the wait to start');
+      assert.equal(progress.stackName, stackName);
+      assert.deepEqual(progress.phasesRun, ['validating', 'preflight', 'waiting-cert-rotation']);
+      const wakeIn = Date.parse(progress.certWait!.wakeAt) - Date.now();
+      assert.ok(wakeIn > 24 * 3_600_000 && wakeIn <= 25 * 3_600_000, `wake-up in ${wakeIn} ms`);
+      assert.match(progress.details, /Update skipCertWait/);
 
-    const listed = await eventually(async () => {
-      for await (const wf of t.env.client.workflow.list({ query: `SnapsetPhase='waiting-cert-rotation' AND StackName='${stackName}'` })) {
-        if (wf.workflowId === handle.workflowId) return wf;
-      }
-      return undefined;
-    }, 'the workflow to be listed by SnapsetPhase');
-    assert.equal(listed.status.name, 'RUNNING');
+      const listed = await eventually(async () => {
+        for await (const wf of t.env.client.workflow.list({ query: `SnapsetPhase='waiting-cert-rotation' AND StackName='${stackName}'` })) {
+          if (wf.workflowId === handle.workflowId) return wf;
+        }
+        return undefined;
+      }, 'the workflow to be listed by SnapsetPhase');
+      assert.equal(listed.status.name, 'RUNNING');
 
-    // A reason is required.
-    await assert.rejects(handle.executeUpdate(skipCertWaitUpdate, { args: [{ reason: 'ok' }] }), (err: unknown) => {
-      assert.ok(err instanceof WorkflowUpdateFailedError);
-      assert.match(String(err.cause?.message), /reason: required/);
-      return true;
-    });
-    // The rejected update left no trace in history and the wait goes on.
-    assert.equal((await handle.query(progressQuery)).phase, 'waiting-cert-rotation');
+      // A reason is required.
+      await assert.rejects(handle.executeUpdate(skipCertWaitUpdate, { args: [{ reason: 'ok' }] }), (err: unknown) => {
+        assert.ok(err instanceof WorkflowUpdateFailedError);
+        assert.match(String(err.cause?.message), /reason: required/);
+        return true;
+      });
+      // The rejected update left no trace in history and the wait goes on.
+      assert.equal((await handle.query(progressQuery)).phase, 'waiting-cert-rotation');
 
-    const reason = 'lab cluster rotated its certificates manually (test)';
-    const skipped = await handle.executeUpdate(skipCertWaitUpdate, { args: [{ reason }] });
-    assert.equal(skipped.skipped, true);
-    assert.equal(skipped.wakeAt, progress.certWait!.wakeAt);
+      const reason = 'lab cluster rotated its certificates manually (test)';
+      const skipped = await handle.executeUpdate(skipCertWaitUpdate, { args: [{ reason }] });
+      assert.equal(skipped.skipped, true);
+      assert.equal(skipped.wakeAt, progress.certWait!.wakeAt);
 
-    const result = await handle.result();
-    assert.equal(result.certWait!.skipped!.reason, reason);
-    assert.deepEqual(result.phasesRun, ['validating', 'preflight', 'waiting-cert-rotation', 'preparing-cluster', 'shutting-down', 'waiting-shutoff', 'creating-images', 'tagging', 'verifying', 'completed']);
-    const done = await eventually(async () => {
-      for await (const wf of t.env.client.workflow.list({ query: `SnapsetPhase='completed' AND StackName='${stackName}'` })) return wf;
-      return undefined;
-    }, 'the completed phase to be visible');
-    assert.equal(done.workflowId, handle.workflowId);
+      const result = await handle.result();
+      assert.equal(result.certWait!.skipped!.reason, reason);
+      assert.deepEqual(result.phasesRun, [
+        'validating',
+        'preflight',
+        'waiting-cert-rotation',
+        'preparing-cluster',
+        'shutting-down',
+        'waiting-shutoff',
+        'creating-images',
+        'tagging',
+        'verifying',
+        'completed',
+      ]);
+      const done = await eventually(async () => {
+        for await (const wf of t.env.client.workflow.list({ query: `SnapsetPhase='completed' AND StackName='${stackName}'` })) return wf;
+        return undefined;
+      }, 'the completed phase to be visible');
+      assert.equal(done.workflowId, handle.workflowId);
 
-    // Once the wait is over, skipping again is refused.
-    await assert.rejects(handle.executeUpdate(skipCertWaitUpdate, { args: [{ reason }] }), (err: unknown) => {
-      assert.ok(err instanceof Error, String(err));
-      assert.match(`${err.message} ${String((err as { cause?: Error }).cause?.message)}`, /not waiting for certificate rotation|already completed/i);
-      return true;
-    });
+      // Once the wait is over, skipping again is refused.
+      await assert.rejects(handle.executeUpdate(skipCertWaitUpdate, { args: [{ reason }] }), (err: unknown) => {
+        assert.ok(err instanceof Error, String(err));
+        assert.match(`${err.message} ${String((err as { cause?: Error }).cause?.message)}`, /not waiting for certificate rotation|already completed/i);
+        return true;
+      });
     });
   });
 

@@ -43,11 +43,32 @@ function idsOf(stack: string): Record<string, string> {
   };
 }
 
-const isStackNameRefusal = (err: unknown) => err instanceof ValidationError && err.issues.some((i) => i.path === 'stackName' && /may not (be|start with|end with) /.test(i.message));
+const isStackNameRefusal = (err: unknown) =>
+  err instanceof ValidationError && err.issues.some((i) => i.path === 'stackName' && /may not (be|start with|end with) /.test(i.message));
 
 describe('workflow IDs', () => {
   test('for valid stack names, no ID of one kind equals an ID of another kind, whatever the two stacks', () => {
-    const words = ['x', 'all', '_all', 'lock', 'revive', 'prune', 'delete', 'preflight', 'all', 'x-prune', 'prune-x', 'lock-x', 'revive-x', 'delete-all', 'preflight-x', 'Lock-x', 'x-lock', 'hs-sno-1', 'a.b_c-d'];
+    const words = [
+      'x',
+      'all',
+      '_all',
+      'lock',
+      'revive',
+      'prune',
+      'delete',
+      'preflight',
+      'all',
+      'x-prune',
+      'prune-x',
+      'lock-x',
+      'revive-x',
+      'delete-all',
+      'preflight-x',
+      'Lock-x',
+      'x-lock',
+      'hs-sno-1',
+      'a.b_c-d',
+    ];
     const candidates = [...words, ...words.flatMap((a) => words.map((b) => `${a}-${b}`))];
     const valid = candidates.filter((s) => /^[A-Za-z][A-Za-z0-9_.-]{0,99}$/.test(s) && stackNameProblem(s) === undefined);
     assert.ok(valid.includes('x') && valid.includes('all') && valid.includes('Lock-x') && valid.includes('x-lock'));
@@ -89,7 +110,11 @@ describe('stacks x, lock-x and revive-x at once (dev server + simulator)', () =>
       await assert.rejects(startRevive(t.env.client, { stackName: 'revive-x', controller: sim.snapsetInput().controller }, { taskQueue }), isStackNameRefusal);
       // Started some other way (raw temporal CLI, any workflow ID), the workflow refuses it at validation.
       for (const stack of ['lock-x', 'revive-x']) {
-        const raw = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `raw-${stack}-${taskQueue}`, args: [simInput(sim, { stackName: stack })] });
+        const raw = await t.env.client.workflow.start(createSnapset, {
+          taskQueue,
+          workflowId: `raw-${stack}-${taskQueue}`,
+          args: [simInput(sim, { stackName: stack })],
+        });
         await assert.rejects(raw.result(), (err: unknown) => {
           assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
           assert.equal(err.cause.type, 'ValidationError');
@@ -103,7 +128,10 @@ describe('stacks x, lock-x and revive-x at once (dev server + simulator)', () =>
       const lockOfX = await t.env.client.workflow.getHandle(stackLockWorkflowId('x')).describe();
       assert.equal(lockOfX.type, 'stackLock', 'the ID snapset-lock-x is x’s lock and nothing else');
       assert.deepEqual(
-        sim.cloud.images().filter((i) => i.hotstack_snap_id).map((i) => i.hotstack_stack_name),
+        sim.cloud
+          .images()
+          .filter((i) => i.hotstack_snap_id)
+          .map((i) => i.hotstack_stack_name),
         Object.keys(sim.snapsetInput().snapsetData.instances).map(() => 'x'),
         'only x made images',
       );

@@ -38,7 +38,12 @@ function lab(n: number, over: Partial<ScenarioInput> = {}): ScenarioInput {
   };
   for (let i = 1; i < n; i++) {
     const hex = i.toString(16).padStart(2, '0');
-    instances[`master${i}`] = { uuid: `7a5623ef-0855-4a8a-9bc3-56b6572f42${hex}`, role: 'ocp_master', mac_address: `fa:16:9e:81:f7:${hex}`, node: `master-${i}` };
+    instances[`master${i}`] = {
+      uuid: `7a5623ef-0855-4a8a-9bc3-56b6572f42${hex}`,
+      role: 'ocp_master',
+      mac_address: `fa:16:9e:81:f7:${hex}`,
+      node: `master-${i}`,
+    };
   }
   return { stackName: STACK, timeScale: 0.01, instances, ...over };
 }
@@ -72,7 +77,11 @@ async function recordHistory(env: TestWorkflowEnvironment, workflowId: string, r
   if (!dir) return;
   const { temporalCli } = await toolchain();
   const address = process.env.SNAPSET_TEST_TEMPORAL_ADDRESS!;
-  const { stdout } = await promisify(execFile)(temporalCli, ['workflow', 'show', '--workflow-id', workflowId, '--run-id', runId, '--address', address, '--output', 'json'], { maxBuffer: 64 << 20 });
+  const { stdout } = await promisify(execFile)(
+    temporalCli,
+    ['workflow', 'show', '--workflow-id', workflowId, '--run-id', runId, '--address', address, '--output', 'json'],
+    { maxBuffer: 64 << 20 },
+  );
   await writeFile(join(dir, file), stdout);
   void env;
 }
@@ -85,7 +94,11 @@ describe('a failed snapshot is taken again (time-skipping server + simulator)', 
     await withSimWorker(
       t.env,
       async ({ sim, taskQueue }) => {
-        const handle = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `retry-off-${taskQueue}`, args: [fast(sim, { imageAttempts: 1 })] });
+        const handle = await t.env.client.workflow.start(createSnapset, {
+          taskQueue,
+          workflowId: `retry-off-${taskQueue}`,
+          args: [fast(sim, { imageAttempts: 1 })],
+        });
         const f = await failureOf(handle.result());
         assert.equal(f.type, 'OpenStackResourceFailedError');
         assert.match(f.message, /the image of master1 .* is killed/);
@@ -104,8 +117,14 @@ describe('a failed snapshot is taken again (time-skipping server + simulator)', 
       t.env,
       async ({ sim, taskQueue }) => {
         // A long backoff: time only skips while the test awaits the result, so the VM is started during it.
-        const handle = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `retry-boot-${taskQueue}`, args: [fast(sim, { imageRetryDelay: '1h' })] });
-        await waitFor('the retry of master2 to be scheduled', async () => ((await handle.query(progressQuery)).imageRetries?.length ?? 0) > 0, { retryErrors: true });
+        const handle = await t.env.client.workflow.start(createSnapset, {
+          taskQueue,
+          workflowId: `retry-boot-${taskQueue}`,
+          args: [fast(sim, { imageRetryDelay: '1h' })],
+        });
+        await waitFor('the retry of master2 to be scheduled', async () => ((await handle.query(progressQuery)).imageRetries?.length ?? 0) > 0, {
+          retryErrors: true,
+        });
         const client = await simDeps(sim).openstack.client();
         await client.compute.startServer(uuidOf(scenario, 'master1'));
         await waitFor('master1 to be ACTIVE in Nova', () => sim.cloud.servers().find((s) => s.id === uuidOf(scenario, 'master1'))?.status === 'ACTIVE');
@@ -128,7 +147,11 @@ describe('a failed snapshot is taken again (time-skipping server + simulator)', 
     await withSimWorker(
       t.env,
       async ({ sim, taskQueue }) => {
-        const first = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `left-off-1-${taskQueue}`, args: [fast(sim, { imageAttempts: 1 })] });
+        const first = await t.env.client.workflow.start(createSnapset, {
+          taskQueue,
+          workflowId: `left-off-1-${taskQueue}`,
+          args: [fast(sim, { imageAttempts: 1 })],
+        });
         await failureOf(first.result());
         for (const s of sim.cloud.servers()) assert.equal(s.status, 'SHUTOFF');
         sim.cloud.setFaults({ killImagesOfServers: [] });
@@ -151,14 +174,16 @@ describe('a failed snapshot is taken again (time-skipping server + simulator)', 
         });
         const r = await asItIs.result();
         assertCompleteSet(sim, r.snapId, 3);
-        assert.ok(r.warnings?.some((w) => /capturing the lab as it is/.test(w)), `says so: ${JSON.stringify(r.warnings)}`);
+        assert.ok(
+          r.warnings?.some((w) => /capturing the lab as it is/.test(w)),
+          `says so: ${JSON.stringify(r.warnings)}`,
+        );
         assert.ok(!r.phasesRun.includes('preparing-cluster'), 'the nodes were not prepared');
         assert.equal(sim.controller.commands().length, commandsBefore, 'nothing sent to the controller');
       },
       scenario,
     );
   });
-
 });
 
 describe('Reset is a retry (dev server + simulator)', () => {
@@ -197,15 +222,24 @@ describe('Reset is a retry (dev server + simulator)', () => {
     await withSimWorker(
       t.env,
       async ({ sim, taskQueue }) => {
-        const handle = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `retry-once-${taskQueue}`, args: [fast(sim, { imageRetryDelay: '1s' })] });
+        const handle = await t.env.client.workflow.start(createSnapset, {
+          taskQueue,
+          workflowId: `retry-once-${taskQueue}`,
+          args: [fast(sim, { imageRetryDelay: '1s' })],
+        });
         const result = await handle.result();
         await recordHistory(t.env, handle.workflowId, handle.firstExecutionRunId, 'create-snapset-image-retried.json');
         assertCompleteSet(sim, result.snapId, 6);
         // From the cloud's side: 7 snapshots (one of them killed), the killed image deleted.
         assert.equal(requests(sim, 'compute.servers.createImage'), 7);
         assert.equal(requests(sim, 'image.images.delete'), 1, 'only the killed image was deleted');
-        const killed = (sim.cloud.images() as SimImage[]).filter((i) => i[SNAP_ID_PROPERTY] === result.snapId && i.name === `hotstack-master3-snapshot-${result.snapId}` && i.id !== result.images.master3!.imageId);
-        assert.ok(killed.every((i) => i.status === 'deleted'), `the killed image is gone: ${JSON.stringify(killed.map((i) => i.status))}`);
+        const killed = (sim.cloud.images() as SimImage[]).filter(
+          (i) => i[SNAP_ID_PROPERTY] === result.snapId && i.name === `hotstack-master3-snapshot-${result.snapId}` && i.id !== result.images.master3!.imageId,
+        );
+        assert.ok(
+          killed.every((i) => i.status === 'deleted'),
+          `the killed image is gone: ${JSON.stringify(killed.map((i) => i.status))}`,
+        );
         for (const s of sim.cloud.servers()) assert.equal(s.status, 'SHUTOFF', `${s.name} stayed SHUTOFF`);
         // The retry is recorded in the result and the progress.
         assert.equal(result.imageRetries?.length, 1);
@@ -222,7 +256,10 @@ describe('Reset is a retry (dev server + simulator)', () => {
   });
 
   test('reset of a failed run to its capture finishes the set, and a second run meanwhile is refused naming the reset run', async () => {
-    const scenario = lab(4, { stackName: `hs-reset-${randomUUID().slice(0, 6)}`, cloud: { latencies: { snapshotMs: 300_000 }, faults: { killImagesOfServers: [uuidOf(lab(4), 'master2')] } } });
+    const scenario = lab(4, {
+      stackName: `hs-reset-${randomUUID().slice(0, 6)}`,
+      cloud: { latencies: { snapshotMs: 300_000 }, faults: { killImagesOfServers: [uuidOf(lab(4), 'master2')] } },
+    });
     await withSimWorker(
       t.env,
       async ({ sim, taskQueue }) => {
@@ -239,10 +276,14 @@ describe('Reset is a retry (dev server + simulator)', () => {
 
         // The reset run holds the stack before it changes anything…
         const lock = t.env.client.workflow.getHandle(stackLockWorkflowId(scenario.stackName!));
-        await waitFor('the reset run to hold the stack lock', async () => {
-          const d = await lock.describe();
-          return d.status.name === 'RUNNING' && d.parentExecution?.runId === runId;
-        }, { retryErrors: true });
+        await waitFor(
+          'the reset run to hold the stack lock',
+          async () => {
+            const d = await lock.describe();
+            return d.status.name === 'RUNNING' && d.parentExecution?.runId === runId;
+          },
+          { retryErrors: true },
+        );
         // …so a second run of the stack is refused, untouched, naming it.
         const second = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `second-${taskQueue}`, args: [fast(sim)] });
         const refused = await failureOf(second.result());
@@ -285,7 +326,11 @@ describe('Reset is a retry (dev server + simulator)', () => {
         assert.equal(requests(sim, 'compute.servers.createImage'), creates, 'nothing imaged');
         assert.equal(sim.controller.commands().length, commands, 'nothing sent to the controller');
         for (const s of sim.cloud.servers()) assert.equal(s.status, 'SHUTOFF');
-        assert.equal((await t.env.client.workflow.getHandle(stackLockWorkflowId(scenario.stackName!)).describe()).status.name, 'COMPLETED', 'the stack is free again');
+        assert.equal(
+          (await t.env.client.workflow.getHandle(stackLockWorkflowId(scenario.stackName!)).describe()).status.name,
+          'COMPLETED',
+          'the stack is free again',
+        );
       },
       scenario,
     );
@@ -299,15 +344,24 @@ describe('Reset is a retry (dev server + simulator)', () => {
         const old = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `prune-old-${taskQueue}`, args: [fast(sim)] });
         await old.result();
         sim.cloud.setFaults({ endpoints: { 'image.images.delete': { latencyMs: 500_000 } } });
-        const handle = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `prune-fails-${taskQueue}`, args: [fast(sim, {}, { prepare: { enabled: false }, retention: { keep: 1 } })] });
+        const handle = await t.env.client.workflow.start(createSnapset, {
+          taskQueue,
+          workflowId: `prune-fails-${taskQueue}`,
+          args: [fast(sim, {}, { prepare: { enabled: false }, retention: { keep: 1 } })],
+        });
         await waitFor('verification to pass', async () => (await handle.query(progressQuery)).phasesRun.includes('pruning'), { retryErrors: true });
         const pruneId = `${handle.workflowId}-prune`;
-        await waitFor('the prune child to start', async () => (await t.env.client.workflow.getHandle(pruneId).describe()).status.name === 'RUNNING', { retryErrors: true });
+        await waitFor('the prune child to start', async () => (await t.env.client.workflow.getHandle(pruneId).describe()).status.name === 'RUNNING', {
+          retryErrors: true,
+        });
         await t.env.client.workflow.getHandle(pruneId).terminate('test: a retention child that fails');
         const r = await handle.result();
         assertCompleteSet(sim, r.snapId, 2);
         assert.match(r.retention?.error ?? '', /terminated|a retention child that fails/i);
-        assert.ok(r.warnings?.some((w) => /retention failed/.test(w)), `the warning is in the result: ${JSON.stringify(r.warnings)}`);
+        assert.ok(
+          r.warnings?.some((w) => /retention failed/.test(w)),
+          `the warning is in the result: ${JSON.stringify(r.warnings)}`,
+        );
       },
       lab(2, { stackName: `hs-prune-${randomUUID().slice(0, 6)}` }),
     );

@@ -30,7 +30,12 @@ function labOf(n: number, over: Partial<ScenarioInput> = {}): ScenarioInput {
   };
   for (let i = 1; i < n; i++) {
     const hex = i.toString(16).padStart(2, '0');
-    instances[`master${i}`] = { uuid: `7a5623ef-0855-4a8a-9bc3-56b6572f41${hex}`, role: 'ocp_master', mac_address: `fa:16:9e:81:f6:${hex}`, node: `master-${i}` };
+    instances[`master${i}`] = {
+      uuid: `7a5623ef-0855-4a8a-9bc3-56b6572f41${hex}`,
+      role: 'ocp_master',
+      mac_address: `fa:16:9e:81:f6:${hex}`,
+      node: `master-${i}`,
+    };
   }
   return { stackName: 'hs-lab', timeScale: 0.01, instances, ...over };
 }
@@ -53,7 +58,11 @@ function allActive(sim: Simulator): void {
 }
 
 /** Waits until the run's progress satisfies `ok`; the query itself may fail until a worker picked the run up. */
-function waitForPhase(handle: { query: (q: typeof progressQuery) => Promise<SnapsetProgress> }, ok: (p: SnapsetProgress) => boolean, what: string): Promise<SnapsetProgress> {
+function waitForPhase(
+  handle: { query: (q: typeof progressQuery) => Promise<SnapsetProgress> },
+  ok: (p: SnapsetProgress) => boolean,
+  what: string,
+): Promise<SnapsetProgress> {
   let last: SnapsetProgress | undefined;
   return waitFor(
     what,
@@ -155,19 +164,29 @@ describe('safe on a real lab (time-skipping server + simulator)', () => {
         const first = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `snapset-first-${taskQueue}`, args: [simInput(sim)] });
         await waitForPhase(first, (p) => p.phasesRun.includes('preparing-cluster'), 'the first run to start preparing');
         const commandsBefore = sim.controller.commands().length;
-        const second = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `schedule-like-${taskQueue}-2026-12-01T02:00:00Z`, args: [simInput(sim)] });
+        const second = await t.env.client.workflow.start(createSnapset, {
+          taskQueue,
+          workflowId: `schedule-like-${taskQueue}-2026-12-01T02:00:00Z`,
+          args: [simInput(sim)],
+        });
         const f = await failureOf(second.result());
         assert.equal(f.type, 'StackLockedError');
         assert.match(f.message, new RegExp(`stack hs-sno-1 is busy: workflow snapset-first-${taskQueue} \\(createSnapset\\)`));
         const history = await second.fetchHistory();
-        const scheduled = history.events!.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType!.name] : []));
+        const scheduled = history.events!.flatMap((e) =>
+          e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType!.name] : [],
+        );
         assert.deepEqual(scheduled, ['describeStackLock'], 'the refused run only asked who holds the lock');
         const result = await first.result();
         assert.ok(sim.controller.commands().length >= commandsBefore);
         const sets = new Set((sim.cloud.images() as SimImage[]).flatMap((i) => (i.hotstack_snap_id ? [i.hotstack_snap_id] : [])));
         assert.deepEqual([...sets], [result.snapId], 'one set, made by the first run');
         // The lock is free again: a third run of the (now SHUTOFF) lab takes a second set.
-        const third = await t.env.client.workflow.execute(createSnapset, { taskQueue, workflowId: `third-${taskQueue}`, args: [simInput(sim, { prepare: { enabled: false } })] });
+        const third = await t.env.client.workflow.execute(createSnapset, {
+          taskQueue,
+          workflowId: `third-${taskQueue}`,
+          args: [simInput(sim, { prepare: { enabled: false } })],
+        });
         assert.notEqual(third.snapId, result.snapId);
         assert.ok(third.warnings?.some((w) => /controller controller is already SHUTOFF/.test(w)));
       },
@@ -210,13 +229,21 @@ describe('safe on a real lab (time-skipping server + simulator)', () => {
       t.env,
       async ({ sim, taskQueue }) => {
         const handle = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `cancel-fanout-${taskQueue}`, args: [simInput(sim)] });
-        const p0 = await waitForPhase(handle, (p) => p.phase === 'creating-images' && (sim.cloud.counters()['compute.servers.createImage']?.requests ?? 0) === 6, 'every snapshot to start');
+        const p0 = await waitForPhase(
+          handle,
+          (p) => p.phase === 'creating-images' && (sim.cloud.counters()['compute.servers.createImage']?.requests ?? 0) === 6,
+          'every snapshot to start',
+        );
         await handle.cancel();
         await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
         const closed = sim.cloud.counters()['image.images.list']!.requests;
         const p = await handle.query(progressQuery);
         assert.equal(p.phase, 'cancelled');
-        assert.deepEqual((sim.cloud.images() as SimImage[]).filter((i) => i.hotstack_snap_id === p0.snapId), [], 'no image left');
+        assert.deepEqual(
+          (sim.cloud.images() as SimImage[]).filter((i) => i.hotstack_snap_id === p0.snapId),
+          [],
+          'no image left',
+        );
         assert.equal(sim.cloud.counters()['compute.servers.createImage']!.requests, 6, 'nothing new was created after the cancel');
         assert.match(p.details, /cancelled; changed before it stopped: .*; every image of set .* deleted \(6\); VMs now: 6 SHUTOFF/);
         await pause(3000);
@@ -240,7 +267,9 @@ describe('safe on a real lab (time-skipping server + simulator)', () => {
         assert.equal(p.snapId, undefined);
         assert.equal(sim.cloud.counters()['compute.servers.createImage']?.requests ?? 0, 0);
         const actual = Object.fromEntries(sim.cloud.servers().map((s) => [s.name, s.status]));
-        const byName = Object.fromEntries(Object.entries(sim.snapsetInput().snapsetData.instances).map(([n, i]) => [n, sim.cloud.servers().find((s) => s.id === i.uuid)!.status]));
+        const byName = Object.fromEntries(
+          Object.entries(sim.snapsetInput().snapsetData.instances).map(([n, i]) => [n, sim.cloud.servers().find((s) => s.id === i.uuid)!.status]),
+        );
         assert.deepEqual(p.failure?.finalServerStatus, byName, `reported states are Nova's (${JSON.stringify(actual)})`);
         assert.match(p.details, /changed before it stopped: cordoned master-0; shutting down nodes master-0; controller controller shutdown sent/);
       },
@@ -273,7 +302,11 @@ describe('safe on a real lab (time-skipping server + simulator)', () => {
           const p = await handle.query(progressQuery);
           assert.equal(p.phase, 'cancelled');
           assert.match(p.details, c.details);
-          assert.deepEqual((sim.cloud.images() as SimImage[]).filter((i) => i.hotstack_snap_id), [], 'no image of any set is left');
+          assert.deepEqual(
+            (sim.cloud.images() as SimImage[]).filter((i) => i.hotstack_snap_id),
+            [],
+            'no image of any set is left',
+          );
         },
         c.scenario,
       );
@@ -306,7 +339,10 @@ describe('safe on a real lab (time-skipping server + simulator)', () => {
         assert.ok(ours.every((i) => i.status === 'active' && i.tags.includes(COMPLETE_TAG) && i.tags.length === 7));
         const c = sim.cloud.counters();
         const injected = Object.values(c).reduce((n, e) => n + e.injected.error + e.injected.conflict + e.injected.drop, 0);
-        assert.ok(c['compute.servers.createImage']!.injected.drop === 2 && c['compute.servers.createImage']!.injected.conflict === 3, 'the lost answers and the 409 burst really happened');
+        assert.ok(
+          c['compute.servers.createImage']!.injected.drop === 2 && c['compute.servers.createImage']!.injected.conflict === 3,
+          'the lost answers and the 409 burst really happened',
+        );
         assert.ok(injected >= 10, `faults were injected (${injected})`);
       },
       lab,

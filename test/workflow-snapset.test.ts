@@ -23,7 +23,18 @@ describe('createSnapset end to end (time-skipping server + simulator)', () => {
       const result = await handle.result();
 
       assert.match(result.snapId, /^[A-Za-z0-9_-]{8}$/);
-      assert.deepEqual(result.phasesRun, ['validating', 'preflight', 'waiting-cert-rotation', 'preparing-cluster', 'shutting-down', 'waiting-shutoff', 'creating-images', 'tagging', 'verifying', 'completed']);
+      assert.deepEqual(result.phasesRun, [
+        'validating',
+        'preflight',
+        'waiting-cert-rotation',
+        'preparing-cluster',
+        'shutting-down',
+        'waiting-shutoff',
+        'creating-images',
+        'tagging',
+        'verifying',
+        'completed',
+      ]);
       for (const s of sim.cloud.servers()) assert.equal(s.status, 'SHUTOFF', `${s.name} is SHUTOFF`);
 
       const images = sim.cloud.images() as SimImage[];
@@ -33,7 +44,18 @@ describe('createSnapset end to end (time-skipping server + simulator)', () => {
         const img = ours.find((i) => i.id === result.images[name]!.imageId)!;
         assert.equal(img.name, `hotstack-${name}-snapshot-${result.snapId}`);
         assert.equal(img.status, 'active');
-        assert.deepEqual(img.tags.slice().sort(), ['hotstack', 'hotstack-snapset', `name=${name}`, `role=${inst.role}`, `snap_id=${result.snapId}`, `mac_address=${inst.mac_address}`, COMPLETE_TAG].sort());
+        assert.deepEqual(
+          img.tags.slice().sort(),
+          [
+            'hotstack',
+            'hotstack-snapset',
+            `name=${name}`,
+            `role=${inst.role}`,
+            `snap_id=${result.snapId}`,
+            `mac_address=${inst.mac_address}`,
+            COMPLETE_TAG,
+          ].sort(),
+        );
         assert.equal(img.hotstack_snap_id, result.snapId);
         assert.equal(img.hotstack_set_size, '2');
         assert.deepEqual(result.ansible[name], { image_id: img.id, role: inst.role, mac_address: inst.mac_address });
@@ -77,7 +99,13 @@ describe('createSnapset end to end (time-skipping server + simulator)', () => {
         assert.match(progress.details, /VMs now: 2 SHUTOFF/);
         assert.equal(progress.failure?.type, 'OpenStackResourceFailedError');
         assert.deepEqual(progress.failure?.finalServerStatus, { controller: 'SHUTOFF', master0: 'SHUTOFF' });
-        assert.deepEqual(progress.failure?.imageRetries?.map((r) => [r.instance, r.attempt]), [['master0', 2], ['master0', 3]]);
+        assert.deepEqual(
+          progress.failure?.imageRetries?.map((r) => [r.instance, r.attempt]),
+          [
+            ['master0', 2],
+            ['master0', 3],
+          ],
+        );
         const left = (sim.cloud.images() as SimImage[]).filter((i) => i.hotstack_snap_id === progress.snapId && i.status !== 'deleted');
         assert.deepEqual(left, [], 'no image of the failed set is left');
         for (const s of sim.cloud.servers()) assert.equal(s.status, 'SHUTOFF');
@@ -101,7 +129,10 @@ describe('createSnapset end to end (time-skipping server + simulator)', () => {
         assert.ok(!progress.phasesRun.includes('cleaning-up'));
         const kept = (sim.cloud.images() as SimImage[]).filter((i) => i.hotstack_snap_id === progress.snapId);
         assert.equal(kept.length, 2);
-        assert.ok(kept.every((i) => !i.tags.includes(COMPLETE_TAG)), 'never marked complete');
+        assert.ok(
+          kept.every((i) => !i.tags.includes(COMPLETE_TAG)),
+          'never marked complete',
+        );
       },
       scenario,
     );
@@ -118,7 +149,10 @@ describe('createSnapset end to end (time-skipping server + simulator)', () => {
       assert.equal(Object.keys(result.images).length, 2);
       for (const s of sim.cloud.servers()) assert.equal(s.status, 'SHUTOFF');
       const stops = sim.cloud.requestLog().filter((r) => r.endpoint === 'compute.servers.stop' && r.status === 202);
-      assert.ok(stops.some((r) => r.path.includes(FAST_SCENARIO.instances.master0!.uuid)), 'master0 was stopped through Nova os-stop');
+      assert.ok(
+        stops.some((r) => r.path.includes(FAST_SCENARIO.instances.master0!.uuid)),
+        'master0 was stopped through Nova os-stop',
+      );
     });
   });
 
@@ -159,7 +193,11 @@ describe('createSnapset end to end (time-skipping server + simulator)', () => {
     await withSimWorker(
       t.env,
       async ({ sim, taskQueue }) => {
-        assert.deepEqual(sim.controller.nodes().map((n) => [n.name, n.unschedulable]), nodes.map((n) => [n, true]), 'the lab starts cordoned');
+        assert.deepEqual(
+          sim.controller.nodes().map((n) => [n.name, n.unschedulable]),
+          nodes.map((n) => [n, true]),
+          'the lab starts cordoned',
+        );
         const handle = await t.env.client.workflow.start(createSnapset, { taskQueue, workflowId: `e2e-cordoned-${taskQueue}`, args: [simInput(sim)] });
         const result = await handle.result();
         assert.equal(Object.keys(result.images).length, 4);

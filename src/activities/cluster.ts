@@ -179,7 +179,7 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
           unchanged.push(node.name);
           continue;
         }
-        (await oc.setUnschedulable(node.name, unschedulable) ? changed : unchanged).push(node.name);
+        ((await oc.setUnschedulable(node.name, unschedulable)) ? changed : unchanged).push(node.name);
       }
       return { changed, unchanged };
     });
@@ -222,12 +222,7 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
         ctx.heartbeat(beat());
         const remaining = deadline - Date.now();
         if (remaining <= 0) {
-          throw new ClusterWaitTimeoutError(
-            `${waitingFor}: not reached within ${timeoutSeconds}s (${attempts} attempts)`,
-            waitingFor,
-            timeoutSeconds,
-            last,
-          );
+          throw new ClusterWaitTimeoutError(`${waitingFor}: not reached within ${timeoutSeconds}s (${attempts} attempts)`, waitingFor, timeoutSeconds, last);
         }
         await activityCtx().sleep(Math.min(intervalMs, remaining), beat);
       }
@@ -290,21 +285,37 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
           }
           const mapped = nodes.map((n) => ({ name: n.name, ready: n.ready, unschedulable: n.unschedulable, instance: keys.get(nameKey(n.name)) }));
           const warnings = [
-            ...mapped.filter((n) => !n.instance).map((n) => `OpenShift node ${n.name} matches no instance of snapset_data: it will be shut down but not imaged`),
+            ...mapped
+              .filter((n) => !n.instance)
+              .map((n) => `OpenShift node ${n.name} matches no instance of snapset_data: it will be shut down but not imaged`),
             // shutdownNodes skips NotReady nodes (assumed already off): a running but NotReady node (a lab
             // started and not yet revived) is only stopped by capture.forceStopAfter (Nova os-stop).
-            ...mapped.filter((n) => !n.ready).map((n) => `OpenShift node ${n.name} is NotReady: it cannot be shut down from inside; if its VM is running, only capture.forceStopAfter (Nova os-stop) will stop it`),
+            ...mapped
+              .filter((n) => !n.ready)
+              .map(
+                (n) =>
+                  `OpenShift node ${n.name} is NotReady: it cannot be shut down from inside; if its VM is running, only capture.forceStopAfter (Nova os-stop) will stop it`,
+              ),
           ];
           return { checks, nodes: mapped.map((n) => (n.instance ? n : { name: n.name, ready: n.ready, unschedulable: n.unschedulable })), warnings };
         });
       } catch (err) {
         if (err instanceof HostKeyVerificationError) {
-          fail('controller host key', err.message, `compare with ssh-keygen -lf on the controller, then pin it as controller.hostKeyFingerprint or add it to ${controller.knownHostsFile ?? '~/.ssh/known_hosts'}`);
+          fail(
+            'controller host key',
+            err.message,
+            `compare with ssh-keygen -lf on the controller, then pin it as controller.hostKeyFingerprint or add it to ${controller.knownHostsFile ?? '~/.ssh/known_hosts'}`,
+          );
         }
         if (err instanceof SshAuthenticationError) {
-          fail('controller ssh auth', err.message, `check controller.privateKeyFile${controller.privateKeyFile ? ` (${controller.privateKeyFile})` : ''} or the worker's ssh-agent, and controller.user`);
+          fail(
+            'controller ssh auth',
+            err.message,
+            `check controller.privateKeyFile${controller.privateKeyFile ? ` (${controller.privateKeyFile})` : ''} or the worker's ssh-agent, and controller.user`,
+          );
         }
-        if (err instanceof ConfigError) fail('controller ssh', err.message, 'the key file and known_hosts are read on the worker’s machine: check the path and permissions there');
+        if (err instanceof ConfigError)
+          fail('controller ssh', err.message, 'the key file and known_hosts are read on the worker’s machine: check the path and permissions there');
         throw err;
       }
     },
@@ -361,9 +372,7 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
      * Shuts nodes down from inside (`oc debug node/N -- chroot /host shutdown -h +1`), bounded
      * parallelism. Nodes already NotReady (powered off) are skipped, so a retry is harmless.
      */
-    async shutdownNodes(
-      input: ShutdownNodesInput,
-    ): Promise<{ scheduled: string[]; skipped: { node: string; reason: string }[] }> {
+    async shutdownNodes(input: ShutdownNodesInput): Promise<{ scheduled: string[]; skipped: { node: string; reason: string }[] }> {
       const controller = validateTarget(input?.controller);
       const wanted = requiredNodes(input.nodes);
       const maxParallel = input.maxParallel ?? 4;
@@ -419,9 +428,7 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
     },
 
     /** Shuts the controller down over SSH; the connection dropping under us counts as success. */
-    async shutdownController(
-      input: ShutdownControllerInput,
-    ): Promise<{ outcome: 'exited' | 'connection-dropped' | 'unreachable' }> {
+    async shutdownController(input: ShutdownControllerInput): Promise<{ outcome: 'exited' | 'connection-dropped' | 'unreachable' }> {
       const controller = validateTarget(input?.controller);
       const command = controllerShutdownCommand(input.command);
       const signal = Context.current().cancellationSignal;
@@ -462,18 +469,14 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
      * Approves the pending kubelet CSRs of the named nodes, and nothing else (rule in
      * `src/cluster/csr.ts`). Idempotent: approved CSRs are no longer pending.
      */
-    async approveNodeCsrs(
-      input: ApproveNodeCsrsInput,
-    ): Promise<{ approved: ApprovedCsr[]; ignored: { name: string; reason: string }[] }> {
+    async approveNodeCsrs(input: ApproveNodeCsrsInput): Promise<{ approved: ApprovedCsr[]; ignored: { name: string; reason: string }[] }> {
       const controller = validateTarget(input?.controller);
       const nodes = new Set(requiredNodes(input.nodes));
       return withSession(controller, (oc) => approveQualifyingCsrs(oc, nodes));
     },
 
     /** Waits until the nodes (default all) report Ready; optionally approving their kubelet CSRs meanwhile. */
-    async waitNodesReady(
-      input: WaitNodesReadyInput,
-    ): Promise<{ ready: string[]; waitedSeconds: number; approvedCsrs: ApprovedCsr[] }> {
+    async waitNodesReady(input: WaitNodesReadyInput): Promise<{ ready: string[]; waitedSeconds: number; approvedCsrs: ApprovedCsr[] }> {
       const controller = validateTarget(input?.controller);
       const wanted = optionalNodes(input.nodes);
       const timeout = validateSeconds(input.timeoutSeconds, 'timeoutSeconds', 1, MAX_WAIT_SECONDS);

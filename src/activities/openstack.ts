@@ -196,7 +196,6 @@ export function createOpenstackActivities(deps: OpenstackActivityDeps) {
       input.uuids.forEach((id, i) => result[outcome[i]!].push(id));
       return result;
     },
-
   };
 }
 

@@ -16,7 +16,15 @@ import {
   type Server,
 } from '../openstack/index.js';
 import { listSetImages } from '../openstack/snapset-store.js';
-import { ConfigError, ConsistencyLostError, PreflightError, SnapsetError, SnapsetVerificationError, ValidationError, type PreflightCheck } from '../shared/errors.js';
+import {
+  ConfigError,
+  ConsistencyLostError,
+  PreflightError,
+  SnapsetError,
+  SnapsetVerificationError,
+  ValidationError,
+  type PreflightCheck,
+} from '../shared/errors.js';
 import { COMPLETE_TAG, FAILED_IMAGE_STATES as FAILED, SNAP_ID_PROPERTY, setProblems, type ExpectedSetImage } from '../shared/snapset/index.js';
 import { activityCtx, mapLimit } from './context.js';
 import { REST_PARALLEL, type CloudInput, type OpenstackActivityDeps } from './types.js';
@@ -163,7 +171,8 @@ function shutoffOrWhy(s: Server | undefined): string {
 }
 
 const hint = {
-  config: 'put clouds.yaml in ./, ~/.config/openstack/ or /etc/openstack/ (or set OS_CLIENT_CONFIG_FILE), and name the cloud with the input’s `cloud` or the worker’s OS_CLOUD',
+  config:
+    'put clouds.yaml in ./, ~/.config/openstack/ or /etc/openstack/ (or set OS_CLIENT_CONFIG_FILE), and name the cloud with the input’s `cloud` or the worker’s OS_CLOUD',
   auth: (cloud: string) => `check the credentials of cloud ${cloud} in clouds.yaml / secure.yaml (openstack --os-cloud ${cloud} token issue)`,
   uuid: (name: string, uuid: string) => `check snapsetData.instances.${name}.uuid (openstack server show ${uuid}) and that the cloud and project are the lab's`,
 };
@@ -195,7 +204,14 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
         projectId = (await c.session.getToken(ctx.signal)).projectId ?? null;
       } catch (err) {
         if (err instanceof OpenStackUnauthorizedError || err instanceof OpenStackForbiddenError) {
-          throw new PreflightError([{ check: 'cloud auth', ok: false, message: `Keystone refused the credentials of cloud ${cloud}: ${err.serviceMessage || err.message}`, hint: hint.auth(cloud) }]);
+          throw new PreflightError([
+            {
+              check: 'cloud auth',
+              ok: false,
+              message: `Keystone refused the credentials of cloud ${cloud}: ${err.serviceMessage || err.message}`,
+              hint: hint.auth(cloud),
+            },
+          ]);
         }
         if (err instanceof ConfigError) throw new PreflightError([{ check: 'cloud auth', ok: false, message: err.message, hint: hint.config }]);
         throw err;
@@ -209,14 +225,32 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
         const check = `instance ${name}`;
         const s = found.get(uuid);
         if (!s) {
-          checks.push({ check, instance: name, ok: false, message: `no server ${uuid} in Nova (cloud ${cloud}${projectId ? `, project ${projectId}` : ''})`, hint: hint.uuid(name, uuid) });
+          checks.push({
+            check,
+            instance: name,
+            ok: false,
+            message: `no server ${uuid} in Nova (cloud ${cloud}${projectId ? `, project ${projectId}` : ''})`,
+            hint: hint.uuid(name, uuid),
+          });
           continue;
         }
         servers[name] = { uuid, serverName: s.name, status: s.status, taskState: s.taskState };
         if (s.status !== 'ACTIVE' && s.status !== 'SHUTOFF') {
-          checks.push({ check, instance: name, ok: false, message: `server ${uuid} (${s.name}) is ${s.status}`, hint: 'a SnapSet needs every server ACTIVE or SHUTOFF: repair or rebuild it first' });
+          checks.push({
+            check,
+            instance: name,
+            ok: false,
+            message: `server ${uuid} (${s.name}) is ${s.status}`,
+            hint: 'a SnapSet needs every server ACTIVE or SHUTOFF: repair or rebuild it first',
+          });
         } else if (s.taskState) {
-          checks.push({ check, instance: name, ok: false, message: `server ${uuid} (${s.name}) is busy (task_state ${s.taskState})`, hint: 'wait until Nova has finished with it, then start again' });
+          checks.push({
+            check,
+            instance: name,
+            ok: false,
+            message: `server ${uuid} (${s.name}) is busy (task_state ${s.taskState})`,
+            hint: 'wait until Nova has finished with it, then start again',
+          });
         } else {
           checks.push({ check, instance: name, ok: true, message: `server ${uuid} (${s.name}) ${s.status}` });
         }
@@ -229,7 +263,12 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
         checks.push({ check: 'image service', ok: true, message: 'Glance answers' });
       } catch (err) {
         if (!(err instanceof SnapsetError) || err.retryable) throw err;
-        checks.push({ check: 'image service', ok: false, message: `Glance: ${err.message}`, hint: `cloud ${cloud} must let this project list and create images` });
+        checks.push({
+          check: 'image service',
+          ok: false,
+          message: `Glance: ${err.message}`,
+          hint: `cloud ${cloud} must let this project list and create images`,
+        });
       }
       const failed = checks.filter((k) => !k.ok);
       if (failed.length > 0) throw new PreflightError(failed);
@@ -249,7 +288,9 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
       const snapId = validateSnapId(input?.snapId, 'captureImages');
       const instances = validateMap(input.instances, 'instances', 'captureImages') as CaptureImagesInput['instances'];
       if (input.properties?.[SNAP_ID_PROPERTY] !== snapId) {
-        throw new ValidationError([{ path: `properties.${SNAP_ID_PROPERTY}`, message: 'must equal snapId (the set is found by it)' }], { source: 'captureImages' });
+        throw new ValidationError([{ path: `properties.${SNAP_ID_PROPERTY}`, message: 'must equal snapId (the set is found by it)' }], {
+          source: 'captureImages',
+        });
       }
       const names = Object.keys(instances);
       const maxParallel = Math.max(1, Math.min(input.maxParallel ?? names.length, names.length));
@@ -285,7 +326,12 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
           state[name] = { imageId: img.id, status };
           since[name] ??= Date.now();
           if (status === 'active' && !done[name]) {
-            done[name] = { imageId: img.id, imageName: instances[name]!.imageName, created: false, seconds: Math.round((Date.now() - since[name]!) / 100) / 10 };
+            done[name] = {
+              imageId: img.id,
+              imageName: instances[name]!.imageName,
+              created: false,
+              seconds: Math.round((Date.now() - since[name]!) / 100) / 10,
+            };
           }
           if (FAILED.has(status) && !failure && !failedImages[name]) {
             const reason = `the image of ${name} (${img.id}, ${img.name}) is ${status}: the cloud failed the snapshot of server ${instances[name]!.uuid}`;
@@ -307,11 +353,16 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
       polls++;
       if (input.requireShutoff && names.some((n) => state[n]!.status === 'pending')) {
         // A set is consistent only if every VM is still down when an image is taken (a reset run, a retake).
-        const servers = await c.compute.getServersByIds(names.map((n) => instances[n]!.uuid), { signal: ctx.signal });
-        const notShutoff = Object.fromEntries(names.flatMap((n) => {
-          const status = shutoffOrWhy(servers.get(instances[n]!.uuid));
-          return status === 'SHUTOFF' ? [] : [[n, status] as const];
-        }));
+        const servers = await c.compute.getServersByIds(
+          names.map((n) => instances[n]!.uuid),
+          { signal: ctx.signal },
+        );
+        const notShutoff = Object.fromEntries(
+          names.flatMap((n) => {
+            const status = shutoffOrWhy(servers.get(instances[n]!.uuid));
+            return status === 'SHUTOFF' ? [] : [[n, status] as const];
+          }),
+        );
         if (Object.keys(notShutoff).length > 0) throw new ConsistencyLostError(notShutoff);
       }
       const create = async (name: string) => {
@@ -366,7 +417,11 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
           if (now >= deadline && input.reportFailed) {
             for (const n of names.filter((x) => !done[x])) {
               const st = state[n]!;
-              failedImages[n] = { ...(st.imageId ? { imageId: st.imageId } : {}), status: st.status, reason: `the image of ${n} was not active after ${input.timeoutSeconds} s (last status ${st.status})` };
+              failedImages[n] = {
+                ...(st.imageId ? { imageId: st.imageId } : {}),
+                status: st.status,
+                reason: `the image of ${n} was not active after ${input.timeoutSeconds} s (last status ${st.status})`,
+              };
             }
             return settled();
           }
@@ -426,8 +481,14 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
         ctx.signal,
       );
       // Confirmed from the cloud's side: the set's listing no longer shows them (a retry of this activity deletes again).
-      const left = (await setImages(c, snapId, ctx.signal)).filter((i) => ids.includes(i.id) && !['deleted', 'pending_delete'].includes(i.status.toLowerCase()));
-      if (left.length > 0) throw new ImagesStillListedError(snapId, left.map((i) => `${i.id} (${i.status})`));
+      const left = (await setImages(c, snapId, ctx.signal)).filter(
+        (i) => ids.includes(i.id) && !['deleted', 'pending_delete'].includes(i.status.toLowerCase()),
+      );
+      if (left.length > 0)
+        throw new ImagesStillListedError(
+          snapId,
+          left.map((i) => `${i.id} (${i.status})`),
+        );
       return { deleted: ids };
     },
 
@@ -450,7 +511,8 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
           const missing = want.tags.filter((t) => !img.tags.includes(t));
           added[name] = missing;
           // One JSON-patch sets every missing tag at once (Images API v2: PATCH `/tags` as a whole list).
-          if (missing.length > 0) await c.image.updateImage(want.imageId, [{ op: 'replace', path: '/tags', value: [...img.tags, ...missing] }], { signal: ctx.signal });
+          if (missing.length > 0)
+            await c.image.updateImage(want.imageId, [{ op: 'replace', path: '/tags', value: [...img.tags, ...missing] }], { signal: ctx.signal });
           ctx.heartbeat({ tagged: Object.keys(added).length, of: names.length });
         },
         ctx.signal,
@@ -496,7 +558,9 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
       let known = [...(input.knownImageIds ?? [])];
       for (let round = 0; round < 5; round++) {
         const listed = await setImages(c, snapId, ctx.signal);
-        const ids = [...new Set([...known, ...listed.filter((i) => !['deleted', 'pending_delete'].includes(i.status.toLowerCase())).map((i) => i.id)])].filter((id) => !deleted.has(id) && !refused.has(id));
+        const ids = [...new Set([...known, ...listed.filter((i) => !['deleted', 'pending_delete'].includes(i.status.toLowerCase())).map((i) => i.id)])].filter(
+          (id) => !deleted.has(id) && !refused.has(id),
+        );
         known = [];
         if (ids.length === 0) break;
         await mapLimit(ids, REST_PARALLEL, async (id) => {

@@ -57,7 +57,11 @@ export function createSnapsetStoreActivities(deps: OpenstackActivityDeps) {
     async deleteSnapsets(input: DeleteSnapsetsInput): Promise<DeleteSnapsetsResult> {
       const sets = input?.sets ?? {};
       const bad = Object.keys(sets).filter((s) => !SNAP_ID.test(s));
-      if (bad.length > 0) throw new ValidationError(bad.map((s) => ({ path: `sets.${s}`, message: 'not a snap_id' })), { source: 'deleteSnapsets' });
+      if (bad.length > 0)
+        throw new ValidationError(
+          bad.map((s) => ({ path: `sets.${s}`, message: 'not a snap_id' })),
+          { source: 'deleteSnapsets' },
+        );
       const ctx = activityCtx();
       const c = await deps.openstack.client(input.cloud);
       const result: DeleteSnapsetsResult = { deleted: [], left: [] };

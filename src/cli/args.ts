@@ -23,14 +23,16 @@ export function positiveInt(value: string): number {
 export function durationArg(minMs = 0, example = '1h or 30m'): (value: string) => string {
   return (value) => {
     const ms = parseDuration(value);
-    if (ms === undefined || ms < minMs) throw new InvalidArgumentError(`expected a duration${minMs >= 60_000 ? ` of at least ${minMs / 60_000}m` : ''}, such as ${example}`);
+    if (ms === undefined || ms < minMs)
+      throw new InvalidArgumentError(`expected a duration${minMs >= 60_000 ? ` of at least ${minMs / 60_000}m` : ''}, such as ${example}`);
     return value;
   };
 }
 
 /** A snap_id: 8 URL-safe base64 characters (one starting with `-` goes after `--`, or as `--snap-id=-…`). */
 export function snapIdArg(value: string): string {
-  if (!SNAP_ID.test(value)) throw new InvalidArgumentError(`${JSON.stringify(value)} is not a snap_id: expected 8 URL-safe base64 characters, e.g. from snapset list`);
+  if (!SNAP_ID.test(value))
+    throw new InvalidArgumentError(`${JSON.stringify(value)} is not a snap_id: expected 8 URL-safe base64 characters, e.g. from snapset list`);
   return value;
 }
 
@@ -40,7 +42,8 @@ export function snapIdsArg(value: string, previous: string[] = []): string[] {
 }
 
 export function stackNameArg(value: string): string {
-  if (!STACK_NAME.test(value)) throw new InvalidArgumentError(`${JSON.stringify(value)} is not a stack name: a letter, then letters, digits, _ . - (at most 100)`);
+  if (!STACK_NAME.test(value))
+    throw new InvalidArgumentError(`${JSON.stringify(value)} is not a stack name: a letter, then letters, digits, _ . - (at most 100)`);
   return value;
 }
 
@@ -63,7 +66,8 @@ export const jsonOption = (what: string) => new Option('--json', what);
  * them, or both saying the same.
  */
 export function stackTarget(positional: string | undefined, stack: string | undefined): string {
-  if (positional && stack && positional !== stack) throw new ValidationError([{ path: '--stack', message: `names ${stack}, the argument ${positional}: give one` }]);
+  if (positional && stack && positional !== stack)
+    throw new ValidationError([{ path: '--stack', message: `names ${stack}, the argument ${positional}: give one` }]);
   const target = positional ?? stack;
   if (!target) throw new ValidationError([{ path: '--stack', message: 'required: the stack name (or a workflow ID), as the argument or --stack' }]);
   return target;

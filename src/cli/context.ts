@@ -42,7 +42,11 @@ export function createContext(io: CliIo): CliContext {
     io,
     async withClient(cmd, fn) {
       const g = cmd.optsWithGlobals<GlobalOpts>();
-      const client = await connectClient({ ...(g.address ? { address: g.address } : {}), ...(g.namespace ? { namespace: g.namespace } : {}), ...(g.profile ? { profile: g.profile } : {}) });
+      const client = await connectClient({
+        ...(g.address ? { address: g.address } : {}),
+        ...(g.namespace ? { namespace: g.namespace } : {}),
+        ...(g.profile ? { profile: g.profile } : {}),
+      });
       try {
         return await fn(client);
       } finally {

@@ -23,7 +23,12 @@ export function cloudConfigFix(cwd = process.cwd()): string {
 
 /** Whether the error says the cloud cannot be reached or is not configured (exit 3). */
 export function isCloudUnavailable(err: unknown): boolean {
-  return err instanceof CloudConfigError || err instanceof OpenStackEndpointNotFoundError || err instanceof OpenStackNetworkError || err instanceof OpenStackTimeoutError;
+  return (
+    err instanceof CloudConfigError ||
+    err instanceof OpenStackEndpointNotFoundError ||
+    err instanceof OpenStackNetworkError ||
+    err instanceof OpenStackTimeoutError
+  );
 }
 
 /** Prints what went wrong and what to do on `io.err`; returns the exit code. */

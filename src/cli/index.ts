@@ -25,12 +25,32 @@ import * as skipWait from './commands/skip-wait.js';
 import * as watch from './commands/watch.js';
 
 /** The verbs, in the order `--help` lists them. */
-const COMMANDS: { register(program: Command, ctx: CliContext): void }[] = [create, preflight, watch, show, runs, skipWait, cancel, retry, list, latest, del, prune, revive, schedule];
+const COMMANDS: { register(program: Command, ctx: CliContext): void }[] = [
+  create,
+  preflight,
+  watch,
+  show,
+  runs,
+  skipWait,
+  cancel,
+  retry,
+  list,
+  latest,
+  del,
+  prune,
+  revive,
+  schedule,
+];
 
 /** package.json, from dist/src/cli/ or src/cli/. */
 const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
 
-const defaultIo = (): CliIo => ({ out: console.log, err: console.error, isTTY: !!process.stdout.isTTY, columns: process.stdout.columns || Number(process.env.COLUMNS) || undefined });
+const defaultIo = (): CliIo => ({
+  out: console.log,
+  err: console.error,
+  isTTY: !!process.stdout.isTTY,
+  columns: process.stdout.columns || Number(process.env.COLUMNS) || undefined,
+});
 
 /**
  * A snap_id may start with '-' (1 in 64 of the sets made before new ones stopped doing so), and
@@ -59,7 +79,11 @@ export function buildCli(ctx: CliContext = createContext(defaultIo()), argv?: st
       writeErr: (s) => io.err(s.trimEnd()),
       outputError: (s, write) => {
         write(s);
-        const hint = snapIdHint(s, argv, program.commands.map((c) => c.name()));
+        const hint = snapIdHint(
+          s,
+          argv,
+          program.commands.map((c) => c.name()),
+        );
         if (hint) write(`${hint}\n`);
       },
     });

@@ -15,7 +15,8 @@ function asText(file: string, bytes: Buffer): string {
   } catch {
     throw new ValidationError([{ path: file, message: 'not a text file (not UTF-8); expected JSON or YAML' }]);
   }
-  if (/[\u0000-\u0008\u000e-\u001f\u007f]/.test(text)) throw new ValidationError([{ path: file, message: 'not a text file (control characters); expected JSON or YAML' }]);
+  if (/[\u0000-\u0008\u000e-\u001f\u007f]/.test(text))
+    throw new ValidationError([{ path: file, message: 'not a text file (control characters); expected JSON or YAML' }]);
   return text;
 }
 

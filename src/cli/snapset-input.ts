@@ -41,4 +41,3 @@ const SNAKE_KEYS = ['stack_name', 'snapset_data', 'controller_ansible_host', 'os
 function isSnakeCase(raw: Record<string, unknown>): boolean {
   return SNAKE_KEYS.some((k) => k in raw);
 }
-

@@ -67,7 +67,13 @@ export async function confirm(ctx: CliContext, question: string, yes: boolean | 
 }
 
 /** Runs `pruneSnapsets` to its end (durable, in the Web UI under a workflow ID saying what it does). */
-export async function runPrune(ctx: CliContext, client: Client, cmd: Command, input: PruneSnapsetsInput, what: 'prune' | 'delete'): Promise<{ workflowId: string; result: PruneSnapsetsResult }> {
+export async function runPrune(
+  ctx: CliContext,
+  client: Client,
+  cmd: Command,
+  input: PruneSnapsetsInput,
+  what: 'prune' | 'delete',
+): Promise<{ workflowId: string; result: PruneSnapsetsResult }> {
   const taskQueue = cmd.optsWithGlobals<GlobalOpts>().taskQueue ?? TASK_QUEUE;
   const workflowId = pruneWorkflowId(what, input.stackName, new Date());
   const handle = await client.workflow.start<typeof pruneSnapsets>('pruneSnapsets', {
@@ -95,7 +101,12 @@ export function pruneLines(r: PruneSnapsetsResult, workflowId: string): string[]
 
 /** An age or a time left as people read it in a table: the two largest units (`40d2h`, `5h3m`, `42s`). */
 export function roughly(ms: number): string {
-  const units = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const;
+  const units = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const;
   const t = Math.max(0, ms);
   const i = units.findIndex(([, size]) => t >= size);
   if (i < 0) return '0s';

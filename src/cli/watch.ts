@@ -32,7 +32,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p.catch(() => undefined), new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([p.catch(() => undefined), new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
 }
 
 /** The run's progress, or undefined when no worker answers in time. */
@@ -90,18 +92,28 @@ export function startWorkerHint(taskQueue: string): string {
  * {@link NO_POLLER_WARN_MS}, or a task waiting unstarted for {@link TASK_WAIT_WARN_MS} although
  * pollers are listed (a stopped worker's pollers stay listed for minutes).
  */
-export async function noWorkerWarning(client: Client, desc: WorkflowExecutionDescription, noPollerSince: number | undefined, now = Date.now()): Promise<{ warning?: string; noPollerSince?: number }> {
+export async function noWorkerWarning(
+  client: Client,
+  desc: WorkflowExecutionDescription,
+  noPollerSince: number | undefined,
+  now = Date.now(),
+): Promise<{ warning?: string; noPollerSince?: number }> {
   const taskQueue = desc.taskQueue;
   const pollers = await taskQueuePollers(client, taskQueue, now).catch(() => undefined);
   if (!pollers) return {};
   if (pollers.live === 0) {
     const since = noPollerSince ?? now;
     const seen = pollers.lastSeenMs !== undefined ? `; last poll ${seconds(now - pollers.lastSeenMs)} ago` : '';
-    return { noPollerSince: since, ...(now - since >= NO_POLLER_WARN_MS ? { warning: `no worker polls task queue ${taskQueue}${seen}: ${startWorkerHint(taskQueue)}` } : {}) };
+    return {
+      noPollerSince: since,
+      ...(now - since >= NO_POLLER_WARN_MS ? { warning: `no worker polls task queue ${taskQueue}${seen}: ${startWorkerHint(taskQueue)}` } : {}),
+    };
   }
   const task = waitingTask(desc, now);
   if (task && now - task.sinceMs >= TASK_WAIT_WARN_MS) {
-    return { warning: `no worker takes this run's tasks: ${task.what} has waited ${seconds(now - task.sinceMs)} on task queue ${taskQueue} (the newest poller was seen ${seconds(now - (pollers.lastSeenMs ?? now))} ago, and a stopped worker stays listed for minutes; or every worker is busy): ${startWorkerHint(taskQueue)}` };
+    return {
+      warning: `no worker takes this run's tasks: ${task.what} has waited ${seconds(now - task.sinceMs)} on task queue ${taskQueue} (the newest poller was seen ${seconds(now - (pollers.lastSeenMs ?? now))} ago, and a stopped worker stays listed for minutes; or every worker is busy): ${startWorkerHint(taskQueue)}`,
+    };
   }
   return {};
 }
@@ -161,7 +173,9 @@ export function retryLine(r: ImageRetry): string {
 function plainLine(p: SnapsetProgress): string {
   const w = p.certWait && p.phase === 'waiting-cert-rotation' && !p.certWait.endedAt ? ` (wakes ${p.certWait.wakeAt})` : '';
   const images = imageRows(p);
-  const retries = p.imageRetries?.length ? ` (${p.imageRetries.length} image retr${p.imageRetries.length === 1 ? 'y' : 'ies'}: ${p.imageRetries.map((r) => `${r.instance} #${r.attempt}`).join(', ')})` : '';
+  const retries = p.imageRetries?.length
+    ? ` (${p.imageRetries.length} image retr${p.imageRetries.length === 1 ? 'y' : 'ies'}: ${p.imageRetries.map((r) => `${r.instance} #${r.attempt}`).join(', ')})`
+    : '';
   const details = tidyDurations(p.details);
   // Details that already begin with the phase ("failed: …") are not prefixed again.
   const head = details.startsWith(`${p.phase}:`) ? details : `${p.phase}${w}: ${details}`;
@@ -182,9 +196,17 @@ export async function failureLines(handle: WorkflowHandle, desc: WorkflowExecuti
   const lines = [`${desc.status.name}: ${message ?? 'no failure recorded'}`];
   if (failure?.type) lines.push(`  type: ${failure.type}${failure.instance ? `, instance ${failure.instance}` : ''}`);
   if (failure?.hint) lines.push(`  what to do: ${failure.hint}`);
-  if (failure?.finalServerStatus) lines.push(`  VMs now: ${Object.entries(failure.finalServerStatus).map(([n, s]) => `${n} ${s}`).join(', ')}`);
+  if (failure?.finalServerStatus)
+    lines.push(
+      `  VMs now: ${Object.entries(failure.finalServerStatus)
+        .map(([n, s]) => `${n} ${s}`)
+        .join(', ')}`,
+    );
   for (const r of failure?.imageRetries ?? []) lines.push(`  ${retryLine(r)}`);
-  if (failure?.cleanup) lines.push(`  cleanup: ${failure.cleanup.deleted.length} image(s) deleted${failure.cleanup.left.length ? `, left: ${failure.cleanup.left.join(', ')}` : ''}`);
+  if (failure?.cleanup)
+    lines.push(
+      `  cleanup: ${failure.cleanup.deleted.length} image(s) deleted${failure.cleanup.left.length ? `, left: ${failure.cleanup.left.join(', ')}` : ''}`,
+    );
   return lines;
 }
 
@@ -242,7 +264,10 @@ export async function watchRun(client: Client, workflowId: string, io: CliIo, op
     }
 
     // A line at once, before anything that may wait (the query needs a worker).
-    if (first && !io.isTTY) io.out(`${new Date(now()).toISOString()}  watching ${workflowId} (${desc.status.name}, task queue ${desc.taskQueue}, started ${desc.startTime.toISOString()})`);
+    if (first && !io.isTTY)
+      io.out(
+        `${new Date(now()).toISOString()}  watching ${workflowId} (${desc.status.name}, task queue ${desc.taskQueue}, started ${desc.startTime.toISOString()})`,
+      );
     if (first && io.isTTY) draw(renderLive(workflowId, desc.status.name, progress, startedAt, now()));
     first = false;
     const live = await noWorkerWarning(client, desc, noPollerSince, now());

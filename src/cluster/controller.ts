@@ -15,8 +15,7 @@ export const DEFAULT_CONTROLLER_SHUTDOWN_COMMAND = 'sudo shutdown -h now';
  * (`-h`/`-P`, `now`/`+N`), `poweroff` or `systemctl poweroff`, optionally by absolute path.
  * Anything else is refused: this string comes from workflow input.
  */
-const SHUTDOWN_FORM =
-  /^(sudo (-n )?)?(\/usr\/sbin\/|\/sbin\/|\/usr\/bin\/)?(shutdown( -[hP])?( now| \+[0-9]{1,3})?|poweroff|systemctl poweroff)$/;
+const SHUTDOWN_FORM = /^(sudo (-n )?)?(\/usr\/sbin\/|\/sbin\/|\/usr\/bin\/)?(shutdown( -[hP])?( now| \+[0-9]{1,3})?|poweroff|systemctl poweroff)$/;
 
 export function controllerShutdownCommand(command: string | undefined): SafeCommand {
   const line = (command ?? DEFAULT_CONTROLLER_SHUTDOWN_COMMAND).trim().replace(/\s+/g, ' ');

@@ -135,8 +135,7 @@ export function isPending(csr: CsrObject): boolean {
 }
 
 export type CsrVerdict =
-  | { approve: true; node: string; kind: 'kubelet-client' | 'kubelet-client-bootstrap' | 'kubelet-serving' }
-  | { approve: false; reason: string };
+  { approve: true; node: string; kind: 'kubelet-client' | 'kubelet-client-bootstrap' | 'kubelet-serving' } | { approve: false; reason: string };
 
 function usagesWithin(usages: string[] | undefined, allowed: string[], required: string): boolean {
   const u = usages ?? [];

@@ -47,9 +47,7 @@ export function validateObjectNames(names: unknown, field: string, kind = 'node 
 /** Checks one Kubernetes object name. */
 export function validateObjectName(name: unknown, field: string, kind = 'node name'): string {
   if (!isDns1123Subdomain(name)) {
-    throw new ValidationError([
-      { path: field, message: `${describe(name)} is not a valid ${kind} (RFC 1123 subdomain)` },
-    ]);
+    throw new ValidationError([{ path: field, message: `${describe(name)} is not a valid ${kind} (RFC 1123 subdomain)` }]);
   }
   return name;
 }
@@ -83,9 +81,7 @@ export interface SafeCommand {
 export function safeCommand(tokens: string[], verb: string): SafeCommand {
   const bad = tokens.filter((t) => !SHELL_INERT.test(t));
   if (tokens.length === 0 || bad.length > 0) {
-    throw new ValidationError([
-      { path: 'command', message: `refusing to build a command with unsafe arguments: ${bad.map(describe).join(', ')}` },
-    ]);
+    throw new ValidationError([{ path: 'command', message: `refusing to build a command with unsafe arguments: ${bad.map(describe).join(', ')}` }]);
   }
   return { line: tokens.join(' '), verb };
 }

@@ -4,13 +4,7 @@
  * kubectl/oc messages for writes).
  */
 import type { CsrObject } from './csr.js';
-import {
-  ClusterApiUnavailableError,
-  ClusterNotStableError,
-  OcOutputError,
-  RemoteCommandError,
-  tail,
-} from './errors.js';
+import { ClusterApiUnavailableError, ClusterNotStableError, OcOutputError, RemoteCommandError, tail } from './errors.js';
 import { goDuration, safeCommand, validateObjectName, type SafeCommand } from './names.js';
 import type { CommandResult, CommandSession, RunOptions } from './ssh.js';
 
@@ -138,13 +132,7 @@ export class OcClient {
     onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void,
   ): Promise<{ outputTail: string }> {
     const cmd = safeCommand(
-      [
-        'oc',
-        'adm',
-        'wait-for-stable-cluster',
-        `--minimum-stable-period=${goDuration(minimumStablePeriodSeconds)}`,
-        `--timeout=${goDuration(timeoutSeconds)}`,
-      ],
+      ['oc', 'adm', 'wait-for-stable-cluster', `--minimum-stable-period=${goDuration(minimumStablePeriodSeconds)}`, `--timeout=${goDuration(timeoutSeconds)}`],
       'oc adm wait-for-stable-cluster',
     );
     // oc enforces --timeout itself; the SSH bound is a backstop with a minute of slack.
@@ -171,10 +159,7 @@ export class OcClient {
   /** `oc debug node/N -- chroot /host shutdown -h +1`: the node powers off about a minute later. */
   async shutdownNode(node: string, timeoutMs: number): Promise<{ stderrTail: string }> {
     validateObjectName(node, 'node');
-    const cmd = safeCommand(
-      ['oc', 'debug', `node/${node}`, '--', 'chroot', '/host', 'shutdown', '-h', '+1'],
-      'oc debug node shutdown',
-    );
+    const cmd = safeCommand(['oc', 'debug', `node/${node}`, '--', 'chroot', '/host', 'shutdown', '-h', '+1'], 'oc debug node shutdown');
     const { stderr } = await this.oc(cmd, { timeoutMs });
     return { stderrTail: tail(stderr, 500) };
   }

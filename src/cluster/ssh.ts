@@ -100,9 +100,7 @@ export function expandHome(path: string, home: string): string {
 }
 
 type HostKeyPolicy =
-  | { kind: 'insecure' }
-  | { kind: 'pin'; fingerprint: string; known?: KnownHostEntry[] }
-  | { kind: 'known_hosts'; entries: KnownHostEntry[]; file: string };
+  { kind: 'insecure' } | { kind: 'pin'; fingerprint: string; known?: KnownHostEntry[] } | { kind: 'known_hosts'; entries: KnownHostEntry[]; file: string };
 
 function errnoCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
@@ -230,14 +228,10 @@ export class SshConnector implements ControllerConnector {
         throw new ConfigError('hostKeyFingerprint must be "SHA256:<base64>" as printed by ssh-keygen -lf');
       }
       // An explicitly named known_hosts file is checked as well; the default one is not needed.
-      const known = target.knownHostsFile
-        ? await readKnownHosts(expandHome(target.knownHostsFile, this.home), true)
-        : undefined;
+      const known = target.knownHostsFile ? await readKnownHosts(expandHome(target.knownHostsFile, this.home), true) : undefined;
       return { kind: 'pin', fingerprint, known };
     }
-    const file = target.knownHostsFile
-      ? expandHome(target.knownHostsFile, this.home)
-      : join(this.home, '.ssh', 'known_hosts');
+    const file = target.knownHostsFile ? expandHome(target.knownHostsFile, this.home) : join(this.home, '.ssh', 'known_hosts');
     const entries = await readKnownHosts(file, target.knownHostsFile !== undefined);
     if (entriesFor(entries, target.host, port).filter((e) => e.marker === undefined).length === 0) {
       throw new HostKeyVerificationError(
@@ -280,11 +274,7 @@ export class SshConnector implements ControllerConnector {
       return new SshConnectionError(`timed out connecting to ${target.host}:${port}`, endpoint, 'ETIMEDOUT', { cause: err });
     }
     if (err.level === 'handshake' && policy.kind !== 'insecure' && /host key|no matching/i.test(err.message)) {
-      return new HostKeyVerificationError(
-        `${target.host}:${port} offers no host key of the type(s) known for it: ${err.message}`,
-        endpoint,
-        undefined,
-      );
+      return new HostKeyVerificationError(`${target.host}:${port} offers no host key of the type(s) known for it: ${err.message}`, endpoint, undefined);
     }
     const code = err.code ?? err.level;
     return new SshConnectionError(`cannot connect to ${target.host}:${port}: ${err.message}`, endpoint, code, { cause: err });
@@ -296,11 +286,7 @@ function verifyHostKey(policy: HostKeyPolicy, host: string, port: number, key: B
   const endpoint = { host, port };
   if (policy.kind === 'pin') {
     if (!fingerprintsEqual(presented, policy.fingerprint)) {
-      return new HostKeyVerificationError(
-        `host key of ${host}:${port} does not match the pinned fingerprint (presented ${presented})`,
-        endpoint,
-        presented,
-      );
+      return new HostKeyVerificationError(`host key of ${host}:${port} does not match the pinned fingerprint (presented ${presented})`, endpoint, presented);
     }
     if (!policy.known) return undefined;
   }
@@ -388,13 +374,7 @@ class Ssh2Session implements CommandSession {
           if (opts.allowDrop) {
             resolve({ exitCode: null, stdout, stderr, dropped: true });
           } else {
-            reject(
-              new SshSessionDroppedError(
-                `SSH session to ${this.endpoint.host} dropped while running ${command.verb}`,
-                command.verb,
-                tail(stderr),
-              ),
-            );
+            reject(new SshSessionDroppedError(`SSH session to ${this.endpoint.host} dropped while running ${command.verb}`, command.verb, tail(stderr)));
           }
           return;
         }
@@ -424,14 +404,7 @@ class Ssh2Session implements CommandSession {
       };
       const timer = setTimeout(() => {
         stopChannel();
-        fail(
-          new CommandTimeoutError(
-            `${command.verb} did not finish within ${timeoutMs} ms`,
-            command.verb,
-            timeoutMs,
-            tail(stderr),
-          ),
-        );
+        fail(new CommandTimeoutError(`${command.verb} did not finish within ${timeoutMs} ms`, command.verb, timeoutMs, tail(stderr)));
       }, timeoutMs);
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       this.lostListeners.add(onLost);
@@ -452,9 +425,7 @@ class Ssh2Session implements CommandSession {
       try {
         this.client.exec(command.line, (e, ch) => {
           if (e) {
-            fail(
-              new RemoteCommandError(`cannot start ${command.verb}: ${e.message}`, command.verb, null, undefined, '', true),
-            );
+            fail(new RemoteCommandError(`cannot start ${command.verb}: ${e.message}`, command.verb, null, undefined, '', true));
             return;
           }
           channel = ch;

@@ -23,7 +23,13 @@ export const workflowPreloadModules = [join(dirname(fileURLToPath(import.meta.ur
  * every worker can load the same bundle instead of bundling again.
  */
 export async function writeWorkflowBundle(file: string): Promise<string> {
-  const { code }: WorkflowBundleWithSourceMap = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, preloadModules: workflowPreloadModules, webpackConfigHook: keepPreloads, logger: quietLogger });
+  const { code }: WorkflowBundleWithSourceMap = await bundleWorkflowCode({
+    workflowsPath,
+    workflowInterceptorModules,
+    preloadModules: workflowPreloadModules,
+    webpackConfigHook: keepPreloads,
+    logger: quietLogger,
+  });
   await writeFile(file, code);
   return file;
 }

@@ -27,7 +27,10 @@ export const devConfigSchema = z.strictObject({
     })
     .prefault({}),
   searchAttributes: z
-    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an identifier'), z.enum(['Keyword', 'Text', 'Int', 'Double', 'Bool', 'Datetime', 'KeywordList']))
+    .record(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an identifier'),
+      z.enum(['Keyword', 'Text', 'Int', 'Double', 'Bool', 'Datetime', 'KeywordList']),
+    )
     .default({ SnapsetPhase: 'Keyword', SnapId: 'Keyword', StackName: 'Keyword' }),
   simulator: scenarioSchema.optional(),
 });

@@ -117,10 +117,17 @@ export async function ensureSearchAttributes(address: string, namespace: string,
     const missing = Object.entries(wanted).filter(([name]) => !known.has(name));
     if (missing.length === 0) return [];
     try {
-      await conn.operatorService.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, INDEXED_VALUE_TYPE[type] ?? 2])) });
+      await conn.operatorService.addSearchAttributes({
+        namespace,
+        searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, INDEXED_VALUE_TYPE[type] ?? 2])),
+      });
     } catch (err) {
-      const cmd = missing.map(([name, type]) => `temporal operator search-attribute create --address ${address} --namespace ${namespace} --name ${name} --type ${type}`).join(' && ');
-      throw new Error(`the Temporal server at ${address} lacks search attributes ${missing.map(([n]) => n).join(', ')} and refused to add them (${err instanceof Error ? err.message : String(err)}); run: ${cmd}`);
+      const cmd = missing
+        .map(([name, type]) => `temporal operator search-attribute create --address ${address} --namespace ${namespace} --name ${name} --type ${type}`)
+        .join(' && ');
+      throw new Error(
+        `the Temporal server at ${address} lacks search attributes ${missing.map(([n]) => n).join(', ')} and refused to add them (${err instanceof Error ? err.message : String(err)}); run: ${cmd}`,
+      );
     }
     return missing.map(([name]) => name);
   } finally {

@@ -15,14 +15,24 @@ import { createWorker } from '../worker.js';
 import { projectRoot } from './config.js';
 import { startDevServer } from './dev-server.js';
 import { ensureToolchain, freePort } from './toolchain.js';
-import { currentDetails, eventsWithMetadata, launchChromium, openRunTab, resultPanel, searchAttributes, startTourRuns, tourScenario, waitForStatus } from './web-ui-tour.js';
+import {
+  currentDetails,
+  eventsWithMetadata,
+  launchChromium,
+  openRunTab,
+  resultPanel,
+  searchAttributes,
+  startTourRuns,
+  tourScenario,
+  waitForStatus,
+} from './web-ui-tour.js';
 import { SEARCH_ATTRIBUTES } from '../shared/workflow-api.js';
 
 const say = (s: string) => console.error(`[screenshots] ${s}`);
 
 async function main(): Promise<void> {
   const toolchain = await ensureToolchain(say);
-  if (!toolchain.chromium) throw new Error('no Chromium: install Debian\'s chromium (apt-get install chromium) or set CHROMIUM_PATH');
+  if (!toolchain.chromium) throw new Error("no Chromium: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH");
   const outDir = join(projectRoot(), 'docs', 'img');
   await mkdir(outDir, { recursive: true });
 

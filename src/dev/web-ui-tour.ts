@@ -43,7 +43,12 @@ export function tourScenario(tag: string): ScenarioInput & { stacks: { waiting: 
       mac_address: `fa:16:3e:00:${String(n).padStart(2, '0')}:${String(i).padStart(2, '0')}`,
       ...(node ? { node } : {}),
     });
-    return { controller: vm(0, 'controller'), master0: vm(10, 'ocp_master', 'master-0'), master1: vm(11, 'ocp_master', 'master-1'), worker0: vm(20, 'ocp_worker', 'worker-0') };
+    return {
+      controller: vm(0, 'controller'),
+      master0: vm(10, 'ocp_master', 'master-0'),
+      master1: vm(11, 'ocp_master', 'master-1'),
+      worker0: vm(20, 'ocp_worker', 'worker-0'),
+    };
   };
   const failing = lab(2);
   return {
@@ -81,7 +86,11 @@ export async function startTourRuns(client: Client, sim: Simulator, taskQueue: s
   const start = (stackName: string, clusterCreatedAt: string) =>
     client.workflow.start('createSnapset', { taskQueue, workflowId: snapsetWorkflowId(stackName), args: [input(stackName, clusterCreatedAt)] });
   const ref = (h: WorkflowHandleWithFirstExecutionRunId, stackName: string): TourRun => ({ stackName, workflowId: h.workflowId, runId: h.firstExecutionRunId });
-  const [waitH, failH, doneH] = await Promise.all([start(stacks.waiting, new Date().toISOString()), start(stacks.failed, longAgo), start(stacks.completed, longAgo)]);
+  const [waitH, failH, doneH] = await Promise.all([
+    start(stacks.waiting, new Date().toISOString()),
+    start(stacks.failed, longAgo),
+    start(stacks.completed, longAgo),
+  ]);
 
   const waiting = async () => {
     const p = await eventually(async () => {
@@ -155,7 +164,11 @@ export interface MetadataEvent {
 export async function eventsWithMetadata(page: Page, expectSummary: string, expectState: string): Promise<MetadataEvent[]> {
   const section = page.getByTestId('user-metadata-summary-heading').filter({ hasText: 'Events with Metadata' }).locator('xpath=../..');
   const read = async () => {
-    const lines = (await section.innerText()).split('\n').map((l) => l.trim()).filter(Boolean).slice(1);
+    const lines = (await section.innerText())
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .slice(1);
     const rows: MetadataEvent[] = [];
     for (let i = 0; i + 2 < lines.length; i += 3) rows.push({ kind: lines[i]!, summary: lines[i + 1] ?? '', state: lines[i + 2] ?? '' });
     return rows;

@@ -77,13 +77,7 @@ export function configSearchPath(opts: ConfigLookupOptions = {}): string[] {
   // platformdirs' user_config_dir honours XDG_CONFIG_HOME; its site dirs come from XDG_CONFIG_DIRS.
   const xdgHome = env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(home, '.config');
   const xdgDirs = (env.XDG_CONFIG_DIRS || '/etc/xdg').split(':').filter((d) => isAbsolute(d));
-  const dirs = [
-    cwd,
-    join(xdgHome, 'openstack'),
-    join(home, '.config', 'openstack'),
-    ...xdgDirs.map((d) => join(d, 'openstack')),
-    '/etc/openstack',
-  ];
+  const dirs = [cwd, join(xdgHome, 'openstack'), join(home, '.config', 'openstack'), ...xdgDirs.map((d) => join(d, 'openstack')), '/etc/openstack'];
   return [...new Set(dirs)];
 }
 
@@ -146,9 +140,7 @@ export interface LoadedConfig {
 export async function loadCloudsFile(opts: ConfigLookupOptions = {}): Promise<LoadedConfig> {
   const main = await loadFirst(configFileCandidates('clouds', opts));
   if (!main) {
-    throw new CloudConfigError(
-      `no clouds.yaml found (searched OS_CLIENT_CONFIG_FILE, then ${configSearchPath(opts).join(', ')})`,
-    );
+    throw new CloudConfigError(`no clouds.yaml found (searched OS_CLIENT_CONFIG_FILE, then ${configSearchPath(opts).join(', ')})`);
   }
   const secure = await loadFirst(configFileCandidates('secure', opts));
   const merged = secure ? deepMerge(main.data, secure.data) : main.data;
@@ -198,10 +190,10 @@ export function selectCloudName(loaded: LoadedConfig, wanted: string | undefined
   const names = Object.keys(loaded.clouds);
   const name = wanted || env.OS_CLOUD || (names.length === 1 ? names[0] : undefined);
   if (!name) {
-    throw new CloudConfigError(
-      `no cloud chosen: set OS_CLOUD or pass a cloud name (clouds defined: ${names.join(', ') || 'none'})`,
-      { file: loaded.file, key: 'clouds' },
-    );
+    throw new CloudConfigError(`no cloud chosen: set OS_CLOUD or pass a cloud name (clouds defined: ${names.join(', ') || 'none'})`, {
+      file: loaded.file,
+      key: 'clouds',
+    });
   }
   if (!loaded.clouds[name]) {
     throw new CloudConfigError(`cloud "${name}" is not defined (clouds defined: ${names.join(', ') || 'none'})`, {
@@ -259,10 +251,11 @@ export function resolveCloud(loaded: LoadedConfig, name: string, cwd?: string): 
       authType = 'v3token';
       break;
     default:
-      throw new CloudConfigError(
-        `unsupported auth_type "${authTypeRaw}" (supported: password, v3applicationcredential, v3token)`,
-        { file, key: k('auth_type'), cloud: name },
-      );
+      throw new CloudConfigError(`unsupported auth_type "${authTypeRaw}" (supported: password, v3applicationcredential, v3token)`, {
+        file,
+        key: k('auth_type'),
+        cloud: name,
+      });
   }
   const need = (key: keyof CloudAuth, why: string) => {
     if (!auth[key]) throw new CloudConfigError(`missing (${why})`, { file, key: k(`auth.${key}`), cloud: name });

@@ -30,10 +30,7 @@ export class OpenStackHttpError extends SnapsetError {
   /** Statuses the call would have accepted. */
   readonly expected: number[];
 
-  constructor(
-    call: HttpCallInfo & { status: number; requestId?: string; serviceMessage: string; expected?: number[] },
-    options?: { cause?: unknown },
-  ) {
+  constructor(call: HttpCallInfo & { status: number; requestId?: string; serviceMessage: string; expected?: number[] }, options?: { cause?: unknown }) {
     const rid = call.requestId ? ` [${call.requestId}]` : '';
     super(`${call.method} ${call.url} → ${call.status}${rid}: ${call.serviceMessage}`, options);
     this.method = call.method;
@@ -197,9 +194,7 @@ const BY_STATUS: Record<number, typeof OpenStackHttpError> = {
 };
 
 /** The error class for an unexpected status (subclass per family, base class otherwise). */
-export function httpErrorFor(
-  call: HttpCallInfo & { status: number; requestId?: string; serviceMessage: string; expected?: number[] },
-): OpenStackHttpError {
+export function httpErrorFor(call: HttpCallInfo & { status: number; requestId?: string; serviceMessage: string; expected?: number[] }): OpenStackHttpError {
   const cls = BY_STATUS[call.status] ?? (call.status >= 500 ? OpenStackServerError : OpenStackHttpError);
   return new cls(call);
 }

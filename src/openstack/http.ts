@@ -56,15 +56,15 @@ export function extractServiceMessage(text: string, contentType: string | null):
       if (obj && typeof obj === 'object' && !Array.isArray(obj)) {
         const o = obj as Record<string, unknown>;
         const pick = (v: unknown): string | undefined =>
-          v && typeof v === 'object' && typeof (v as { message?: unknown }).message === 'string'
-            ? (v as { message: string }).message
-            : undefined;
+          v && typeof v === 'object' && typeof (v as { message?: unknown }).message === 'string' ? (v as { message: string }).message : undefined;
         // Keystone / keystonemiddleware: {"error": {"code", "title", "message"}}
         // Nova: {"itemNotFound": {"code", "message"}}; Glance (webob JSON): {"code", "title", "message"}
         const msg =
           pick(o.error) ??
           (typeof o.message === 'string' ? o.message : undefined) ??
-          Object.values(o).map(pick).find((m) => m !== undefined);
+          Object.values(o)
+            .map(pick)
+            .find((m) => m !== undefined);
         if (msg) return clip(stripHtml(msg));
       }
     } catch {
@@ -75,7 +75,10 @@ export function extractServiceMessage(text: string, contentType: string | null):
 }
 
 function stripHtml(s: string): string {
-  return s.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  return s
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 function clip(s: string): string {

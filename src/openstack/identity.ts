@@ -39,11 +39,7 @@ export function identityV3Url(authUrl: string): string {
 function scopeOf(auth: CloudAuth): Record<string, unknown> | undefined {
   if (auth.project_id) return { project: { id: auth.project_id } };
   if (auth.project_name) {
-    const domain = auth.project_domain_id
-      ? { id: auth.project_domain_id }
-      : auth.project_domain_name
-        ? { name: auth.project_domain_name }
-        : undefined;
+    const domain = auth.project_domain_id ? { id: auth.project_domain_id } : auth.project_domain_name ? { name: auth.project_domain_name } : undefined;
     return { project: { name: auth.project_name, ...(domain ? { domain } : {}) } };
   }
   if (auth.domain_id) return { domain: { id: auth.domain_id } };
@@ -53,11 +49,7 @@ function scopeOf(auth: CloudAuth): Record<string, unknown> | undefined {
 
 function userOf(auth: CloudAuth): Record<string, unknown> {
   if (auth.user_id) return { id: auth.user_id };
-  const domain = auth.user_domain_id
-    ? { id: auth.user_domain_id }
-    : auth.user_domain_name
-      ? { name: auth.user_domain_name }
-      : undefined;
+  const domain = auth.user_domain_id ? { id: auth.user_domain_id } : auth.user_domain_name ? { name: auth.user_domain_name } : undefined;
   return { name: auth.username, ...(domain ? { domain } : {}) };
 }
 
@@ -106,11 +98,7 @@ export function parseTokenResponse(subjectToken: string | undefined, body: unkno
 }
 
 /** Issues a token: `POST {auth_url}/v3/auth/tokens` → 201 + `X-Subject-Token`. */
-export async function issueToken(
-  http: HttpTransport,
-  cloud: Pick<CloudConfig, 'authType' | 'auth'>,
-  signal?: AbortSignal,
-): Promise<Token> {
+export async function issueToken(http: HttpTransport, cloud: Pick<CloudConfig, 'authType' | 'auth'>, signal?: AbortSignal): Promise<Token> {
   const url = `${identityV3Url(cloud.auth.auth_url)}/auth/tokens`;
   const res = await http.request({
     method: 'POST',

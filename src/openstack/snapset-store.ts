@@ -56,7 +56,10 @@ export function listSetImages(c: OpenStackClient, snapId: string, opts: CallOpti
  * found by its property and by the seed's `snap_id=` tag (images made before the property existed).
  */
 export async function readSet(c: OpenStackClient, snapId: string, opts: CallOptions = {}): Promise<StoredSnapset> {
-  const [byProperty, tagged] = await Promise.all([listSetImages(c, snapId, opts), c.image.listAllImages({ tags: [tag('snap_id', snapId)], limit: PAGE }, opts)]);
+  const [byProperty, tagged] = await Promise.all([
+    listSetImages(c, snapId, opts),
+    c.image.listAllImages({ tags: [tag('snap_id', snapId)], limit: PAGE }, opts),
+  ]);
   return snapsetOf(snapId, [...byProperty, ...tagged]);
 }
 

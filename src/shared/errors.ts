@@ -65,9 +65,7 @@ export interface PreflightCheck {
 export class PreflightError extends SnapsetError {
   readonly retryable = false;
   constructor(readonly failed: PreflightCheck[]) {
-    super(
-      `preflight failed, nothing was changed: ${failed.map((c) => `${c.check}: ${c.message}${c.hint ? ` (${c.hint})` : ''}`).join('; ')}`,
-    );
+    super(`preflight failed, nothing was changed: ${failed.map((c) => `${c.check}: ${c.message}${c.hint ? ` (${c.hint})` : ''}`).join('; ')}`);
   }
   override details(): Record<string, unknown> {
     return { failed: this.failed };

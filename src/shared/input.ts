@@ -96,9 +96,17 @@ export const controllerSchema = z.strictObject(
       .refine((h) => HOSTNAME.test(h) || IPV4.test(h) || (h.includes(':') && IPV6.test(h)), 'expected a host name or IP address'),
     port: z.number(required('a TCP port number')).int('expected a whole number').min(1).max(65535).default(22),
     user: text('a string', SSH_USER, 'a login name'),
-    privateKeyFile: z.string(required('a file path')).min(1, 'expected a file path').max(LIMITS.stringLength, `expected a file path of at most ${LIMITS.stringLength} characters`).optional(),
+    privateKeyFile: z
+      .string(required('a file path'))
+      .min(1, 'expected a file path')
+      .max(LIMITS.stringLength, `expected a file path of at most ${LIMITS.stringLength} characters`)
+      .optional(),
     hostKeyFingerprint: text('a string', FINGERPRINT, 'a host key fingerprint as `ssh-keygen -lf` prints it: SHA256:<43 base64 characters>').optional(),
-    knownHostsFile: z.string(required('a file path')).min(1, 'expected a file path').max(LIMITS.stringLength, `expected a file path of at most ${LIMITS.stringLength} characters`).optional(),
+    knownHostsFile: z
+      .string(required('a file path'))
+      .min(1, 'expected a file path')
+      .max(LIMITS.stringLength, `expected a file path of at most ${LIMITS.stringLength} characters`)
+      .optional(),
     insecureIgnoreHostKey: z.boolean(required('true or false')).optional(),
   },
   required('an object'),
@@ -124,7 +132,12 @@ const captureSchema = z.strictObject(
     imagePollInterval: duration('5s'),
     maxParallelImages: z.number(required('a number')).int('expected a whole number').min(1).max(256).optional(),
     /** Times one image may be taken while the VMs stay SHUTOFF (a killed snapshot is taken again); 1 = never again. */
-    imageAttempts: z.number(required('a number')).int('expected a whole number').min(1, 'expected at least 1 (1: a failed snapshot fails the run)').max(10).default(3),
+    imageAttempts: z
+      .number(required('a number'))
+      .int('expected a whole number')
+      .min(1, 'expected at least 1 (1: a failed snapshot fails the run)')
+      .max(10)
+      .default(3),
     /** Wait before the first retake of a failed image; doubles on each further attempt (at most 5 min). */
     imageRetryDelay: duration('10s'),
     onFailure: z.enum(['cleanup', 'keep'], { error: 'expected "cleanup" or "keep"' }).default('cleanup'),
@@ -155,24 +168,27 @@ export const snapsetInputSchema = z.strictObject(
     controller: controllerSchema,
     snapsetData: z.strictObject(
       {
-        instances: z
-          .record(z.string(), instanceSchema, required('a map of instance name to {uuid, role, mac_address}'))
-          .superRefine((instances, ctx) => {
-            const names = Object.keys(instances);
-            if (names.length === 0) ctx.addIssue({ code: 'custom', message: 'expected at least one instance' });
-            if (names.length > LIMITS.instances) ctx.addIssue({ code: 'custom', message: `expected at most ${LIMITS.instances} instances (got ${names.length})` });
-            for (const name of names) {
-              if (!INSTANCE_NAME.test(name)) {
-                ctx.addIssue({ code: 'custom', path: [name], message: 'instance name must be usable in an image name: letters, digits, _ . - (at most 63, not starting with a symbol)' });
-              }
+        instances: z.record(z.string(), instanceSchema, required('a map of instance name to {uuid, role, mac_address}')).superRefine((instances, ctx) => {
+          const names = Object.keys(instances);
+          if (names.length === 0) ctx.addIssue({ code: 'custom', message: 'expected at least one instance' });
+          if (names.length > LIMITS.instances)
+            ctx.addIssue({ code: 'custom', message: `expected at most ${LIMITS.instances} instances (got ${names.length})` });
+          for (const name of names) {
+            if (!INSTANCE_NAME.test(name)) {
+              ctx.addIssue({
+                code: 'custom',
+                path: [name],
+                message: 'instance name must be usable in an image name: letters, digits, _ . - (at most 63, not starting with a symbol)',
+              });
             }
-            const seen = new Map<string, string>();
-            for (const [name, inst] of Object.entries(instances)) {
-              const other = seen.get(inst.uuid.toLowerCase());
-              if (other) ctx.addIssue({ code: 'custom', path: [name, 'uuid'], message: `same server UUID as instance ${other}` });
-              seen.set(inst.uuid.toLowerCase(), name);
-            }
-          }),
+          }
+          const seen = new Map<string, string>();
+          for (const [name, inst] of Object.entries(instances)) {
+            const other = seen.get(inst.uuid.toLowerCase());
+            if (other) ctx.addIssue({ code: 'custom', path: [name, 'uuid'], message: `same server UUID as instance ${other}` });
+            seen.set(inst.uuid.toLowerCase(), name);
+          }
+        }),
       },
       required('an object with instances'),
     ),
@@ -206,7 +222,10 @@ export function findSecrets(value: unknown, path: string[] = []): FieldIssue[] {
   const issues: FieldIssue[] = [];
   if (typeof value === 'string') {
     if (SECRET_VALUE.test(value)) {
-      issues.push({ path: path.join('.'), message: 'looks like key material or a token; secrets must not be in the input (it is kept in Temporal history): give a file path instead' });
+      issues.push({
+        path: path.join('.'),
+        message: 'looks like key material or a token; secrets must not be in the input (it is kept in Temporal history): give a file path instead',
+      });
     }
   } else if (Array.isArray(value)) {
     value.forEach((v, i) => issues.push(...findSecrets(v, [...path, String(i)])));
@@ -332,7 +351,11 @@ export function parseSnapsetInputWithNotes(raw: unknown): { input: SnapsetInput;
   const hasCamel = Object.keys(raw).some((k) => k in CAMEL_TOP);
   if (hasSnake && hasCamel) {
     throw new ValidationError([
-      { path: '', message: 'mixes camelCase keys (stackName, controller, snapsetData, cloud) with the seed’s snake_case ones (stack_name, controller_ansible_host, snapset_data, os_cloud): use one spelling' },
+      {
+        path: '',
+        message:
+          'mixes camelCase keys (stackName, controller, snapsetData, cloud) with the seed’s snake_case ones (stack_name, controller_ansible_host, snapset_data, os_cloud): use one spelling',
+      },
     ]);
   }
   const candidate = hasSnake ? fromSnake(raw) : raw;
@@ -341,7 +364,10 @@ export function parseSnapsetInputWithNotes(raw: unknown): { input: SnapsetInput;
   const reserved = Object.keys(rawInstances).filter((k) => PROTOTYPE_KEYS.has(k));
   if (reserved.length > 0) {
     throw new ValidationError(
-      reserved.map((k) => ({ path: toUserPath(['snapsetData', 'instances', k], hasSnake), message: 'reserved name (a JavaScript object key): rename the instance' })),
+      reserved.map((k) => ({
+        path: toUserPath(['snapsetData', 'instances', k], hasSnake),
+        message: 'reserved name (a JavaScript object key): rename the instance',
+      })),
     );
   }
   const result = snapsetInputSchema.safeParse(candidate);

@@ -30,7 +30,8 @@ export const METRIC_HELP: Record<keyof typeof SNAPSET_METRICS, string> = {
   runsFailed: 'Workflow runs failed, by the failure type of their root cause',
   runsCancelled: 'Workflow runs cancelled',
   runDuration: 'Run time from the run start to its end, by outcome (completed, failed, cancelled)',
-  captureDuration: 'Time to make every image of a set: the first captureImages scheduled until one reports every image active (retakes included), or until the run fails',
+  captureDuration:
+    'Time to make every image of a set: the first captureImages scheduled until one reports every image active (retakes included), or until the run fails',
   certWaitDuration: 'Time spent in the kubelet certificate-rotation wait, by how it ended (fired, or ended early by skipCertWait or a cancellation)',
   imagesCreated: 'Images (kind=image) and volume snapshots (kind=volume_snapshot) of captured sets',
   imageRetries: 'Snapshots taken again after the cloud failed one, by the status it ended in (killed, deactivated, deleted; timeout: stuck in another)',

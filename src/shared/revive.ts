@@ -85,9 +85,22 @@ export interface SetAssessment {
 export function setAssessment(set: StoredSnapset): SetAssessment {
   const images: SetAssessment['images'] = {};
   for (const i of set.images) {
-    images[i.name] = { imageId: i.imageId, imageName: i.imageName, status: i.status, ...(i.role ? { role: i.role } : {}), ...(i.macAddress ? { macAddress: i.macAddress } : {}) };
+    images[i.name] = {
+      imageId: i.imageId,
+      imageName: i.imageName,
+      status: i.status,
+      ...(i.role ? { role: i.role } : {}),
+      ...(i.macAddress ? { macAddress: i.macAddress } : {}),
+    };
   }
-  return { snapId: set.snapId, ...(set.stackName ? { stackName: set.stackName } : {}), createdAt: set.createdAt, complete: set.complete, problems: set.problems, images };
+  return {
+    snapId: set.snapId,
+    ...(set.stackName ? { stackName: set.stackName } : {}),
+    createdAt: set.createdAt,
+    complete: set.complete,
+    problems: set.problems,
+    images,
+  };
 }
 
 /** `3d 4h`, `5h 12m`, `40s`: an age as people read it. */

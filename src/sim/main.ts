@@ -95,7 +95,9 @@ async function main(argv: string[]): Promise<void> {
   console.log(`\nports ${ports.cloud} (cloud) and ${ports.ssh} (SSH)`);
   console.log(`input that completes against this simulator: ${rel(inputFile)}`);
   console.log('\nA worker for it (another terminal, from the repository root):');
-  console.log(`  OS_CLIENT_CONFIG_FILE=${rel(sim.cloud.cloudsYamlPath)} OS_CLOUD=${sim.cloud.cloudName} SNAPSET_SSH_KEYS=${rel(sim.controller.privateKeyFile)} npm run worker`);
+  console.log(
+    `  OS_CLIENT_CONFIG_FILE=${rel(sim.cloud.cloudsYamlPath)} OS_CLOUD=${sim.cloud.cloudName} SNAPSET_SSH_KEYS=${rel(sim.controller.privateKeyFile)} npm run worker`,
+  );
   console.log('Then a run:');
   console.log(`  npx snapset create -f ${rel(inputFile)} --watch${existsSync(join(projectRoot(), 'examples')) ? '      (or any file in examples/)' : ''}`);
   console.log(`Try: OS_CLIENT_CONFIG_FILE=${rel(sim.cloud.cloudsYamlPath)} openstack --os-cloud ${sim.cloud.cloudName} image list --tag hotstack-snapset`);

@@ -47,7 +47,11 @@ export const scenarioSchema = z
     const seen = new Map<string, string>();
     const labs: [string, Record<string, { uuid: string }>, (string | number)[]][] = [
       [s.stackName, s.instances, ['instances']],
-      ...Object.entries(s.labs).map(([name, lab]): [string, Record<string, { uuid: string }>, (string | number)[]] => [name, lab.instances, ['labs', name, 'instances']]),
+      ...Object.entries(s.labs).map(([name, lab]): [string, Record<string, { uuid: string }>, (string | number)[]] => [
+        name,
+        lab.instances,
+        ['labs', name, 'instances'],
+      ]),
     ];
     for (const [lab, instances, path] of labs) {
       for (const [name, inst] of Object.entries(instances)) {

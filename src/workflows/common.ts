@@ -137,10 +137,19 @@ export function rootCause(err: unknown): { type: string; message: string; activi
     } else if (cur instanceof ChildWorkflowFailure) {
       cur = cur.cause;
     } else if (cur instanceof ApplicationFailure) {
-      return { type: cur.type ?? 'Error', message: cur.message, ...(activityType ? { activityType } : {}), ...(cur.details?.[0] ? { details: cur.details[0] } : {}) };
+      return {
+        type: cur.type ?? 'Error',
+        message: cur.message,
+        ...(activityType ? { activityType } : {}),
+        ...(cur.details?.[0] ? { details: cur.details[0] } : {}),
+      };
     } else if (cur instanceof TimeoutFailure) {
       const what = activityType ? `step ${activityType}` : 'a step';
-      return { type: 'TimeoutFailure', message: `${what} timed out (${String(cur.timeoutType)}): its worker stopped answering or the step outlived its time limit`, ...(activityType ? { activityType } : {}) };
+      return {
+        type: 'TimeoutFailure',
+        message: `${what} timed out (${String(cur.timeoutType)}): its worker stopped answering or the step outlived its time limit`,
+        ...(activityType ? { activityType } : {}),
+      };
     } else if (cur instanceof CancelledFailure) {
       return { type: 'CancelledFailure', message: 'cancelled' };
     } else if (cur instanceof TemporalFailure && cur.cause) {
@@ -183,7 +192,10 @@ export function validateInput<T>(raw: unknown, run: RunTracker<string>, parse: (
     for (const note of parsed.notes ?? []) run.warn(note);
     return parsed.input;
   } catch (err) {
-    const failure = err instanceof ValidationError ? ApplicationFailure.create({ type: FailureTypes.validation, message: err.message, nonRetryable: true, details: [err.details()] }) : err;
+    const failure =
+      err instanceof ValidationError
+        ? ApplicationFailure.create({ type: FailureTypes.validation, message: err.message, nonRetryable: true, details: [err.details()] })
+        : err;
     run.progress.failure = failureInfo(failure);
     run.enter('failed', `failed: ${run.progress.failure.message}; nothing outside was changed`);
     throw failure;
@@ -323,7 +335,9 @@ async function startStackLock(stackName: string) {
     } catch {
       // The refusal stands without the holder's name.
     }
-    const who = holder.workflowId ? `workflow ${holder.workflowId}${holder.workflowType ? ` (${holder.workflowType})` : ''}${holder.since ? `, since ${holder.since}` : ''}` : `the run holding lock ${lockId}`;
+    const who = holder.workflowId
+      ? `workflow ${holder.workflowId}${holder.workflowType ? ` (${holder.workflowType})` : ''}${holder.since ? `, since ${holder.since}` : ''}`
+      : `the run holding lock ${lockId}`;
     throw ApplicationFailure.create({
       type: FailureTypes.stackLocked,
       nonRetryable: true,

@@ -17,7 +17,16 @@ import { formatDuration } from '../shared/duration.js';
 import { FailureTypes } from '../shared/errors.js';
 import { describeStatuses } from '../shared/failures.js';
 import { parseSnapsetInputWithNotes, type SnapsetInput } from '../shared/input.js';
-import { ansibleResult, imageName, seedTags, SNAP_ID_PROPERTY, snapIdFromUuid, snapIdFromUuidNoDash, snapsetImageProperties, stackParameters } from '../shared/snapset/index.js';
+import {
+  ansibleResult,
+  imageName,
+  seedTags,
+  SNAP_ID_PROPERTY,
+  snapIdFromUuid,
+  snapIdFromUuidNoDash,
+  snapsetImageProperties,
+  stackParameters,
+} from '../shared/snapset/index.js';
 import type { PruneSnapsetsResult } from '../shared/snapset/index.js';
 import type { Phase } from '../shared/types.js';
 import {
@@ -162,7 +171,12 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
       if (nodes.length > 0) {
         run.changed(`shutting down nodes ${nodes.map((n) => n.name).join(', ')}`);
         // A retry after every master went down finds the API gone: that is the state we want; the SHUTOFF wait proves it.
-        await step(waits(600_000).shutdownNodes, `shut down ${nodes.length} node(s) from inside`, { controller, nodes: nodes.map((n) => n.name), maxParallel: NODE_SHUTDOWN_PARALLEL, assumeDownIfApiUnavailable: true });
+        await step(waits(600_000).shutdownNodes, `shut down ${nodes.length} node(s) from inside`, {
+          controller,
+          nodes: nodes.map((n) => n.name),
+          maxParallel: NODE_SHUTDOWN_PARALLEL,
+          assumeDownIfApiUnavailable: true,
+        });
       }
     }
 
@@ -190,7 +204,10 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
     const setId = snapId;
     progress.images = Object.fromEntries(names.map((n) => [n, { state: 'pending' }]));
 
-    run.enter('creating-images', `creating ${names.length} images of set ${snapId}${input.capture.maxParallelImages ? `, at most ${input.capture.maxParallelImages} at once` : ''}`);
+    run.enter(
+      'creating-images',
+      `creating ${names.length} images of set ${snapId}${input.capture.maxParallelImages ? `, at most ${input.capture.maxParallelImages} at once` : ''}`,
+    );
     // A reset to the capture: the stack is held again before any image is made (the order recorded in
     // test/fixtures/histories/create-snapset-reset.json: after the phase upserts, before the capture).
     await beforeChange();
@@ -230,7 +247,10 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
 
     retention = input.retention ? await applyRetention(input, run) : undefined;
 
-    run.enter('completed', `SnapSet ${snapId} complete: ${names.length} images${retention ? `; retention deleted ${retention.deleted.length} older set(s)` : ''}`);
+    run.enter(
+      'completed',
+      `SnapSet ${snapId} complete: ${names.length} images${retention ? `; retention deleted ${retention.deleted.length} older set(s)` : ''}`,
+    );
     const held = lock;
     lock = undefined;
     await releaseStackLock(held, run);
@@ -258,7 +278,11 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
         run.enter('cleaning-up', `deleting every image of the unfinished set ${snapId}`);
         try {
           const known = Object.values(progress.images ?? {}).flatMap((i) => (i.imageId ? [i.imageId] : []));
-          const cleanup = await step(persistent(CLEANUP_BUDGET_MS).cleanupSnapset, `delete every image of set ${snapId}`, { ...cloud, snapId, knownImageIds: known });
+          const cleanup = await step(persistent(CLEANUP_BUDGET_MS).cleanupSnapset, `delete every image of set ${snapId}`, {
+            ...cloud,
+            snapId,
+            knownImageIds: known,
+          });
           failure.cleanup = { deleted: cleanup.deleted, left: cleanup.left.map((l) => `${l.id} (${l.name ?? 'unnamed'}: ${l.reason})`) };
           for (const n of names) if (progress.images?.[n]?.imageId) progress.images[n] = { state: 'deleted', imageId: progress.images[n].imageId };
         } catch (cleanupErr) {
@@ -295,7 +319,10 @@ function outcome(cancelled: boolean, f: SnapsetFailureInfo, run: RunTracker<Phas
   if (run.untouched && !snapId) return `${what}; nothing outside was changed`;
   const parts = [what, `changed before it stopped: ${run.progress.changes!.join('; ')}`];
   if (snapId && onFailure === 'keep') parts.push(`images of ${snapId} kept (onFailure: keep)`);
-  if (f.cleanup) parts.push(f.cleanup.left.length === 0 ? `every image of set ${snapId} deleted (${f.cleanup.deleted.length})` : `images NOT deleted: ${f.cleanup.left.join(', ')}`);
+  if (f.cleanup)
+    parts.push(
+      f.cleanup.left.length === 0 ? `every image of set ${snapId} deleted (${f.cleanup.deleted.length})` : `images NOT deleted: ${f.cleanup.left.join(', ')}`,
+    );
   parts.push(f.finalServerStatus ? `VMs now: ${describeStatuses(f.finalServerStatus)}` : 'the VMs’ states could not be read from Nova');
   return parts.join('; ');
 }
@@ -310,11 +337,11 @@ async function applyRetention(input: SnapsetInput, run: RunTracker<Phase>): Prom
   const workflowId = `${workflowInfo().workflowId}-prune`;
   run.enter('pruning', `keeping the newest ${keep} complete set(s) of ${input.stackName}, none older than ${formatDuration(maxAge)}`);
   try {
-    const r = await executeChild('pruneSnapsets', {
+    const r = (await executeChild('pruneSnapsets', {
       workflowId,
       args: [{ stackName: input.stackName, ...(input.cloud ? { cloud: input.cloud } : {}), keep, maxAge: formatDuration(maxAge) }],
       staticSummary: `retention of ${input.stackName}: keep ${keep}`,
-    }) as PruneSnapsetsResult;
+    })) as PruneSnapsetsResult;
     return { workflowId, deleted: r.deleted, kept: r.keep, reasons: r.reasons };
   } catch (err) {
     if (isCancellation(err) && patched(PATCHES.retentionCancel)) throw err;
@@ -367,9 +394,19 @@ async function captureWithRetries(
     const at = isoAt(workflowNow());
     for (const n of failedNames) {
       attempts[n]!++;
-      const retry: ImageRetry = { instance: n, attempt: attempts[n]!, of, reason: failed[n]!.reason, ...(failed[n]!.imageId ? { failedImageId: failed[n]!.imageId } : {}), at };
+      const retry: ImageRetry = {
+        instance: n,
+        attempt: attempts[n]!,
+        of,
+        reason: failed[n]!.reason,
+        ...(failed[n]!.imageId ? { failedImageId: failed[n]!.imageId } : {}),
+        at,
+      };
       progress.imageRetries.push(retry);
-      progress.images![n] = { state: `${failed[n]!.status}: taking it again (attempt ${attempts[n]} of ${of})`, ...(failed[n]!.imageId ? { imageId: failed[n]!.imageId } : {}) };
+      progress.images![n] = {
+        state: `${failed[n]!.status}: taking it again (attempt ${attempts[n]} of ${of})`,
+        ...(failed[n]!.imageId ? { imageId: failed[n]!.imageId } : {}),
+      };
       log.warn('the cloud failed a snapshot: taking it again', { instance: n, attempt: attempts[n], of, reason: failed[n]!.reason });
     }
     const which = failedNames.map((n) => `${n} (${failed[n]!.status}, attempt ${attempts[n]} of ${of})`).join(', ');
@@ -390,11 +427,18 @@ async function captureWithRetries(
 }
 
 /** Waits for SHUTOFF; with `forceStopAfter`, sends Nova os-stop to the stragglers once it passes. */
-async function waitShutoff(input: SnapsetInput, uuids: string[], names: Record<string, string>, cloud: { cloud?: string }, run: RunTracker<Phase>): Promise<void> {
+async function waitShutoff(
+  input: SnapsetInput,
+  uuids: string[],
+  names: Record<string, string>,
+  cloud: { cloud?: string },
+  run: RunTracker<Phase>,
+): Promise<void> {
   const total = input.capture.shutoffTimeout;
   const pollSeconds = input.capture.shutoffPollInterval / 1000;
   const force = input.capture.forceStopAfter;
-  const wait = (ms: number) => step(waits(ms).waitServersShutoff, `wait SHUTOFF (${uuids.length})`, { ...cloud, uuids, names, timeoutSeconds: Math.max(1, ms / 1000), pollSeconds });
+  const wait = (ms: number) =>
+    step(waits(ms).waitServersShutoff, `wait SHUTOFF (${uuids.length})`, { ...cloud, uuids, names, timeoutSeconds: Math.max(1, ms / 1000), pollSeconds });
   if (force === undefined || force >= total) {
     await wait(total);
     return;

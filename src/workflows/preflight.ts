@@ -43,7 +43,9 @@ export async function runPreflight(input: SnapsetInput, run: RunTracker<string>,
       const installed = input.prepare.clusterCreatedAt;
       const oldEnough = installed !== undefined && workflowNow() >= Date.parse(installed) + input.prepare.certRotationWait;
       if (allShutoff && oldEnough && patched(PATCHES.shutoffLab)) {
-        run.warn(`every VM is already SHUTOFF and the cluster was installed at ${installed}, more than ${formatDuration(input.prepare.certRotationWait)} ago: capturing the lab as it is, without preparing the nodes`);
+        run.warn(
+          `every VM is already SHUTOFF and the cluster was installed at ${installed}, more than ${formatDuration(input.prepare.certRotationWait)} ago: capturing the lab as it is, without preparing the nodes`,
+        );
         return { servers: cloudCheck.servers, nodes: [], checks: cloudCheck.checks, controllerShutoff: true, labShutoff: true };
       }
       throw ApplicationFailure.create({
@@ -60,7 +62,9 @@ export async function runPreflight(input: SnapsetInput, run: RunTracker<string>,
   run.say(`${why}: controller ${controller.user}@${controller.host}:${controller.port} over SSH${input.prepare.enabled ? ' and oc' : ''}`);
   const ctl = await step(checks.preflightController, `preflight: controller ${controller.name}${input.prepare.enabled ? ' and oc' : ''}`, {
     controller,
-    instances: Object.fromEntries(names.map((n) => [n, { role: instances[n]!.role, ...(cloudCheck.servers[n] ? { serverName: cloudCheck.servers[n].serverName } : {}) }])),
+    instances: Object.fromEntries(
+      names.map((n) => [n, { role: instances[n]!.role, ...(cloudCheck.servers[n] ? { serverName: cloudCheck.servers[n].serverName } : {}) }]),
+    ),
     checkCluster: input.prepare.enabled,
   });
   for (const w of ctl.warnings) run.warn(w);
@@ -98,6 +102,11 @@ export async function preflightSnapset(rawInput: unknown): Promise<PreflightRepo
   } catch (err) {
     progress.failure = failureInfo(err);
     run.enter('failed', `failed: ${progress.failure.message}; nothing was changed`);
-    throw ApplicationFailure.create({ type: progress.failure.type, message: `${progress.failure.message}${progress.failure.hint ? ` — ${progress.failure.hint}` : ''}`, nonRetryable: true, details: [progress.failure] });
+    throw ApplicationFailure.create({
+      type: progress.failure.type,
+      message: `${progress.failure.message}${progress.failure.hint ? ` — ${progress.failure.hint}` : ''}`,
+      nonRetryable: true,
+      details: [progress.failure],
+    });
   }
 }

@@ -26,13 +26,21 @@ export async function pruneSnapsets(rawInput: unknown): Promise<PruneSnapsetsRes
   const input = validateInput(rawInput, run, (raw) => ({ input: parsePruneInput(raw) }));
   if (input.stackName) progress.stackName = input.stackName;
   const cloud = input.cloud ? { cloud: input.cloud } : {};
-  const scope = input.snapIds ? `set(s) ${input.snapIds.join(', ')}` : `${input.stackName ? `stack ${input.stackName}` : 'every stack'}, keeping ${input.keep} complete set(s)`;
+  const scope = input.snapIds
+    ? `set(s) ${input.snapIds.join(', ')}`
+    : `${input.stackName ? `stack ${input.stackName}` : 'every stack'}, keeping ${input.keep} complete set(s)`;
 
   try {
     run.enter('pruning', `reading the image store (${scope})`);
-    const { sets } = await step(checks.listSnapsets, `read the image store (${scope})`, { ...cloud, ...(input.stackName ? { stackName: input.stackName } : {}) });
+    const { sets } = await step(checks.listSnapsets, `read the image store (${scope})`, {
+      ...cloud,
+      ...(input.stackName ? { stackName: input.stackName } : {}),
+    });
     const workflowIds = [...new Set(sets.flatMap((s) => (s.workflowId ? [s.workflowId] : [])))];
-    const { open } = workflowIds.length > 0 ? await step(checks.openCaptureRuns, `which of ${workflowIds.length} capture run(s) are still open`, { workflowIds }) : { open: {} };
+    const { open } =
+      workflowIds.length > 0
+        ? await step(checks.openCaptureRuns, `which of ${workflowIds.length} capture run(s) are still open`, { workflowIds })
+        : { open: {} };
     const plan = planPrune(sets, {
       ...(input.keep !== undefined ? { keep: input.keep } : {}),
       maxAgeMs: input.maxAgeMs,
@@ -43,7 +51,10 @@ export async function pruneSnapsets(rawInput: unknown): Promise<PruneSnapsetsRes
       openRuns: open,
     });
     if (input.dryRun || plan.delete.length === 0) {
-      run.enter('completed', `${input.dryRun ? 'dry run: would delete' : 'nothing to delete:'} ${plan.delete.length > 0 ? plan.delete.join(', ') : 'no set'}; keeping ${plan.keep.length}`);
+      run.enter(
+        'completed',
+        `${input.dryRun ? 'dry run: would delete' : 'nothing to delete:'} ${plan.delete.length > 0 ? plan.delete.join(', ') : 'no set'}; keeping ${plan.keep.length}`,
+      );
       return { ...plan, deleted: [], left: [], dryRun: input.dryRun };
     }
     const byId = new Map(sets.map((s) => [s.snapId, s]));
@@ -54,12 +65,18 @@ export async function pruneSnapsets(rawInput: unknown): Promise<PruneSnapsetsRes
       sets: Object.fromEntries(plan.delete.map((id) => [id, byId.get(id)?.images.map((i) => i.imageId) ?? []])),
     });
     const left = done.left.length > 0 ? `; NOT deleted: ${done.left.map((l) => `${l.imageId} of ${l.snapId} (${l.reason})`).join(', ')}` : '';
-    run.enter('completed', `deleted ${done.deleted.length} set(s)${done.deleted.length > 0 ? `: ${done.deleted.join(', ')}` : ''}; kept ${plan.keep.length}${left}`);
+    run.enter(
+      'completed',
+      `deleted ${done.deleted.length} set(s)${done.deleted.length > 0 ? `: ${done.deleted.join(', ')}` : ''}; kept ${plan.keep.length}${left}`,
+    );
     return { ...plan, deleted: done.deleted, left: done.left, dryRun: false };
   } catch (err) {
     const cancelled = isCancellation(err);
     progress.failure = cancelled ? { message: 'cancelled', type: 'CancelledFailure' } : failureInfo(err);
-    run.enter(cancelled ? 'cancelled' : 'failed', `${cancelled ? 'cancelled' : `failed: ${progress.failure.message}`}${run.untouched ? '; nothing was deleted' : '; some sets may be partly deleted (run again: deleting is idempotent)'}`);
+    run.enter(
+      cancelled ? 'cancelled' : 'failed',
+      `${cancelled ? 'cancelled' : `failed: ${progress.failure.message}`}${run.untouched ? '; nothing was deleted' : '; some sets may be partly deleted (run again: deleting is idempotent)'}`,
+    );
     throw err;
   }
 }

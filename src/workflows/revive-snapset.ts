@@ -1,7 +1,15 @@
 import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { formatDuration } from '../shared/duration.js';
 import { FailureTypes } from '../shared/errors.js';
-import { describeAge, parseReviveInput, type ReviveCsrs, type ReviveInput, type RevivePhase, type ReviveProgress, type ReviveResult } from '../shared/revive.js';
+import {
+  describeAge,
+  parseReviveInput,
+  type ReviveCsrs,
+  type ReviveInput,
+  type RevivePhase,
+  type ReviveProgress,
+  type ReviveResult,
+} from '../shared/revive.js';
 import { SnapIdKey, StackNameKey, type SnapsetFailureInfo } from '../shared/workflow-api.js';
 import { isoAt, workflowNow } from './clock.js';
 import { acquireStackLock, changes, checks, failureInfo, releaseStackLock, RunTracker, validateInput, waits, type HeldStackLock } from './common.js';
@@ -59,13 +67,21 @@ export async function reviveSnapset(rawInput: unknown): Promise<ReviveResult> {
     const age = describeAge(ageMs);
     const reasons: string[] = [];
     if (!set.complete) reasons.push(`set ${set.snapId} is incomplete: ${set.problems.join('; ')}`);
-    if (ageMs > input.maxAge) reasons.push(`set ${set.snapId} is ${age} old (created ${set.createdAt}), older than ${formatDuration(input.maxAge)}: its images are past their 30-day life`);
+    if (ageMs > input.maxAge)
+      reasons.push(
+        `set ${set.snapId} is ${age} old (created ${set.createdAt}), older than ${formatDuration(input.maxAge)}: its images are past their 30-day life`,
+      );
     if (set.stackName && set.stackName !== input.stackName) reasons.push(`set ${set.snapId} is of stack ${set.stackName}, not ${input.stackName}`);
     progress.snapId = set.snapId;
     progress.set = { createdAt: set.createdAt, age, complete: set.complete, problems: set.problems };
     upsertSearchAttributes([{ key: SnapIdKey, value: set.snapId }]);
     if (reasons.length > 0 && !input.force) {
-      throw notRevivable(`refused: ${reasons.join('; ')}; nothing was changed (force: true revives it anyway)`, { snapId: set.snapId, createdAt: set.createdAt, ageMs, reasons });
+      throw notRevivable(`refused: ${reasons.join('; ')}; nothing was changed (force: true revives it anyway)`, {
+        snapId: set.snapId,
+        createdAt: set.createdAt,
+        ageMs,
+        reasons,
+      });
     }
     if (reasons.length > 0) {
       progress.set.forced = reasons;
@@ -78,7 +94,11 @@ export async function reviveSnapset(rawInput: unknown): Promise<ReviveResult> {
 
     const stable = async (periodMs: number, which: string) => {
       enter('waiting-stable', `${which}: waiting for the cluster to be stable for ${formatDuration(periodMs)}`);
-      await waits(input.stableTimeout).waitClusterStable({ controller, minimumStablePeriodSeconds: seconds(periodMs), timeoutSeconds: seconds(input.stableTimeout) });
+      await waits(input.stableTimeout).waitClusterStable({
+        controller,
+        minimumStablePeriodSeconds: seconds(periodMs),
+        timeoutSeconds: seconds(input.stableTimeout),
+      });
     };
     await stable(input.initialStablePeriod, 'before uncordoning');
 
@@ -119,14 +139,25 @@ export async function reviveSnapset(rawInput: unknown): Promise<ReviveResult> {
       nodes = (await checks.listNodes({ controller })).nodes;
     }
 
-    enter('completed', `stack ${input.stackName} revived from set ${set.snapId}: ${nodes.length} node(s) Ready and schedulable, ${csrs.approved.length} CSR(s) approved`);
+    enter(
+      'completed',
+      `stack ${input.stackName} revived from set ${set.snapId}: ${nodes.length} node(s) Ready and schedulable, ${csrs.approved.length} CSR(s) approved`,
+    );
     const held = lock;
     lock = undefined;
     await releaseStackLock(held, run);
     return {
       stackName: input.stackName,
       snapId: set.snapId,
-      set: { createdAt: set.createdAt, age, ageMs, complete: set.complete, problems: set.problems, images: set.images, ...(progress.set.forced ? { forced: progress.set.forced } : {}) },
+      set: {
+        createdAt: set.createdAt,
+        age,
+        ageMs,
+        complete: set.complete,
+        problems: set.problems,
+        images: set.images,
+        ...(progress.set.forced ? { forced: progress.set.forced } : {}),
+      },
       nodes: nodes.map((n) => ({ name: n.name, ready: n.ready, schedulable: !n.unschedulable })),
       csrs,
       timings,
@@ -139,7 +170,10 @@ export async function reviveSnapset(rawInput: unknown): Promise<ReviveResult> {
     await CancellationScope.nonCancellable(async () => {
       progress.failure = failure;
       const what = cancelled ? 'cancelled' : `failed: ${failure.message}`;
-      enter(cancelled ? 'cancelled' : 'failed', run.untouched ? `${what}; nothing was changed` : `${what}; changed before it stopped: ${progress.changes!.join('; ')}`);
+      enter(
+        cancelled ? 'cancelled' : 'failed',
+        run.untouched ? `${what}; nothing was changed` : `${what}; changed before it stopped: ${progress.changes!.join('; ')}`,
+      );
       await releaseStackLock(lock, run);
     });
     if (cancelled) throw err;

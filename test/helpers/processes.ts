@@ -21,7 +21,11 @@ export interface Proc {
 }
 
 export function startProc(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; command?: string } = {}): Proc {
-  const child = spawn(opts.command ?? process.execPath, args, { cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(opts.command ?? process.execPath, args, {
+    cwd: opts.cwd ?? repoRoot,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const listeners = new Set<() => void>();
   const onData = (d: Buffer) => {

@@ -26,12 +26,19 @@ export async function ensurePyOpenStack(): Promise<PyOpenStack> {
   } catch (err) {
     return { skip: `python3 is not available: ${(err as Error).message}` };
   }
-  const key = createHash('sha256').update(`${version}\n${PY_OPENSTACK_PINS.join('\n')}`).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(`${version}\n${PY_OPENSTACK_PINS.join('\n')}`)
+    .digest('hex')
+    .slice(0, 16);
   const root = join(cacheDir(), 'py-openstack');
   const dir = join(root, key);
   // The venv is only ever run as `<dir>/bin/python -m …`: that survives the rename below, scripts' shebangs would not.
   const python = join(dir, 'bin', 'python');
-  const ready = async () => access(join(dir, '.ready')).then(() => true, () => false);
+  const ready = async () =>
+    access(join(dir, '.ready')).then(
+      () => true,
+      () => false,
+    );
   if (await ready()) return { python, dir, installedNow: false, installMs: 0 };
   await mkdir(root, { recursive: true });
   const build = await mkdtemp(join(root, `.build-${key}-`));
@@ -43,12 +50,18 @@ export async function ensurePyOpenStack(): Promise<PyOpenStack> {
       return { skip: `python3 -m venv is unavailable: ${lastLine((err as { stderr?: string }).stderr ?? '') || (err as Error).message}` };
     }
     try {
-      await run(join(build, 'bin', 'python'), ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--timeout', '15', '--retries', '1', ...PY_OPENSTACK_PINS], {
-        timeout: 900_000,
-        maxBuffer: 64 << 20,
-      });
+      await run(
+        join(build, 'bin', 'python'),
+        ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--timeout', '15', '--retries', '1', ...PY_OPENSTACK_PINS],
+        {
+          timeout: 900_000,
+          maxBuffer: 64 << 20,
+        },
+      );
     } catch (err) {
-      return { skip: `pip could not install ${PY_OPENSTACK_PINS.join(' ')} (is PyPI reachable?): ${lastLine((err as { stderr?: string }).stderr ?? '') || (err as Error).message}` };
+      return {
+        skip: `pip could not install ${PY_OPENSTACK_PINS.join(' ')} (is PyPI reachable?): ${lastLine((err as { stderr?: string }).stderr ?? '') || (err as Error).message}`,
+      };
     }
     await writeFile(join(build, '.ready'), `${PY_OPENSTACK_PINS.join('\n')}\n`);
     try {

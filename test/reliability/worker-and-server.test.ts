@@ -37,7 +37,13 @@ const LAB: ScenarioInput = {
 
 function startWorker(server: DevServer, sim: Simulator, taskQueue: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(distRoot(), 'test/helpers/worker-process.js')], {
-    env: { ...process.env, TEMPORAL_ADDRESS: server.address, SNAPSET_TASK_QUEUE: taskQueue, OS_CLIENT_CONFIG_FILE: sim.cloud.cloudsYamlPath, OS_CLOUD: sim.cloud.cloudName },
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: server.address,
+      SNAPSET_TASK_QUEUE: taskQueue,
+      OS_CLIENT_CONFIG_FILE: sim.cloud.cloudsYamlPath,
+      OS_CLOUD: sim.cloud.cloudName,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -79,8 +85,18 @@ describe('reliability: real worker processes and a restarted dev server', () => 
       const taskQueue = uniqueTaskQueue('rel');
       const a = await startWorker(dev, sim, taskQueue);
       children.push(a);
-      const handle = await client.workflow.start<typeof createSnapset>('createSnapset', { taskQueue, workflowId: `rel-kill-${taskQueue}`, args: [simInput(sim)] });
-      await until(async () => ((await handle.query(progressQuery)).phase === 'creating-images' && sim.cloud.counters()['compute.servers.createImage']?.requests === 4 ? true : undefined), 'every snapshot to start');
+      const handle = await client.workflow.start<typeof createSnapset>('createSnapset', {
+        taskQueue,
+        workflowId: `rel-kill-${taskQueue}`,
+        args: [simInput(sim)],
+      });
+      await until(
+        async () =>
+          (await handle.query(progressQuery)).phase === 'creating-images' && sim.cloud.counters()['compute.servers.createImage']?.requests === 4
+            ? true
+            : undefined,
+        'every snapshot to start',
+      );
       const b = await startWorker(dev, sim, taskQueue);
       children.push(b);
       const killedAt = Date.now();
@@ -109,7 +125,11 @@ describe('reliability: real worker processes and a restarted dev server', () => 
     try {
       // Installed 25 h minus 8 s ago: a real 8 s durable timer.
       const clusterCreatedAt = new Date(Date.now() - 25 * 3600_000 + 8000).toISOString();
-      await client.workflow.start<typeof createSnapset>('createSnapset', { taskQueue, workflowId, args: [simInput(sim, { prepare: { clusterCreatedAt, stablePeriod: '1s' } })] });
+      await client.workflow.start<typeof createSnapset>('createSnapset', {
+        taskQueue,
+        workflowId,
+        args: [simInput(sim, { prepare: { clusterCreatedAt, stablePeriod: '1s' } })],
+      });
       const phase = async (): Promise<SnapsetProgress> => client.workflow.getHandle(workflowId).query(progressQuery);
       await until(async () => ((await phase()).phase === 'waiting-cert-rotation' && (await phase()).certWait ? true : undefined), 'the certificate wait');
 
@@ -120,7 +140,10 @@ describe('reliability: real worker processes and a restarted dev server', () => 
         client = await clientOf(dev);
       };
       await restart();
-      await until(async () => ((await phase()).phase === 'creating-images' && sim.cloud.counters()['compute.servers.createImage']?.requests === 4 ? true : undefined), 'the fan-out after the timer fired');
+      await until(
+        async () => ((await phase()).phase === 'creating-images' && sim.cloud.counters()['compute.servers.createImage']?.requests === 4 ? true : undefined),
+        'the fan-out after the timer fired',
+      );
       await restart();
       const result = await client.workflow.getHandle<typeof createSnapset>(workflowId).result();
       assert.ok(Date.parse(result.createdAt) >= Date.parse(result.certWait!.wakeAt), 'the timer survived the restart');

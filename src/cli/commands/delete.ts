@@ -25,7 +25,11 @@ export function register(program: Command, ctx: CliContext): void {
         }
         return ctx.withClient(cmd, async (client) => {
           const { workflowId, result } = await runPrune(ctx, client, cmd, { ...input, ...(opts.dryRun ? { dryRun: true } : {}) }, 'delete');
-          ctx.io.out(opts.json ? json(opts.dryRun ? { delete: result.delete, keep: result.keep, reasons: result.reasons } : result) : pruneLines(result, workflowId).join('\n'));
+          ctx.io.out(
+            opts.json
+              ? json(opts.dryRun ? { delete: result.delete, keep: result.keep, reasons: result.reasons } : result)
+              : pruneLines(result, workflowId).join('\n'),
+          );
           // Exit 1 when a set asked for is still there (protected, not found, images left).
           return opts.dryRun || ids.every((id) => result.deleted.includes(id)) ? EXIT.ok : EXIT.failed;
         });

@@ -23,7 +23,11 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.action(async (opts: { cloud?: string; stack?: string; role?: string[]; format: 'json' | 'yaml'; json?: boolean }) => {
         const stackName = opts.stack;
         return withCloud(ctx, opts.cloud, async (c) => {
-          const answer = selectLatest(await readSnapsets(c), { ...(stackName ? { stackName } : {}), ...(opts.role ? { roles: opts.role } : {}), now: Date.now() });
+          const answer = selectLatest(await readSnapsets(c), {
+            ...(stackName ? { stackName } : {}),
+            ...(opts.role ? { roles: opts.role } : {}),
+            now: Date.now(),
+          });
           if (!answer.found) {
             ctx.io.err(`snapset: ${answer.message}`);
             return EXIT.failed;
@@ -33,7 +37,10 @@ export function register(program: Command, ctx: CliContext): void {
             ctx.io.out(latestYaml(l));
           } else {
             ctx.io.out(json(l));
-            if (l.multiInstanceRoles.length > 0) ctx.io.err(`note: role(s) ${l.multiInstanceRoles.join(', ')} have several instances: no hotstack parameter names one of their images; see images`);
+            if (l.multiInstanceRoles.length > 0)
+              ctx.io.err(
+                `note: role(s) ${l.multiInstanceRoles.join(', ')} have several instances: no hotstack parameter names one of their images; see images`,
+              );
           }
           return EXIT.ok;
         });

@@ -32,7 +32,15 @@ export function register(program: Command, ctx: CliContext): void {
           }
           const rows = sets.map((s) => {
             const left = Date.parse(s.expiresAt) - now;
-            return [s.snapId, s.stackName ?? '(unknown)', s.createdAt, roughly(ageMs(s, now)), left > 0 ? roughly(left) : `expired ${roughly(-left)} ago`, String(s.images.length), s.complete ? 'yes' : `no: ${s.problems.join('; ')}`];
+            return [
+              s.snapId,
+              s.stackName ?? '(unknown)',
+              s.createdAt,
+              roughly(ageMs(s, now)),
+              left > 0 ? roughly(left) : `expired ${roughly(-left)} ago`,
+              String(s.images.length),
+              s.complete ? 'yes' : `no: ${s.problems.join('; ')}`,
+            ];
           });
           for (const line of table([['SNAP_ID', 'STACK', 'CREATED', 'AGE', 'EXPIRES IN', 'IMAGES', 'COMPLETE'], ...rows])) ctx.io.out(line);
         });

@@ -15,7 +15,12 @@ import { workerPickup } from '../watch.js';
 export async function runPreflight(client: Client, raw: Record<string, unknown>, taskQueue: string, ctx: CliContext): Promise<number> {
   const input = parseSnapsetInput(raw);
   const workflowId = preflightWorkflowId(input.stackName, Date.now().toString(36));
-  const handle = await client.workflow.start<typeof preflightSnapset>('preflightSnapset', { taskQueue, workflowId, args: [raw], staticSummary: `preflight of ${input.stackName}` });
+  const handle = await client.workflow.start<typeof preflightSnapset>('preflightSnapset', {
+    taskQueue,
+    workflowId,
+    args: [raw],
+    staticSummary: `preflight of ${input.stackName}`,
+  });
   ctx.io.out(`preflight of stack ${input.stackName} (${Object.keys(input.snapsetData.instances).length} VMs) on task queue ${taskQueue}: ${workflowId}`);
   void workerPickup(client, handle)
     .then((w) => w && ctx.io.err(`warning: ${w} — the checks run where the worker runs`))

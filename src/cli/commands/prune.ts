@@ -20,29 +20,40 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-y, --yes', 'delete without asking')
     .option('--json', 'the result as JSON ({delete, keep, reasons} on a dry run)')
     .action(
-      ctx.action(async (opts: { keep: number; maxAge: string; incompleteGrace: string; stack?: string; cloud?: string; dryRun?: boolean; yes?: boolean; json?: boolean }, cmd: Command) => {
-        const stackName = opts.stack;
-        const input: PruneSnapsetsInput = { keep: opts.keep, maxAge: opts.maxAge, incompleteGrace: opts.incompleteGrace, ...(stackName ? { stackName } : {}), ...(opts.cloud ? { cloud: opts.cloud } : {}) };
-        const refused = opts.dryRun ? undefined : refuseOffTerminal(ctx, opts.yes);
-        if (refused !== undefined) return refused;
-        return ctx.withClient(cmd, async (client) => {
-          if (opts.dryRun) {
-            const { workflowId, result } = await runPrune(ctx, client, cmd, { ...input, dryRun: true }, 'prune');
-            ctx.io.out(opts.json ? json({ delete: result.delete, keep: result.keep, reasons: result.reasons }) : pruneLines(result, workflowId).join('\n'));
-            return EXIT.ok;
-          }
-          if (!opts.yes) {
-            // On a terminal: show the plan first, then ask.
-            const { workflowId, result } = await runPrune(ctx, client, cmd, { ...input, dryRun: true }, 'prune');
-            ctx.io.out(pruneLines(result, workflowId).join('\n'));
-            if (result.delete.length === 0) return EXIT.ok;
-            const no = await confirm(ctx, `delete ${result.delete.length} set(s): ${result.delete.join(', ')}?`, false);
-            if (no !== undefined) return no;
-          }
-          const { workflowId, result } = await runPrune(ctx, client, cmd, input, 'prune');
-          ctx.io.out(opts.json ? json(result) : pruneLines(result, workflowId).join('\n'));
-          return result.left.length > 0 ? EXIT.failed : EXIT.ok;
-        });
-      }),
+      ctx.action(
+        async (
+          opts: { keep: number; maxAge: string; incompleteGrace: string; stack?: string; cloud?: string; dryRun?: boolean; yes?: boolean; json?: boolean },
+          cmd: Command,
+        ) => {
+          const stackName = opts.stack;
+          const input: PruneSnapsetsInput = {
+            keep: opts.keep,
+            maxAge: opts.maxAge,
+            incompleteGrace: opts.incompleteGrace,
+            ...(stackName ? { stackName } : {}),
+            ...(opts.cloud ? { cloud: opts.cloud } : {}),
+          };
+          const refused = opts.dryRun ? undefined : refuseOffTerminal(ctx, opts.yes);
+          if (refused !== undefined) return refused;
+          return ctx.withClient(cmd, async (client) => {
+            if (opts.dryRun) {
+              const { workflowId, result } = await runPrune(ctx, client, cmd, { ...input, dryRun: true }, 'prune');
+              ctx.io.out(opts.json ? json({ delete: result.delete, keep: result.keep, reasons: result.reasons }) : pruneLines(result, workflowId).join('\n'));
+              return EXIT.ok;
+            }
+            if (!opts.yes) {
+              // On a terminal: show the plan first, then ask.
+              const { workflowId, result } = await runPrune(ctx, client, cmd, { ...input, dryRun: true }, 'prune');
+              ctx.io.out(pruneLines(result, workflowId).join('\n'));
+              if (result.delete.length === 0) return EXIT.ok;
+              const no = await confirm(ctx, `delete ${result.delete.length} set(s): ${result.delete.join(', ')}?`, false);
+              if (no !== undefined) return no;
+            }
+            const { workflowId, result } = await runPrune(ctx, client, cmd, input, 'prune');
+            ctx.io.out(opts.json ? json(result) : pruneLines(result, workflowId).join('\n'));
+            return result.left.length > 0 ? EXIT.failed : EXIT.ok;
+          });
+        },
+      ),
     );
 }

@@ -37,14 +37,16 @@ export function register(program: Command, ctx: CliContext): void {
     .command('retry')
     .argument('[stack]', 'stack name or workflow ID of a failed or cancelled run')
     .addOption(stackOption('the stack (instead of the argument)'))
-    .description('finish a failed or cancelled SnapSet (or revive) run: reset it to the last point the lab is still in the state the next step needs, and watch it')
+    .description(
+      'finish a failed or cancelled SnapSet (or revive) run: reset it to the last point the lab is still in the state the next step needs, and watch it',
+    )
     .option('-y, --yes', 'retry without asking (needed off a terminal)')
     .option('--event-id <id>', 'reset to this WorkflowTaskCompleted event instead (as temporal workflow reset --event-id)', eventIdArg)
     .option('--reason <text>', 'why, kept in the history', 'snapset retry')
     .option('--no-watch', 'return once the reset run has started')
     .addHelpText(
       'after',
-      '\nA failed capture is retried from its capture: the lab stays shut down as the failed run left it and every image is taken again.\nThe Web UI\'s Reset and `temporal workflow reset --event-id N` do the same from any workflow task (docs/operations.md).',
+      "\nA failed capture is retried from its capture: the lab stays shut down as the failed run left it and every image is taken again.\nThe Web UI's Reset and `temporal workflow reset --event-id N` do the same from any workflow task (docs/operations.md).",
     )
     .action(
       ctx.action(async (positional: string | undefined, opts: RetryOpts, cmd: Command) => {
@@ -67,9 +69,13 @@ export function register(program: Command, ctx: CliContext): void {
             return EXIT.usage;
           }
           const events = (await client.workflow.getHandle(workflowId, desc.runId).fetchHistory()).events ?? [];
-          const plan: RetryPlan = opts.eventId ? { eventId: opts.eventId, from: `event ${opts.eventId}`, redoes: 'runs again from that workflow task on' } : planRetry(desc.type, events);
+          const plan: RetryPlan = opts.eventId
+            ? { eventId: opts.eventId, from: `event ${opts.eventId}`, redoes: 'runs again from that workflow task on' }
+            : planRetry(desc.type, events);
           const closed = events.at(-1)?.workflowExecutionFailedEventAttributes?.failure?.message;
-          ctx.io.out(`${workflowId} (${desc.type}) ${status}${desc.closeTime ? ` at ${desc.closeTime.toISOString()}` : ''}${closed ? `: ${closed.split('\n')[0]}` : ''}`);
+          ctx.io.out(
+            `${workflowId} (${desc.type}) ${status}${desc.closeTime ? ` at ${desc.closeTime.toISOString()}` : ''}${closed ? `: ${closed.split('\n')[0]}` : ''}`,
+          );
           ctx.io.out(`retry from ${plan.from === 'start' ? 'the start' : plan.from} (reset to event ${plan.eventId}): ${plan.redoes}`);
           const no = await confirm(ctx, `reset ${workflowId} to event ${plan.eventId}?`, opts.yes, {
             refused: 'snapset: refusing to retry without confirmation (not a terminal): add --yes',

@@ -60,7 +60,9 @@ async function inputOf(opts: ReviveOpts): Promise<Record<string, unknown>> {
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('revive')
-    .description('after the stack was redeployed from a SnapSet: check the set (complete, < 30 days), wait stable, uncordon, wait for the route API, approve kubelet CSRs, wait nodes Ready')
+    .description(
+      'after the stack was redeployed from a SnapSet: check the set (complete, < 30 days), wait stable, uncordon, wait for the route API, approve kubelet CSRs, wait nodes Ready',
+    )
     .addOption(stackOption('stack name (default: from the file)'))
     .option('-f, --file <file>', 'reviveSnapset or createSnapset input, or a controller mapping (JSON or YAML)')
     .option('--controller <json>', 'the controller as JSON: {"name","host","port","user","privateKeyFile","hostKeyFingerprint"}')
@@ -75,7 +77,9 @@ export function register(program: Command, ctx: CliContext): void {
         const input = parseReviveInput(raw); // bad input is refused before anything is contacted
         return ctx.withClient(cmd, async (client) => {
           const { handle } = await startRevive(client, raw, { taskQueue: cmd.optsWithGlobals<GlobalOpts>().taskQueue });
-          ctx.io.out(`started ${handle.workflowId}: revive of stack ${input.stackName} from ${input.snapId ? `set ${input.snapId}` : 'its newest complete set'}`);
+          ctx.io.out(
+            `started ${handle.workflowId}: revive of stack ${input.stackName} from ${input.snapId ? `set ${input.snapId}` : 'its newest complete set'}`,
+          );
           if (opts.watch) return watchRun(client, handle.workflowId, ctx.io);
           const warning = await workerPickup(client, handle);
           if (warning) ctx.io.err(`snapset: warning: ${warning}; ${handle.workflowId} runs once one does`);

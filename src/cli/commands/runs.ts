@@ -36,8 +36,13 @@ export function register(program: Command, ctx: CliContext): void {
             if (runs.length >= opts.limit) break;
           }
           if (opts.json) return ctx.io.out(json(runs));
-          if (runs.length === 0) return ctx.io.out(`no SnapSet runs${opts.stack ? ` of stack ${opts.stack}` : ''}${opts.phase ? ` in phase ${opts.phase}` : ''}`);
-          for (const line of table([['WORKFLOW_ID', 'STATUS', 'PHASE', 'STARTED', 'CLOSED'], ...runs.map((r) => [r.workflowId, r.status, r.phase ?? '-', r.startTime, r.closeTime ?? '-'])])) ctx.io.out(line);
+          if (runs.length === 0)
+            return ctx.io.out(`no SnapSet runs${opts.stack ? ` of stack ${opts.stack}` : ''}${opts.phase ? ` in phase ${opts.phase}` : ''}`);
+          for (const line of table([
+            ['WORKFLOW_ID', 'STATUS', 'PHASE', 'STARTED', 'CLOSED'],
+            ...runs.map((r) => [r.workflowId, r.status, r.phase ?? '-', r.startTime, r.closeTime ?? '-']),
+          ]))
+            ctx.io.out(line);
         });
       }),
     );

@@ -20,7 +20,9 @@ interface CreateOpts {
   paused?: boolean;
 }
 
-const collect = (parse: (v: string) => string) => (value: string, previous: string[] = []) => [...previous, parse(value)];
+const collect =
+  (parse: (v: string) => string) =>
+  (value: string, previous: string[] = []) => [...previous, parse(value)];
 
 function cronArg(value: string): string {
   const v = value.trim();
@@ -67,7 +69,9 @@ export function register(program: Command, ctx: CliContext): void {
             taskQueue: cmd.optsWithGlobals<GlobalOpts>().taskQueue,
           });
           const view = await describeSnapsetSchedule(client, scheduleId);
-          ctx.io.out(`created schedule ${scheduleId} for stack ${input.stackName}${view.nextRuns[0] ? `; next run ${view.nextRuns[0]}` : ''}${opts.paused ? ' (paused)' : ''}`);
+          ctx.io.out(
+            `created schedule ${scheduleId} for stack ${input.stackName}${view.nextRuns[0] ? `; next run ${view.nextRuns[0]}` : ''}${opts.paused ? ' (paused)' : ''}`,
+          );
         });
       }),
     );
@@ -82,7 +86,12 @@ export function register(program: Command, ctx: CliContext): void {
           const all = await listSnapsetSchedules(client);
           if (opts.json) ctx.io.out(json(all));
           else if (all.length === 0) ctx.io.out('no SnapSet schedules (snapset schedule create makes one)');
-          else for (const line of table([['SCHEDULE', 'STACK', 'STATE', 'NEXT RUN', 'LAST RUN'], ...all.map((s) => [s.scheduleId, s.stackName ?? '', s.paused ? 'paused' : 'active', s.nextRun ?? '', s.lastRun ?? ''])])) ctx.io.out(line);
+          else
+            for (const line of table([
+              ['SCHEDULE', 'STACK', 'STATE', 'NEXT RUN', 'LAST RUN'],
+              ...all.map((s) => [s.scheduleId, s.stackName ?? '', s.paused ? 'paused' : 'active', s.nextRun ?? '', s.lastRun ?? '']),
+            ]))
+              ctx.io.out(line);
         }),
       ),
     );
@@ -100,7 +109,9 @@ export function register(program: Command, ctx: CliContext): void {
           ctx.io.out(`schedule ${v.scheduleId}${v.stackName ? ` (stack ${v.stackName})` : ''}: ${v.paused ? 'paused' : 'active'}, overlap ${v.overlap}`);
           if (v.note) ctx.io.out(`  note: ${v.note}`);
           if (v.inputFile) ctx.io.out(`  input: ${v.inputFile}`);
-          ctx.io.out(`  spec: ${[...v.cron.map((c) => `cron '${c}'`), ...v.intervals.map((i) => `every ${i}`)].join(', ')}${v.timezone ? ` (${v.timezone})` : ''}`);
+          ctx.io.out(
+            `  spec: ${[...v.cron.map((c) => `cron '${c}'`), ...v.intervals.map((i) => `every ${i}`)].join(', ')}${v.timezone ? ` (${v.timezone})` : ''}`,
+          );
           ctx.io.out(`  runs: ${v.actionsTaken} started, ${v.skippedOverlap} skipped (a run was still going), ${v.missedCatchupWindow} missed`);
           ctx.io.out(`  next: ${v.nextRuns.slice(0, 3).join(', ') || 'none'}`);
           for (const r of v.running) ctx.io.out(`  running: ${r.workflowId}`);

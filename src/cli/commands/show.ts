@@ -37,14 +37,16 @@ export function register(program: Command, ctx: CliContext): void {
           storeError = err;
         }
         if (set) return showSet(ctx, set, opts.json);
-        return ctx.withClient(cmd, (client) => showRun(ctx, client, target, opts.json)).catch((err: unknown) => {
-          // Neither a run nor a readable store: the store's reason is the one to fix, never "not found".
-          if (storeError && err instanceof WorkflowNotFoundError) {
-            ctx.io.err(`snapset: no run ${err.workflowId ?? ''}, and set ${target} could not be looked up in the image store:`);
-            throw storeError;
-          }
-          throw err;
-        });
+        return ctx
+          .withClient(cmd, (client) => showRun(ctx, client, target, opts.json))
+          .catch((err: unknown) => {
+            // Neither a run nor a readable store: the store's reason is the one to fix, never "not found".
+            if (storeError && err instanceof WorkflowNotFoundError) {
+              ctx.io.err(`snapset: no run ${err.workflowId ?? ''}, and set ${target} could not be looked up in the image store:`);
+              throw storeError;
+            }
+            throw err;
+          });
       }),
     );
 }
@@ -71,18 +73,38 @@ async function showRun(ctx: CliContext, client: Client, target: string, asJson: 
   // A closed run answers the query too while a worker is up; it carries the failure's details.
   const progress = await queryProgress(handle);
   const result = status === 'COMPLETED' ? ((await handle.result()) as SnapsetResult | undefined) : undefined;
-  const failure = status !== 'RUNNING' && status !== 'COMPLETED' ? (progress?.failure ?? { message: (await failureLines(handle, desc, progress))[0]!.replace(/^[A-Z_]+: /, '') }) : undefined;
+  const failure =
+    status !== 'RUNNING' && status !== 'COMPLETED'
+      ? (progress?.failure ?? { message: (await failureLines(handle, desc, progress))[0]!.replace(/^[A-Z_]+: /, '') })
+      : undefined;
   const phase = desc.typedSearchAttributes.getAll().find((p) => p.key.name === 'SnapsetPhase')?.value;
   if (asJson) {
-    ctx.io.out(json({ workflowId: desc.workflowId, runId: desc.runId, status, startTime: desc.startTime, closeTime: desc.closeTime, taskQueue: desc.taskQueue, phase, progress, ...(failure ? { failure } : {}), result }));
+    ctx.io.out(
+      json({
+        workflowId: desc.workflowId,
+        runId: desc.runId,
+        status,
+        startTime: desc.startTime,
+        closeTime: desc.closeTime,
+        taskQueue: desc.taskQueue,
+        phase,
+        progress,
+        ...(failure ? { failure } : {}),
+        result,
+      }),
+    );
     return;
   }
   const end = desc.closeTime ?? new Date();
   ctx.io.out(`${desc.workflowId}  ${status}${phase ? `  phase ${String(phase)}` : ''}  (${desc.type}, run ${desc.runId})`);
-  ctx.io.out(`started ${desc.startTime.toISOString()}, ${desc.closeTime ? `closed ${desc.closeTime.toISOString()}` : 'running'} (${seconds(end.getTime() - desc.startTime.getTime())}), task queue ${desc.taskQueue}`);
+  ctx.io.out(
+    `started ${desc.startTime.toISOString()}, ${desc.closeTime ? `closed ${desc.closeTime.toISOString()}` : 'running'} (${seconds(end.getTime() - desc.startTime.getTime())}), task queue ${desc.taskQueue}`,
+  );
   if (progress?.details && status === 'RUNNING') ctx.io.out(`now: ${tidyDurations(progress.details)}`);
   if (result?.images) {
-    ctx.io.out(`SnapSet ${result.snapId} of stack ${result.stackName}: ${Object.keys(result.images).length} images (snapset show ${result.snapId} reads them from the image store)`);
+    ctx.io.out(
+      `SnapSet ${result.snapId} of stack ${result.stackName}: ${Object.keys(result.images).length} images (snapset show ${result.snapId} reads them from the image store)`,
+    );
     const rows = Object.entries(result.images).map(([name, i]) => [name, i.role, i.imageId, i.macAddress]);
     for (const line of table([['INSTANCE', 'ROLE', 'IMAGE_ID', 'MAC'], ...rows])) ctx.io.out(`  ${line}`);
   } else if (progress?.images && Object.keys(progress.images).length > 0) {
@@ -93,7 +115,12 @@ async function showRun(ctx: CliContext, client: Client, target: string, asJson: 
     ctx.io.out(`${status}: ${failure.message}`);
     const info = failure as SnapsetFailureInfo;
     if (info.hint) ctx.io.out(`  what to do: ${info.hint}`);
-    if (info.finalServerStatus) ctx.io.out(`  VMs now: ${Object.entries(info.finalServerStatus).map(([n, st]) => `${n} ${st}`).join(', ')}`);
+    if (info.finalServerStatus)
+      ctx.io.out(
+        `  VMs now: ${Object.entries(info.finalServerStatus)
+          .map(([n, st]) => `${n} ${st}`)
+          .join(', ')}`,
+      );
   }
   for (const w of [...(result?.warnings ?? progress?.warnings ?? [])]) ctx.io.out(`warning: ${w}`);
   ctx.io.out('(--json for every field)');

@@ -19,7 +19,9 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.action(async (positional: string | undefined, opts: { reason: string; stack?: string }, cmd: Command) => {
         const stack = stackTarget(positional, opts.stack);
         if (opts.reason.trim().length < MIN_REASON) {
-          throw new ValidationError([{ path: '--reason', message: `reason: required, at least ${MIN_REASON} characters saying why shutting down early is safe` }]);
+          throw new ValidationError([
+            { path: '--reason', message: `reason: required, at least ${MIN_REASON} characters saying why shutting down early is safe` },
+          ]);
         }
         return ctx.withClient(cmd, async (client) => {
           const r = await client.workflow.getHandle(workflowIdOf(stack)).executeUpdate(skipCertWaitUpdate, { args: [{ reason: opts.reason }] });

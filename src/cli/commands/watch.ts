@@ -32,13 +32,15 @@ export function register(program: Command, ctx: CliContext): void {
             storeError = err;
           }
         }
-        return ctx.withClient(cmd, (client) => watchRun(client, workflowId, ctx.io)).catch((err: unknown) => {
-          if (storeError && err instanceof WorkflowNotFoundError) {
-            ctx.io.err(`snapset: no run ${workflowId}, and set ${target} could not be looked up in the image store:`);
-            throw storeError;
-          }
-          throw err;
-        });
+        return ctx
+          .withClient(cmd, (client) => watchRun(client, workflowId, ctx.io))
+          .catch((err: unknown) => {
+            if (storeError && err instanceof WorkflowNotFoundError) {
+              ctx.io.err(`snapset: no run ${workflowId}, and set ${target} could not be looked up in the image store:`);
+              throw storeError;
+            }
+            throw err;
+          });
       }),
     );
 }

@@ -82,13 +82,17 @@ export function selectLatest(sets: readonly StoredSnapset[], q: LatestQuery): La
   if (good) return { found: true, latest: latestShape(good, roles) };
 
   const scope = `${q.stackName ? `stack ${q.stackName}` : 'any stack'}${roles.length > 0 ? ` with role(s) ${roles.join(', ')}` : ''}`;
-  if (ofStack.length === 0) return { found: false, message: `no SnapSet of ${scope} in the image store${q.stackName ? ` (stacks with sets: ${stackList(sets) || 'none'})` : ''}` };
+  if (ofStack.length === 0)
+    return { found: false, message: `no SnapSet of ${scope} in the image store${q.stackName ? ` (stacks with sets: ${stackList(sets) || 'none'})` : ''}` };
   const parts: string[] = [];
   const newest = candidates[0] ?? ofStack[0]!;
   if (candidates.length === 0) parts.push(`no set has every role asked for (newest set ${newest.snapId} has ${newest.roles.join(', ') || 'no roles'})`);
   else if (!newest.complete) parts.push(`newest set ${newest.snapId} (${newest.createdAt}) is incomplete: ${newest.problems.join('; ')}`);
   const complete = newestComplete(candidates);
-  if (complete) parts.push(`newest complete set ${complete.snapId} expired at ${complete.expiresAt} (age ${formatDuration(Math.floor(ageMs(complete, q.now) / 1000) * 1000)}, limit 30d)`);
+  if (complete)
+    parts.push(
+      `newest complete set ${complete.snapId} expired at ${complete.expiresAt} (age ${formatDuration(Math.floor(ageMs(complete, q.now) / 1000) * 1000)}, limit 30d)`,
+    );
   else if (candidates.length > 0) parts.push(`none of its ${candidates.length} set(s) is complete`);
   return { found: false, message: `no complete unexpired SnapSet of ${scope}: ${parts.join('; ')}` };
 }
@@ -99,7 +103,9 @@ function stackList(sets: readonly StoredSnapset[]): string {
 
 function latestShape(s: StoredSnapset, roles: string[]): LatestSnapset {
   const chosen = s.images.filter((i) => roles.length === 0 || roles.includes(i.role!));
-  const images = Object.fromEntries(chosen.map((i) => [i.name, { imageId: i.imageId, imageName: i.imageName ?? i.imageId, role: i.role!, macAddress: i.macAddress! }]));
+  const images = Object.fromEntries(
+    chosen.map((i) => [i.name, { imageId: i.imageId, imageName: i.imageName ?? i.imageId, role: i.role!, macAddress: i.macAddress! }]),
+  );
   return {
     snapId: s.snapId,
     stackName: s.stackName,

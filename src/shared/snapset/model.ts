@@ -260,5 +260,13 @@ export interface SnapsetSummary {
 }
 
 export function summary(s: StoredSnapset): SnapsetSummary {
-  return { snapId: s.snapId, stackName: s.stackName, createdAt: s.createdAt, expiresAt: s.expiresAt, complete: s.complete, images: s.images.length, roles: s.roles };
+  return {
+    snapId: s.snapId,
+    stackName: s.stackName,
+    createdAt: s.createdAt,
+    expiresAt: s.expiresAt,
+    complete: s.complete,
+    images: s.images.length,
+    roles: s.roles,
+  };
 }

@@ -98,7 +98,8 @@ export function planPrune(sets: readonly StoredSnapset[], p: PrunePolicy): Prune
     }
     const old = ageMs(s, p.now) > p.maxAgeMs;
     if (!s.complete) {
-      if (ageMs(s, p.now) > p.incompleteGraceMs) deleteSet(s, `incomplete for longer than ${formatDuration(p.incompleteGraceMs)} (age ${age(s)}): ${s.problems.join('; ')}`);
+      if (ageMs(s, p.now) > p.incompleteGraceMs)
+        deleteSet(s, `incomplete for longer than ${formatDuration(p.incompleteGraceMs)} (age ${age(s)}): ${s.problems.join('; ')}`);
       else keepSet(s, `incomplete but younger than ${formatDuration(p.incompleteGraceMs)} (age ${age(s)}): a capture may still be finishing it`);
       continue;
     }
@@ -151,7 +152,11 @@ export const pruneInputSchema = z
     {
       stackName: stackNameField.optional(),
       cloud: cloudNameField.optional(),
-      keep: z.number({ error: 'expected a whole number of at least 1' }).int('expected a whole number of at least 1').min(1, 'expected a whole number of at least 1').optional(),
+      keep: z
+        .number({ error: 'expected a whole number of at least 1' })
+        .int('expected a whole number of at least 1')
+        .min(1, 'expected a whole number of at least 1')
+        .optional(),
       maxAge: positiveDuration(DEFAULT_MAX_AGE),
       incompleteGrace: positiveDuration(DEFAULT_INCOMPLETE_GRACE),
       dryRun: z.boolean({ error: 'expected true or false' }).default(false),
@@ -160,7 +165,8 @@ export const pruneInputSchema = z
         .min(1, 'expected a non-empty list of snap_ids')
         .superRefine((ids, ctx) => {
           const bad = ids.filter((s) => typeof s !== 'string' || !SNAP_ID.test(s));
-          if (bad.length > 0) ctx.addIssue({ code: 'custom', message: `not snap_ids (8 URL-safe base64 characters): ${bad.map((b) => JSON.stringify(b)).join(', ')}` });
+          if (bad.length > 0)
+            ctx.addIssue({ code: 'custom', message: `not snap_ids (8 URL-safe base64 characters): ${bad.map((b) => JSON.stringify(b)).join(', ')}` });
         })
         .transform((ids) => ids as string[])
         .optional(),
@@ -168,12 +174,14 @@ export const pruneInputSchema = z
     { error: 'expected an object' },
   )
   .superRefine((v, ctx) => {
-    if (v.keep === undefined && v.snapIds === undefined) ctx.addIssue({ code: 'custom', path: ['keep'], message: 'required (how many complete sets to keep per stack) unless snapIds is given' });
+    if (v.keep === undefined && v.snapIds === undefined)
+      ctx.addIssue({ code: 'custom', path: ['keep'], message: 'required (how many complete sets to keep per stack) unless snapIds is given' });
   });
 
 /** Validates a prune input; throws a ValidationError naming every bad field. */
 export function parsePruneInput(raw: unknown): ParsedPruneInput {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError([{ path: '', message: 'expected an object' }], { source: 'pruneSnapsets' });
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ValidationError([{ path: '', message: 'expected an object' }], { source: 'pruneSnapsets' });
   const shape = checkShape(raw);
   if (shape.length > 0) throw new ValidationError(shape, { source: 'pruneSnapsets' });
   const r = pruneInputSchema.safeParse(raw);

@@ -76,7 +76,8 @@ export function imageFilters(q: URLSearchParams): ImagePredicate[] | string {
     preds.push((img) => img.visibility === visibility);
   }
   const hidden = q.get('os_hidden');
-  if (hidden !== null && hidden !== 'true' && hidden !== 'false') return `Invalid value '${hidden}' for 'os_hidden' filter. Valid values are 'true' or 'false'.`;
+  if (hidden !== null && hidden !== 'true' && hidden !== 'false')
+    return `Invalid value '${hidden}' for 'os_hidden' filter. Valid values are 'true' or 'false'.`;
   // Hidden images are listed only when asked for (os_hidden=true lists only them).
   preds.push((img) => (img.osHidden ?? false) === (hidden === 'true'));
   const tags = q.getAll('tag');

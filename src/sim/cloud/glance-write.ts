@@ -18,7 +18,22 @@ const PATCH_TYPES: Record<string, 4 | 10> = {
 const OPS = ['add', 'remove', 'replace'] as const;
 type Op = (typeof OPS)[number];
 
-const READ_ONLY = new Set(['created_at', 'updated_at', 'status', 'checksum', 'os_hash_algo', 'os_hash_value', 'size', 'virtual_size', 'direct_url', 'self', 'file', 'schema', 'id', 'os_glance_import_task']);
+const READ_ONLY = new Set([
+  'created_at',
+  'updated_at',
+  'status',
+  'checksum',
+  'os_hash_algo',
+  'os_hash_value',
+  'size',
+  'virtual_size',
+  'direct_url',
+  'self',
+  'file',
+  'schema',
+  'id',
+  'os_glance_import_task',
+]);
 const RESERVED = new Set(['location', 'deleted', 'deleted_at']);
 /** Base attributes a user may write; removing one is refused (403), like every other base attribute. */
 const WRITABLE_BASE = new Set(['name', 'visibility', 'protected', 'os_hidden', 'min_disk', 'min_ram', 'disk_format', 'container_format', 'owner', 'tags']);
@@ -91,23 +106,31 @@ function parseChange(raw: unknown, draft: 4 | 10): Change | Fail {
 /** The image schema's constraint on one attribute (`GET /v2/schemas/image`). */
 function validateValue(key: string, v: unknown): Fail | undefined {
   const str = (max: number, nullable: boolean) =>
-    (v === null && nullable) || (typeof v === 'string' && v.length <= max) ? undefined : schemaError(`${JSON.stringify(v)} is not valid under any of the given schemas`);
+    (v === null && nullable) || (typeof v === 'string' && v.length <= max)
+      ? undefined
+      : schemaError(`${JSON.stringify(v)} is not valid under any of the given schemas`);
   switch (key) {
     case 'name':
     case 'owner':
       return str(255, true);
     case 'visibility':
-      return ['public', 'private', 'shared', 'community'].includes(v as string) ? undefined : schemaError(`${JSON.stringify(v)} is not one of ['community', 'public', 'private', 'shared']`);
+      return ['public', 'private', 'shared', 'community'].includes(v as string)
+        ? undefined
+        : schemaError(`${JSON.stringify(v)} is not one of ['community', 'public', 'private', 'shared']`);
     case 'protected':
     case 'os_hidden':
       return typeof v === 'boolean' ? undefined : schemaError(`${JSON.stringify(v)} is not of type 'boolean'`);
     case 'min_disk':
     case 'min_ram':
-      return Number.isInteger(v) && (v as number) >= 0 ? undefined : schemaError(`${JSON.stringify(v)} is not of type 'integer' or is less than the minimum of 0`);
+      return Number.isInteger(v) && (v as number) >= 0
+        ? undefined
+        : schemaError(`${JSON.stringify(v)} is not of type 'integer' or is less than the minimum of 0`);
     case 'disk_format':
       return DISK_FORMATS.includes(v as string | null) ? undefined : schemaError(`${JSON.stringify(v)} is not one of ${JSON.stringify(DISK_FORMATS)}`);
     case 'container_format':
-      return CONTAINER_FORMATS.includes(v as string | null) ? undefined : schemaError(`${JSON.stringify(v)} is not one of ${JSON.stringify(CONTAINER_FORMATS)}`);
+      return CONTAINER_FORMATS.includes(v as string | null)
+        ? undefined
+        : schemaError(`${JSON.stringify(v)} is not one of ${JSON.stringify(CONTAINER_FORMATS)}`);
     case 'tags':
       if (!Array.isArray(v)) return schemaError(`${JSON.stringify(v)} is not of type 'array'`);
       for (const t of v) {
@@ -242,10 +265,11 @@ export function createImageRecord(req: SimRequest, existing: ReadonlyMap<string,
     if (existing.has(b.id)) return fail(409, `Image with identifier ${b.id} already exists!`);
   }
   if (b.visibility === 'public') return fail(403, 'You are not authorized to complete publicize_image action.');
-  if (b.owner !== undefined && b.owner !== owner) return fail(403, 'You are not permitted to create images owned by \'' + String(b.owner) + '\'.');
+  if (b.owner !== undefined && b.owner !== owner) return fail(403, "You are not permitted to create images owned by '" + String(b.owner) + "'.");
   const properties: Record<string, string> = {};
   for (const [key, value] of Object.entries(b)) if (!BASE.has(key) && key !== 'id') properties[key] = value as string;
-  if (Object.keys(properties).length > PROPERTY_QUOTA) return fail(413, `Attempted to add ${Object.keys(properties).length} properties while the maximum is ${PROPERTY_QUOTA}.`);
+  if (Object.keys(properties).length > PROPERTY_QUOTA)
+    return fail(413, `Attempted to add ${Object.keys(properties).length} properties while the maximum is ${PROPERTY_QUOTA}.`);
   const tags = [...new Set((b.tags as string[] | undefined) ?? [])];
   if (tags.length > TAG_QUOTA) return fail(413, `Attempted to add ${tags.length} tags while the maximum is ${TAG_QUOTA}.`);
   const now = isoSeconds();

@@ -18,7 +18,20 @@ export function glanceError(status: number, message: string, req?: SimRequest): 
   return { status, contentType: 'text/plain', text: `${status} ${title(status)}\n\n${message}\n\n   ` };
 }
 
-const SORT_KEYS = new Set(['created_at', 'updated_at', 'name', 'status', 'size', 'id', 'visibility', 'owner', 'disk_format', 'container_format', 'min_disk', 'min_ram']);
+const SORT_KEYS = new Set([
+  'created_at',
+  'updated_at',
+  'name',
+  'status',
+  'size',
+  'id',
+  'visibility',
+  'owner',
+  'disk_format',
+  'container_format',
+  'min_disk',
+  'min_ram',
+]);
 
 export function imageJson(img: SimImage): Record<string, unknown> {
   return {
@@ -139,7 +152,7 @@ export function glanceRoute(ctx: ServiceContext, req: SimRequest): SimRoute | Si
     if (req.method === 'PUT') {
       return guard('image.tags.add', () => {
         if (!img) return notFound();
-        if (tag.length > 255) return glanceError(400, 'Provided object does not match schema \'image\': tag is too long', req);
+        if (tag.length > 255) return glanceError(400, "Provided object does not match schema 'image': tag is too long", req);
         if (!img.tags.includes(tag)) {
           if (img.tags.length >= 128) return glanceError(413, 'The limit has been exceeded on the number of allowed image tags.', req);
           img.tags.push(tag);
@@ -169,7 +182,7 @@ function parseSort(q: URLSearchParams): SortSpec | string {
   const spec: SortSpec = [];
   const sort = q.get('sort');
   if (sort !== null) {
-    if (q.has('sort_key') || q.has('sort_dir')) return 'The \'sort\' parameter cannot be combined with \'sort_key\' or \'sort_dir\'.';
+    if (q.has('sort_key') || q.has('sort_dir')) return "The 'sort' parameter cannot be combined with 'sort_key' or 'sort_dir'.";
     for (const part of sort.split(',')) {
       const [key, dir = 'desc'] = part.trim().split(':');
       if (!key || !SORT_KEYS.has(key)) return `Invalid sort key: ${key}.`;

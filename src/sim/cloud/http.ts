@@ -77,7 +77,7 @@ export function gatewayError(status: number): SimReply {
   const text: Record<number, string> = {
     502: 'The server returned an invalid or incomplete response.',
     503: 'No server is available to handle this request.',
-    504: 'The server didn\'t respond in time.',
+    504: "The server didn't respond in time.",
   };
   return {
     status,

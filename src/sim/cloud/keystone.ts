@@ -31,7 +31,8 @@ export function keystoneRoute(ctx: ServiceContext, req: SimRequest): SimRoute | 
   const identityUri = req.serviceRoot;
   const p = req.path.replace(/\/+$/, '') || '/';
   if (p === '/v3' || p === '/') {
-    if (req.method !== 'GET') return { ...keystoneError(405, 'The requested method is not allowed for this resource.'), headers: { Allow: 'GET, HEAD, OPTIONS' } };
+    if (req.method !== 'GET')
+      return { ...keystoneError(405, 'The requested method is not allowed for this resource.'), headers: { Allow: 'GET, HEAD, OPTIONS' } };
     const version = {
       id: 'v3.14',
       status: 'stable',

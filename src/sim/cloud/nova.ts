@@ -80,18 +80,26 @@ function serverJson(ctx: ServiceContext, req: SimRequest, s: SimServer, mv: Mv):
     tenant_id: c.projectId,
     user_id: c.userId,
     metadata: { hotstack_role: s.role },
-    hostId: createHash('sha224').update(c.projectId + 'compute-0').digest('hex'),
+    hostId: createHash('sha224')
+      .update(c.projectId + 'compute-0')
+      .digest('hex'),
     image: { id: s.imageRef, links: [{ rel: 'bookmark', href: `${req.serviceRoot}/images/${s.imageRef}` }] },
     // ≥ 2.47 the flavor is embedded (extra_specs need a policy this user has); before, a link.
     flavor: mvAtLeast(mv, [2, 47])
-      ? { vcpus: flavor.vcpus, ram: flavor.ram, disk: flavor.disk, ephemeral: flavor.ephemeral, swap: flavor.swap, original_name: flavor.name, extra_specs: { ...flavor.extraSpecs } }
+      ? {
+          vcpus: flavor.vcpus,
+          ram: flavor.ram,
+          disk: flavor.disk,
+          ephemeral: flavor.ephemeral,
+          swap: flavor.swap,
+          original_name: flavor.name,
+          extra_specs: { ...flavor.extraSpecs },
+        }
       : { id: flavor.id, links: [{ rel: 'bookmark', href: `${req.serviceRoot}/flavors/${flavor.id}` }] },
     created: s.created,
     updated: s.updated,
     addresses: {
-      'hotstack-net': [
-        { version: 4, addr: `192.168.122.${octet + 2}`, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': s.macAddress },
-      ],
+      'hotstack-net': [{ version: 4, addr: `192.168.122.${octet + 2}`, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': s.macAddress }],
     },
     accessIPv4: '',
     accessIPv6: '',
@@ -245,7 +253,7 @@ function createImage(ctx: ServiceContext, req: SimRequest, s: SimServer, args: u
   }
   const a = args as Record<string, unknown>;
   if (typeof a.name !== 'string' || a.name.trim() === '' || a.name.length > 255) {
-    return novaError(400, "Invalid input for field/attribute name. Value: " + String(a.name) + ". 'name' is a required property");
+    return novaError(400, 'Invalid input for field/attribute name. Value: ' + String(a.name) + ". 'name' is a required property");
   }
   const extra = Object.keys(a).filter((k) => k !== 'name' && k !== 'metadata');
   if (extra.length) {

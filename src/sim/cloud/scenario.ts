@@ -137,9 +137,15 @@ export const cloudScenarioSchema = z
     domainName: z.string().default('Default'),
     domainId: z.string().default('default'),
     projectName: z.string().default('hotstack'),
-    projectId: z.string().regex(/^[0-9a-f]{32}$/).default('5d1f0a4e8c6b4f2e9a7d3c1b0e8f6a42'),
+    projectId: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/)
+      .default('5d1f0a4e8c6b4f2e9a7d3c1b0e8f6a42'),
     username: z.string().default('hotstack'),
-    userId: z.string().regex(/^[0-9a-f]{32}$/).default('9b2c4e6a8d0f4b1c3e5a7c9e1f3b5d70'),
+    userId: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/)
+      .default('9b2c4e6a8d0f4b1c3e5a7c9e1f3b5d70'),
     /** The simulator's own password; it lands in the clouds.yaml it writes. */
     password: z.string().min(1).default('sim-password'),
     applicationCredential: z
@@ -153,9 +159,15 @@ export const cloudScenarioSchema = z
     /** Token lifetime, seconds (Keystone's default is 3600). */
     tokenTtlSeconds: z.number().positive().default(3600),
     /** Highest Nova microversion the simulator speaks. */
-    novaMaxMicroversion: z.string().regex(/^2\.\d+$/).default('2.96'),
+    novaMaxMicroversion: z
+      .string()
+      .regex(/^2\.\d+$/)
+      .default('2.96'),
     /** Nova flavors; servers use the first. */
-    flavors: z.array(flavorSchema).min(1).default(() => DEFAULT_FLAVORS.map((f) => flavorSchema.parse(f))),
+    flavors: z
+      .array(flavorSchema)
+      .min(1)
+      .default(() => DEFAULT_FLAVORS.map((f) => flavorSchema.parse(f))),
     /** Nova `[api]max_limit`: the largest page of a server list. */
     novaMaxLimit: z.number().int().positive().default(1000),
     latencies: cloudLatenciesSchema.prefault({}),

@@ -167,10 +167,13 @@ export class CloudState {
   /** Runs `fn` after `ms` real milliseconds unless the simulator closed. */
   after(ms: number, fn: () => void): void {
     if (this.closed) return;
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      if (!this.closed) fn();
-    }, Math.max(0, ms));
+    const t = setTimeout(
+      () => {
+        this.timers.delete(t);
+        if (!this.closed) fn();
+      },
+      Math.max(0, ms),
+    );
     this.timers.add(t);
   }
 

@@ -6,12 +6,7 @@
  * shutdown (`scenario.controller.restart`): NotReady, new kubelet CSRs, an unstable cluster.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import {
-  NODE_BOOTSTRAPPER,
-  NODE_BOOTSTRAPPER_GROUP,
-  SIGNER_KUBELET_CLIENT,
-  SIGNER_KUBELET_SERVING,
-} from '../../cluster/csr.js';
+import { NODE_BOOTSTRAPPER, NODE_BOOTSTRAPPER_GROUP, SIGNER_KUBELET_CLIENT, SIGNER_KUBELET_SERVING } from '../../cluster/csr.js';
 import type { Scenario } from '../scenario.js';
 import type { SimComputeControl } from '../types.js';
 import { buildCsrPem } from './csr-der.js';
@@ -101,9 +96,7 @@ export class SimCluster {
     const c = scenario.controller;
     this.scale = scenario.timeScale;
     this.apiHost = `api.${scenario.stackName}.example.com:6443`;
-    this.createdAt = c.clusterCreatedAt
-      ? rfc3339(Date.parse(c.clusterCreatedAt))
-      : rfc3339(this.startedAtMs - c.clusterAgeHours * 3600_000);
+    this.createdAt = c.clusterCreatedAt ? rfc3339(Date.parse(c.clusterCreatedAt)) : rfc3339(this.startedAtMs - c.clusterAgeHours * 3600_000);
     this.stability = { ...c.stability };
     this.unstableUntilMs = this.startedAtMs + this.ms(c.stability.unstableForSeconds);
     this.flapsLeft = c.stability.flaps;
@@ -173,9 +166,7 @@ export class SimCluster {
           : ['system:nodes', 'system:authenticated']),
       signerName: s.signerName ?? (isClient ? SIGNER_KUBELET_CLIENT : SIGNER_KUBELET_SERVING),
       usages: s.usages ?? (isClient ? ['digital signature', 'client auth'] : ['digital signature', 'server auth']),
-      request: Buffer.from(
-        buildCsrPem({ commonName: s.commonName ?? nodeUser, organization: s.organization ?? ['system:nodes'] }),
-      ).toString('base64'),
+      request: Buffer.from(buildCsrPem({ commonName: s.commonName ?? nodeUser, organization: s.organization ?? ['system:nodes'] })).toString('base64'),
       appearAtMs: extra.appearAtMs ?? this.startedAtMs + this.ms(s.appearAfterSeconds),
       state: s.denied ? 'Denied' : s.approved ? 'Approved' : 'Pending',
       blocksReady: s.blocksReady,
@@ -210,8 +201,7 @@ export class SimCluster {
     if (!node) return;
     const r = this.scenario.controller.restart;
     const coldStart =
-      this.isControlPlane(node) &&
-      [...this.nodes.values()].filter((n) => n !== node && this.isControlPlane(n)).every((n) => this.isPoweredOff(n, now));
+      this.isControlPlane(node) && [...this.nodes.values()].filter((n) => n !== node && this.isControlPlane(n)).every((n) => this.isPoweredOff(n, now));
     node.powerOffAtMs = undefined;
     node.boots++;
     const boot = node.boots;
@@ -352,13 +342,41 @@ export class SimCluster {
       const heartbeat = rfc3339(now);
       const pressure = (type: string, reason: string, message: string) =>
         off
-          ? { lastHeartbeatTime: heartbeat, lastTransitionTime: heartbeat, message: 'Kubelet stopped posting node status.', reason: 'NodeStatusUnknown', status: 'Unknown', type }
+          ? {
+              lastHeartbeatTime: heartbeat,
+              lastTransitionTime: heartbeat,
+              message: 'Kubelet stopped posting node status.',
+              reason: 'NodeStatusUnknown',
+              status: 'Unknown',
+              type,
+            }
           : { lastHeartbeatTime: heartbeat, lastTransitionTime: n.createdAt, message, reason, status: 'False', type };
       const readyCondition = off
-        ? { lastHeartbeatTime: heartbeat, lastTransitionTime: heartbeat, message: 'Kubelet stopped posting node status.', reason: 'NodeStatusUnknown', status: 'Unknown', type: 'Ready' }
+        ? {
+            lastHeartbeatTime: heartbeat,
+            lastTransitionTime: heartbeat,
+            message: 'Kubelet stopped posting node status.',
+            reason: 'NodeStatusUnknown',
+            status: 'Unknown',
+            type: 'Ready',
+          }
         : ready
-          ? { lastHeartbeatTime: heartbeat, lastTransitionTime: n.createdAt, message: 'kubelet is posting ready status', reason: 'KubeletReady', status: 'True', type: 'Ready' }
-          : { lastHeartbeatTime: heartbeat, lastTransitionTime: heartbeat, message: 'container runtime network not ready: NetworkReady=false', reason: 'KubeletNotReady', status: 'False', type: 'Ready' };
+          ? {
+              lastHeartbeatTime: heartbeat,
+              lastTransitionTime: n.createdAt,
+              message: 'kubelet is posting ready status',
+              reason: 'KubeletReady',
+              status: 'True',
+              type: 'Ready',
+            }
+          : {
+              lastHeartbeatTime: heartbeat,
+              lastTransitionTime: heartbeat,
+              message: 'container runtime network not ready: NetworkReady=false',
+              reason: 'KubeletNotReady',
+              status: 'False',
+              type: 'Ready',
+            };
       const labels: Record<string, string> = {
         'beta.kubernetes.io/arch': 'amd64',
         'beta.kubernetes.io/os': 'linux',
@@ -432,9 +450,7 @@ export class SimCluster {
                 {
                   lastTransitionTime: c.createdAt,
                   lastUpdateTime: c.createdAt,
-                  message: approved
-                    ? 'This CSR was approved by kubectl certificate approve.'
-                    : 'This CSR was denied by kubectl certificate deny.',
+                  message: approved ? 'This CSR was approved by kubectl certificate approve.' : 'This CSR was denied by kubectl certificate deny.',
                   reason: approved ? 'KubectlApprove' : 'KubectlDeny',
                   status: 'True',
                   type: approved ? 'Approved' : 'Denied',
@@ -469,7 +485,14 @@ export class SimCluster {
         ],
         desired: { image: 'quay.io/openshift-release-dev/ocp-release@sha256:0000', version: '4.16.3' },
         history: [
-          { completionTime: this.createdAt, image: 'quay.io/openshift-release-dev/ocp-release@sha256:0000', startedTime: this.createdAt, state: 'Completed', verified: false, version: '4.16.3' },
+          {
+            completionTime: this.createdAt,
+            image: 'quay.io/openshift-release-dev/ocp-release@sha256:0000',
+            startedTime: this.createdAt,
+            state: 'Completed',
+            verified: false,
+            version: '4.16.3',
+          },
         ],
         observedGeneration: 2,
         versionHash: 'sim',

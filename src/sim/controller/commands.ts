@@ -59,7 +59,7 @@ export function splitWords(line: string): string[] | undefined {
 /** Parses a Go duration (`60s`, `20m`, `1h30m`, `1.5h`) into seconds; undefined when invalid. */
 export function parseGoDuration(s: string): number | undefined {
   if (s === '0') return 0;
-  const units: Record<string, number> = { ns: 1e-9, us: 1e-6, 'µs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+  const units: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
   let total = 0;
   let pos = 0;
@@ -81,7 +81,11 @@ export function formatGoDuration(seconds: number): string {
 }
 
 const rfc3339 = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-const suffix = () => randomBytes(8).toString('hex').replace(/[^a-z0-9]/g, '').slice(0, 5);
+const suffix = () =>
+  randomBytes(8)
+    .toString('hex')
+    .replace(/[^a-z0-9]/g, '')
+    .slice(0, 5);
 
 function refused(ctx: CommandContext, io: ExecIo): ExecOutcome {
   io.err(`The connection to the server ${ctx.cluster.apiHost} was refused - did you specify the right host or port?\n`);
@@ -118,14 +122,16 @@ function nodeArg(arg: string): string {
 async function ocGet(ctx: CommandContext, args: string[], io: ExecIo): Promise<ExecOutcome> {
   const parsed = outputFormat(args);
   if (!parsed) {
-    io.err('error: flag needs an argument: \'o\' in -o\n');
+    io.err("error: flag needs an argument: 'o' in -o\n");
     return { exitCode: 1 };
   }
   const [resource, name, ...extra] = parsed.rest;
   const flag = parsed.rest.find((a) => a.startsWith('-'));
   if (flag) return unknownFlag(io, flag, 'oc get');
   if (!resource) {
-    io.err('You must specify the type of resource to get. Use "oc api-resources" for a complete list of supported resources.\n\nerror: Required resource not specified.\n');
+    io.err(
+      'You must specify the type of resource to get. Use "oc api-resources" for a complete list of supported resources.\n\nerror: Required resource not specified.\n',
+    );
     return { exitCode: 1 };
   }
   if (extra.length > 0) {
@@ -201,7 +207,12 @@ async function ocGet(ctx: CommandContext, args: string[], io: ExecIo): Promise<E
         }
         io.out(c.createdAt); // jsonpath prints no trailing newline
       } else {
-        io.out(table(['NAME', 'VERSION', 'AVAILABLE', 'PROGRESSING', 'SINCE', 'STATUS'], [['version', '4.16.3', 'True', 'False', '30h', 'Cluster version is 4.16.3']]));
+        io.out(
+          table(
+            ['NAME', 'VERSION', 'AVAILABLE', 'PROGRESSING', 'SINCE', 'STATUS'],
+            [['version', '4.16.3', 'True', 'False', '30h', 'Cluster version is 4.16.3']],
+          ),
+        );
       }
       return { exitCode: 0 };
     }
@@ -276,7 +287,9 @@ async function ocWaitForStable(ctx: CommandContext, args: string[], io: ExecIo):
     if (io.closed()) return { exitCode: 130 };
     const now = Date.now();
     if (!c.apiUp(now)) {
-      io.err(`failed to list clusteroperators: Get "https://${c.apiHost}/apis/config.openshift.io/v1/clusteroperators": dial tcp 192.168.32.5:6443: connect: connection refused`);
+      io.err(
+        `failed to list clusteroperators: Get "https://${c.apiHost}/apis/config.openshift.io/v1/clusteroperators": dial tcp 192.168.32.5:6443: connect: connection refused`,
+      );
       stableSince = undefined;
     } else {
       const op = c.unstableOperator(now);
@@ -347,7 +360,10 @@ async function ocDebug(ctx: CommandContext, args: string[], io: ExecIo): Promise
     return { exitCode: 1 };
   }
   const isShutdown =
-    command.length >= 3 && command[0] === 'chroot' && command[1] === '/host' && command[2] === 'shutdown' &&
+    command.length >= 3 &&
+    command[0] === 'chroot' &&
+    command[1] === '/host' &&
+    command[2] === 'shutdown' &&
     command.slice(3).every((a) => /^(-h|-P|--poweroff|now|\+?\d+)$/.test(a));
   if (!isShutdown) {
     io.err('error: the simulator only runs "chroot /host shutdown -h +1" in debug pods\n');
@@ -447,7 +463,9 @@ function controllerShutdown(ctx: CommandContext, words: string[], io: ExecIo): E
     return { exitCode: 1 };
   }
   if (ctx.sudoRequiresPassword) {
-    io.err('sudo: a terminal is required to read the password; either use the -S option to read from standard input or configure an askpass helper\nsudo: a password is required\n');
+    io.err(
+      'sudo: a terminal is required to read the password; either use the -S option to read from standard input or configure an askpass helper\nsudo: a password is required\n',
+    );
     return { exitCode: 1 };
   }
   const minutes = w.slice(1).find((a) => /^\+\d+$/.test(a));

@@ -34,13 +34,13 @@ function oid(dotted: string): Buffer {
 export function buildCsrPem(subject: { commonName: string; organization: string[] }): string {
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const spki = publicKey.export({ type: 'spki', format: 'der' });
-  const rdns = [
-    ...subject.organization.map((o) => set(seq(oid('2.5.4.10'), utf8(o)))),
-    set(seq(oid('2.5.4.3'), utf8(subject.commonName))),
-  ];
+  const rdns = [...subject.organization.map((o) => set(seq(oid('2.5.4.10'), utf8(o)))), set(seq(oid('2.5.4.3'), utf8(subject.commonName)))];
   const info = seq(tlv(0x02, Buffer.from([0])), seq(...rdns), spki, tlv(0xa0, Buffer.alloc(0)));
   const signature = sign('sha256', info, privateKey);
   const der = seq(info, seq(oid('1.2.840.10045.4.3.2')), tlv(0x03, Buffer.concat([Buffer.from([0]), signature])));
-  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').trimEnd();
+  const b64 = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .trimEnd();
   return `-----BEGIN CERTIFICATE REQUEST-----\n${b64}\n-----END CERTIFICATE REQUEST-----\n`;
 }

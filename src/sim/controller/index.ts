@@ -353,8 +353,7 @@ export async function startControllerSimulator(
     },
     nodes: () => [...cluster.nodes.values()].map((n) => cluster.view(n)),
     addCsr: (csr) => void cluster.addCsr(csr),
-    csrs: () =>
-      cluster.visibleCsrs().map((c) => ({ name: c.name, node: c.node, state: c.state, username: c.username, signerName: c.signerName })),
+    csrs: () => cluster.visibleCsrs().map((c) => ({ name: c.name, node: c.node, state: c.state, username: c.username, signerName: c.signerName })),
     commands: () => [...received],
     connectionCount: () => tcpAccepted,
     activeCommands: () => stoppers.size,

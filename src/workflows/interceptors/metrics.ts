@@ -168,7 +168,11 @@ class RunMetricsOutbound implements WorkflowOutboundCallsInterceptor {
       const deleted = Array.isArray(r.deleted) ? (r.deleted as string[]) : [];
       const sets = ((input.args[0] ?? {}) as { sets?: Record<string, unknown> }).sets ?? {};
       counter(metricMeter, 'pruneDeletedSets', deleted.length);
-      counter(metricMeter, 'pruneDeletedImages', deleted.reduce((n, id) => n + sizeOf(sets[id]), 0));
+      counter(
+        metricMeter,
+        'pruneDeletedImages',
+        deleted.reduce((n, id) => n + sizeOf(sets[id]), 0),
+      );
     }
   }
 
