@@ -29,7 +29,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import { FailureTypes, ValidationError, type PreflightCheck } from '../shared/errors.js';
 import { failureHint } from '../shared/failures.js';
-import { SnapsetPhaseKey, stackLockWorkflowId, type RunProgress, type SnapsetFailureInfo } from '../shared/workflow-api.js';
+import { SnapsetPhaseKey, StackNameKey, stackLockWorkflowId, type RunProgress, type SnapsetFailureInfo } from '../shared/workflow-api.js';
 
 /**
  * Heartbeat timeout of every waiting activity. Activities heartbeat at least every 2 s
@@ -257,8 +257,14 @@ export const PATCHES = {
   shutoffLab: 'capture-shutoff-lab',
   /** Cancellation during retention is a cancelled run (the set kept), not a warning. */
   retentionCancel: 'retention-cancel-propagates',
+  /** …also when the prune child completed although the run was cancelled meanwhile. */
+  retentionCancelAfterChild: 'retention-cancel-after-child',
   /** New snap_ids never start with '-'. */
   snapIdNoDash: 'snap-id-no-leading-dash',
+  /** The lock child carries the StackName search attribute (the Web UI's list filters by stack). */
+  lockStackName: 'lock-child-stack-name',
+  /** The retention child carries the StackName search attribute. */
+  pruneStackName: 'prune-child-stack-name',
 } as const;
 
 /** Microtask turns a child's result takes to reach a `.then` on `handle.result()` (a few), with room to spare. */
@@ -323,6 +329,7 @@ async function startStackLock(stackName: string) {
         workflowId: lockId,
         args: [{ stackName, holderType }],
         memo: { holderType },
+        ...(patched(PATCHES.lockStackName) ? { typedSearchAttributes: [{ key: StackNameKey, value: stackName }] } : {}),
         parentClosePolicy: ParentClosePolicy.TERMINATE,
         staticSummary: `lock of stack ${stackName}, held by ${workflowInfo().workflowId}`,
       }),

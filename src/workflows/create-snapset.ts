@@ -2,6 +2,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   condition,
   executeChild,
   isCancellation,
@@ -157,7 +158,7 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
       run.enter('preparing-cluster', 'uncordoning all nodes');
       const uncordoned = await step(changes.uncordonNodes, 'uncordon all nodes', { controller });
       if (uncordoned.changed.length > 0) run.changed(`uncordoned ${uncordoned.changed.join(', ')}`);
-      run.say(`waiting for the cluster to be stable for ${formatDuration(input.prepare.stablePeriod)}`);
+      run.say(`waiting until no cluster operator has changed for ${formatDuration(input.prepare.stablePeriod)} (at once when they have been stable that long)`);
       await step(waits(input.prepare.stableTimeout).waitClusterStable, `wait stable cluster (${formatDuration(input.prepare.stablePeriod)})`, {
         controller,
         minimumStablePeriodSeconds: seconds(input.prepare.stablePeriod),
@@ -272,6 +273,7 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
         return result();
       });
     }
+    let left: string[] = [];
     const failure: SnapsetFailureInfo = cancelled ? { message: 'cancelled', type: 'CancelledFailure' } : failureInfo(err);
     await CancellationScope.nonCancellable(async () => {
       if (snapId && input.capture.onFailure === 'cleanup') {
@@ -299,13 +301,15 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
       }
       if (progress.imageRetries?.length) failure.imageRetries = [...progress.imageRetries];
       progress.failure = failure;
-      run.enter(cancelled ? 'cancelled' : 'failed', outcome(cancelled, failure, run, snapId, input.capture.onFailure));
+      left = leftBehind(failure, run, snapId, input.capture.onFailure);
+      run.enter(cancelled ? 'cancelled' : 'failed', [cancelled ? 'cancelled' : `failed: ${failure.message}`, ...left].join('; '));
       await releaseStackLock(lock, run);
     });
     if (cancelled) throw err;
     throw ApplicationFailure.create({
       type: failure.type,
-      message: `${failure.message}${failure.hint ? ` — ${failure.hint}` : ''}. ${progress.details}`,
+      // The cause once, what to do, then what the run leaves behind (not the cause again).
+      message: `${failure.message}${failure.hint ? ` — ${failure.hint}` : ''}. ${left.join('; ')}`,
       nonRetryable: true,
       details: [failure],
       ...(err instanceof Error ? { cause: err } : {}),
@@ -314,17 +318,16 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
 }
 
 /** What a failed or cancelled run says it leaves behind: only what it knows, read from Nova where it can. */
-function outcome(cancelled: boolean, f: SnapsetFailureInfo, run: RunTracker<Phase>, snapId: string | undefined, onFailure: 'cleanup' | 'keep'): string {
-  const what = cancelled ? 'cancelled' : `failed: ${f.message}`;
-  if (run.untouched && !snapId) return `${what}; nothing outside was changed`;
-  const parts = [what, `changed before it stopped: ${run.progress.changes!.join('; ')}`];
+function leftBehind(f: SnapsetFailureInfo, run: RunTracker<Phase>, snapId: string | undefined, onFailure: 'cleanup' | 'keep'): string[] {
+  if (run.untouched && !snapId) return ['nothing outside was changed'];
+  const parts = [`changed before it stopped: ${run.progress.changes!.join('; ')}`];
   if (snapId && onFailure === 'keep') parts.push(`images of ${snapId} kept (onFailure: keep)`);
   if (f.cleanup)
     parts.push(
       f.cleanup.left.length === 0 ? `every image of set ${snapId} deleted (${f.cleanup.deleted.length})` : `images NOT deleted: ${f.cleanup.left.join(', ')}`,
     );
   parts.push(f.finalServerStatus ? `VMs now: ${describeStatuses(f.finalServerStatus)}` : 'the VMs’ states could not be read from Nova');
-  return parts.join('; ');
+  return parts;
 }
 
 /**
@@ -341,7 +344,12 @@ async function applyRetention(input: SnapsetInput, run: RunTracker<Phase>): Prom
       workflowId,
       args: [{ stackName: input.stackName, ...(input.cloud ? { cloud: input.cloud } : {}), keep, maxAge: formatDuration(maxAge) }],
       staticSummary: `retention of ${input.stackName}: keep ${keep}`,
+      ...(patched(PATCHES.pruneStackName) ? { typedSearchAttributes: [{ key: StackNameKey, value: input.stackName }] } : {}),
     })) as PruneSnapsetsResult;
+    // A cancel that reached the child after its last step lets it complete: the run is still cancelled.
+    if (CancellationScope.current().consideredCancelled && patched(PATCHES.retentionCancelAfterChild)) {
+      throw new CancelledFailure('cancelled during retention (the prune child had finished)');
+    }
     return { workflowId, deleted: r.deleted, kept: r.keep, reasons: r.reasons };
   } catch (err) {
     if (isCancellation(err) && patched(PATCHES.retentionCancel)) throw err;

@@ -93,7 +93,10 @@ export async function reviveSnapset(rawInput: unknown): Promise<ReviveResult> {
     const nodeNames = pre.nodes.map((n) => n.name);
 
     const stable = async (periodMs: number, which: string) => {
-      enter('waiting-stable', `${which}: waiting for the cluster to be stable for ${formatDuration(periodMs)}`);
+      enter(
+        'waiting-stable',
+        `${which}: waiting until no cluster operator has changed for ${formatDuration(periodMs)} (at once when they have been stable that long)`,
+      );
       await waits(input.stableTimeout).waitClusterStable({
         controller,
         minimumStablePeriodSeconds: seconds(periodMs),
