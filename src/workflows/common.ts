@@ -107,8 +107,8 @@ export class RunTracker<P extends string> {
   /** New details within the same phase. */
   say(details: string): void {
     this.progress.details = details;
-    const warn = this.progress.warnings!.length > 0 ? `\n\nwarnings: ${this.progress.warnings!.join('; ')}` : '';
-    setCurrentDetails(`**${this.progress.phase}** — ${details}${warn}`);
+    const warn = this.progress.warnings!.length > 0 ? `\n\nwarnings: ${markdownText(this.progress.warnings!.join('; '))}` : '';
+    setCurrentDetails(`**${this.progress.phase}** — ${markdownText(details)}${warn}`);
   }
 
   /** Records a change made to the lab (reported on failure). */
@@ -124,6 +124,15 @@ export class RunTracker<P extends string> {
   get untouched(): boolean {
     return this.progress.changes!.length === 0;
   }
+}
+
+/**
+ * Current details are Markdown in the Web UI: a snap_id such as `uc--3sIJ` would read `uc–3sIJ`, and
+ * `a_b_c` or `*` in a message would turn into emphasis. Every character Markdown could take as syntax
+ * is escaped, so the page shows the text as the `progress` query has it.
+ */
+export function markdownText(s: string): string {
+  return s.replace(/[\\`*_[\]<>#|~-]/g, '\\$&');
 }
 
 /** The root cause of a failure: the deepest ApplicationFailure (or timeout) under activity and child failures. */
