@@ -5,23 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
 import { repoRoot } from './helpers/paths.js';
-import { runSnapset } from './helpers/processes.js';
+import { closedPort, runSnapset } from './helpers/processes.js';
 import { HOUR, scenarioWithSets } from './helpers/snapset-store.js';
 import { useTempDir, useTemporal } from './helpers/temporal.js';
-
-/** A port nothing listens on: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 /** The rows of the README's exit-code table: code → meaning. */
 async function readmeRows(): Promise<Map<number, string>> {

@@ -6,20 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { sampleInput } from './helpers/inputs.js';
-import { runSnapset } from './helpers/processes.js';
+import { closedPort, runSnapset } from './helpers/processes.js';
 import { useTempDir } from './helpers/temporal.js';
-
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 const help = async (...verb: string[]) => {
   const r = await runSnapset([...verb, '--help']);

@@ -4,22 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { simInput } from './helpers/inputs.js';
 import { repoRoot } from './helpers/paths.js';
-import { runSnapset, startProc } from './helpers/processes.js';
+import { closedPort, runSnapset, startProc } from './helpers/processes.js';
 import { uniqueTaskQueue, useTempDir, useTemporal, withSimWorker } from './helpers/temporal.js';
-
-/** A port nothing listens on: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 describe('snapset CLI manners', () => {
   const t = useTemporal('dev-server');

@@ -17,7 +17,6 @@ import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import Long from 'long';
 import { COMPLETE_TAG, SNAP_ID_PROPERTY } from '../src/shared/snapset/index.js';
 import { progressQuery, stackLockWorkflowId } from '../src/shared/workflow-api.js';
@@ -25,28 +24,15 @@ import type { Simulator } from '../src/sim/index.js';
 import type { ScenarioInput } from '../src/sim/scenario.js';
 import { createSnapset } from '../src/workflows/index.js';
 import { simInput } from './helpers/inputs.js';
+import { labOf } from './helpers/labs.js';
 import { waitFor } from './helpers/wait.js';
 import { failureOf, simDeps, toolchain, useTemporal, withSimWorker } from './helpers/temporal.js';
 
 type SimImage = { id: string; name: string; status: string; tags: string[]; [SNAP_ID_PROPERTY]?: string };
 
 const STACK = 'hs-retry';
-/** A lab of a controller and `n - 1` masters, every latency x0.01 (snapshots: `snapshotMs` x0.01). */
-function lab(n: number, over: Partial<ScenarioInput> = {}): ScenarioInput {
-  const instances: NonNullable<ScenarioInput['instances']> = {
-    controller: { uuid: '6f4512de-f744-4979-8ab2-45f5461e3100', role: 'controller', mac_address: 'fa:16:9e:81:f7:00' },
-  };
-  for (let i = 1; i < n; i++) {
-    const hex = i.toString(16).padStart(2, '0');
-    instances[`master${i}`] = {
-      uuid: `7a5623ef-0855-4a8a-9bc3-56b6572f42${hex}`,
-      role: 'ocp_master',
-      mac_address: `fa:16:9e:81:f7:${hex}`,
-      node: `master-${i}`,
-    };
-  }
-  return { stackName: STACK, timeScale: 0.01, instances, ...over };
-}
+/** The retries' labs: a stack of their own. */
+const lab = (n: number, over: Partial<ScenarioInput> = {}): ScenarioInput => labOf(n, { stackName: STACK, ...over });
 const uuidOf = (scenario: ScenarioInput, name: string) => scenario.instances![name]!.uuid;
 
 /** The images of a set as the simulator holds them, deleted ones left out. */
@@ -72,7 +58,7 @@ const fast = (sim: Simulator, capture: Record<string, unknown> = {}, over: Recor
   simInput(sim, { prepare: { stablePeriod: '1s' }, capture: { shutoffPollInterval: '100ms', imagePollInterval: '100ms', ...capture }, ...over });
 
 /** Writes a run's history for the replay tests when SNAPSET_RECORD_HISTORIES names a directory. */
-async function recordHistory(env: TestWorkflowEnvironment, workflowId: string, runId: string, file: string): Promise<void> {
+async function recordHistory(workflowId: string, runId: string, file: string): Promise<void> {
   const dir = process.env.SNAPSET_RECORD_HISTORIES;
   if (!dir) return;
   const { temporalCli } = await toolchain();
@@ -83,7 +69,6 @@ async function recordHistory(env: TestWorkflowEnvironment, workflowId: string, r
     { maxBuffer: 64 << 20 },
   );
   await writeFile(join(dir, file), stdout);
-  void env;
 }
 
 describe('a failed snapshot is taken again (time-skipping server + simulator)', () => {
@@ -228,7 +213,7 @@ describe('Reset is a retry (dev server + simulator)', () => {
           args: [fast(sim, { imageRetryDelay: '1s' })],
         });
         const result = await handle.result();
-        await recordHistory(t.env, handle.workflowId, handle.firstExecutionRunId, 'create-snapset-image-retried.json');
+        await recordHistory(handle.workflowId, handle.firstExecutionRunId, 'create-snapset-image-retried.json');
         assertCompleteSet(sim, result.snapId, 6);
         // From the cloud's side: 7 snapshots (one of them killed), the killed image deleted.
         assert.equal(requests(sim, 'compute.servers.createImage'), 7);
@@ -291,7 +276,7 @@ describe('Reset is a retry (dev server + simulator)', () => {
         assert.match(refused.message, new RegExp(`workflow ${workflowId}`), `names the reset run: ${refused.message}`);
 
         const result = await reset.result();
-        await recordHistory(t.env, workflowId, runId, 'create-snapset-reset.json');
+        await recordHistory(workflowId, runId, 'create-snapset-reset.json');
         // In the reset run's history, the lock is started again before the capture is scheduled.
         const events = (await reset.fetchHistory()).events!;
         const resetAt = events.findIndex((e) => e.workflowTaskFailedEventAttributes);

@@ -15,30 +15,13 @@ import { SshConnector } from '../src/cluster/index.js';
 import { COMPLETE_TAG } from '../src/shared/snapset/index.js';
 import { progressQuery, type SnapsetProgress } from '../src/shared/workflow-api.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
-import type { ScenarioInput } from '../src/sim/scenario.js';
 import { createSnapset } from '../src/workflows/index.js';
 import { simInput } from './helpers/inputs.js';
+import { labOf } from './helpers/labs.js';
 import { pause, waitFor } from './helpers/wait.js';
 import { createTestWorker, failureOf, FAST_SCENARIO, simDeps, uniqueTaskQueue, useTempDir, useTemporal, withSimWorker } from './helpers/temporal.js';
 
 type SimImage = { id: string; name: string; status: string; tags: string[]; hotstack_snap_id?: string };
-
-/** A lab of a controller and `n - 1` more VMs (every latency x0.01). */
-function labOf(n: number, over: Partial<ScenarioInput> = {}): ScenarioInput {
-  const instances: NonNullable<ScenarioInput['instances']> = {
-    controller: { uuid: '6f4512de-f744-4979-8ab2-45f5461e3000', role: 'controller', mac_address: 'fa:16:9e:81:f6:00' },
-  };
-  for (let i = 1; i < n; i++) {
-    const hex = i.toString(16).padStart(2, '0');
-    instances[`master${i}`] = {
-      uuid: `7a5623ef-0855-4a8a-9bc3-56b6572f41${hex}`,
-      role: 'ocp_master',
-      mac_address: `fa:16:9e:81:f6:${hex}`,
-      node: `master-${i}`,
-    };
-  }
-  return { stackName: 'hs-lab', timeScale: 0.01, instances, ...over };
-}
 
 /** What the lab saw that changes anything: Nova actions, Glance writes, cordon/debug/shutdown over SSH. */
 function changesSeen(sim: Simulator): string[] {

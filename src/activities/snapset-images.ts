@@ -13,7 +13,6 @@ import {
   OpenStackWaitTimeoutError,
   type Image,
   type OpenStackClient,
-  type Server,
 } from '../openstack/index.js';
 import { listSetImages } from '../openstack/snapset-store.js';
 import {
@@ -163,11 +162,21 @@ function setImages(c: OpenStackClient, snapId: string, signal?: AbortSignal): Pr
   return listSetImages(c, snapId, { signal });
 }
 
-/** `SHUTOFF` for a server that is down and staying down; otherwise what it is (a server being started is not). */
-function shutoffOrWhy(s: Server | undefined): string {
-  if (!s) return 'gone from Nova';
-  if (s.status !== 'SHUTOFF') return s.status;
-  return s.taskState === 'powering-on' ? 'SHUTOFF (powering-on)' : 'SHUTOFF';
+/**
+ * A set stays consistent only while every VM is down: reads the servers of `servers` (instance name →
+ * UUID) in one Nova list and throws a non-retryable ConsistencyLostError naming each one that is not
+ * SHUTOFF, is being started, or is gone.
+ */
+async function requireAllShutoff(c: OpenStackClient, servers: Record<string, string>, signal?: AbortSignal): Promise<void> {
+  const found = await c.compute.getServersByIds(Object.values(servers), { signal });
+  const notShutoff: Record<string, string> = {};
+  for (const [name, uuid] of Object.entries(servers)) {
+    const s = found.get(uuid);
+    if (!s) notShutoff[name] = 'gone from Nova';
+    else if (s.status !== 'SHUTOFF') notShutoff[name] = s.status;
+    else if (s.taskState === 'powering-on') notShutoff[name] = 'SHUTOFF (powering-on)';
+  }
+  if (Object.keys(notShutoff).length > 0) throw new ConsistencyLostError(notShutoff);
 }
 
 const hint = {
@@ -353,17 +362,7 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
       polls++;
       if (input.requireShutoff && names.some((n) => state[n]!.status === 'pending')) {
         // A set is consistent only if every VM is still down when an image is taken (a reset run, a retake).
-        const servers = await c.compute.getServersByIds(
-          names.map((n) => instances[n]!.uuid),
-          { signal: ctx.signal },
-        );
-        const notShutoff = Object.fromEntries(
-          names.flatMap((n) => {
-            const status = shutoffOrWhy(servers.get(instances[n]!.uuid));
-            return status === 'SHUTOFF' ? [] : [[n, status] as const];
-          }),
-        );
-        if (Object.keys(notShutoff).length > 0) throw new ConsistencyLostError(notShutoff);
+        await requireAllShutoff(c, Object.fromEntries(names.map((n) => [n, instances[n]!.uuid])), ctx.signal);
       }
       const create = async (name: string) => {
         const inst = instances[name]!;
@@ -459,14 +458,7 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
       const failed = validateMap(input.failed, 'failed', 'retakeImages') as RetakeImagesInput['failed'];
       const ctx = activityCtx();
       const c = await client(input);
-      const found = await c.compute.getServersByIds(Object.values(servers), { signal: ctx.signal });
-      const notShutoff = Object.fromEntries(
-        Object.entries(servers).flatMap(([name, uuid]) => {
-          const status = shutoffOrWhy(found.get(uuid));
-          return status === 'SHUTOFF' ? [] : [[name, status] as const];
-        }),
-      );
-      if (Object.keys(notShutoff).length > 0) throw new ConsistencyLostError(notShutoff);
+      await requireAllShutoff(c, servers, ctx.signal);
       const ids = Object.values(failed).flatMap((f) => (f.imageId ? [f.imageId] : []));
       await mapLimit(
         ids,
