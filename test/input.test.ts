@@ -55,6 +55,7 @@ describe('createSnapset input', () => {
       imageAttempts: 3,
       imageRetryDelay: 10_000,
       onFailure: 'cleanup',
+      volumes: 'snapshot',
     });
     assert.equal(input.retention, undefined);
   });

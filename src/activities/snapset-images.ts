@@ -14,7 +14,8 @@ import {
   type Image,
   type OpenStackClient,
 } from '../openstack/index.js';
-import { listSetImages } from '../openstack/snapset-store.js';
+import { imageSnapshotIds, listSetImages, listSetSnapshots } from '../openstack/snapset-store.js';
+import type { VolumeSnapshot } from '../openstack/volume.js';
 import {
   ConfigError,
   ConsistencyLostError,
@@ -24,7 +25,22 @@ import {
   ValidationError,
   type PreflightCheck,
 } from '../shared/errors.js';
-import { COMPLETE_TAG, FAILED_IMAGE_STATES as FAILED, SNAP_ID_PROPERTY, setProblems, type ExpectedSetImage } from '../shared/snapset/index.js';
+import {
+  blockDeviceSnapshotIds,
+  COMPLETE_TAG,
+  describeVolume,
+  DEVICE_METADATA,
+  INSTANCE_METADATA,
+  FAILED_IMAGE_STATES as FAILED,
+  planVolumes,
+  SNAP_ID_PROPERTY,
+  setProblems,
+  volumeKey,
+  volumeSnapshotMetadata,
+  volumeSnapshotName,
+  type AttachedVolume,
+  type ExpectedSetImage,
+} from '../shared/snapset/index.js';
 import { activityCtx, mapLimit } from './context.js';
 import { REST_PARALLEL, type CloudInput, type OpenstackActivityDeps } from './types.js';
 /** Glance list polls while images are saving: never faster than this… */
@@ -35,6 +51,12 @@ const POLL_FRACTION = 1 / 20;
 export interface PreflightCloudInput extends CloudInput {
   /** Instance name → Nova server UUID. */
   instances: Record<string, string>;
+  /**
+   * Read every instance's attached Cinder volumes (Nova's attachments, then each volume): what the
+   * capture will take. `explicit` lists, per instance, the volume UUIDs the input names: each must be
+   * attached to it. Absent: volumes are not read (runs started before volumes were captured).
+   */
+  volumes?: { mode: 'snapshot' | 'ignore'; explicit?: Record<string, string[]> };
 }
 
 export interface PreflightServer {
@@ -43,6 +65,8 @@ export interface PreflightServer {
   serverName: string;
   status: string;
   taskState: string | null;
+  /** It boots from a Cinder volume (Nova shows no image): `createImage` snapshots its volumes itself. */
+  volumeBacked?: boolean;
 }
 
 export interface PreflightCloudResult {
@@ -50,6 +74,8 @@ export interface PreflightCloudResult {
   cloud: string;
   projectId: string | null;
   servers: Record<string, PreflightServer>;
+  /** With `volumes`: instance name → its attached volumes. */
+  volumes?: Record<string, AttachedVolume[]>;
   checks: PreflightCheck[];
 }
 
@@ -74,11 +100,19 @@ export interface CaptureImagesInput extends CloudInput {
    * otherwise throw a non-retryable ConsistencyLostError. @default false
    */
   requireShutoff?: boolean;
+  /** Instance name → the attached data volumes the capture snapshots itself (image-backed servers). */
+  volumes?: Record<string, AttachedVolume[]>;
+  /** Instance name → its volumes, for a volume-backed server: Nova snapshots them with the image; they are adopted into the set. */
+  adopt?: Record<string, AttachedVolume[]>;
 }
 
-/** An image the cloud failed, as `captureImages` reports it with `reportFailed`. */
+/** An image or volume snapshot the cloud failed, as `captureImages` reports it with `reportFailed`. */
 export interface FailedImage {
   imageId?: string;
+  /** A failed volume snapshot (its member key is `<instance>:<device>`). */
+  snapshotId?: string;
+  /** The snapshots Nova made with a failed volume-backed image: deleted with it. */
+  snapshotIds?: string[];
   /** Glance status last seen (`killed`, `deactivated`, `deleted`, or the status it was stuck in). */
   status: string;
   /** One line: what happened. */
@@ -94,8 +128,26 @@ export interface CapturedImage {
   seconds: number;
 }
 
+/** A volume snapshot of the set: made by the capture, or made by Nova with a volume-backed image and adopted. */
+export interface CapturedVolumeSnapshot {
+  snapshotId: string;
+  snapshotName: string | null;
+  instance: string;
+  volumeId: string;
+  device: string | null;
+  volumeName: string | null;
+  /** GiB. */
+  size: number;
+  /** false: it existed already (a retried activity), or Nova made it (adopted). */
+  created: boolean;
+  adopted: boolean;
+  seconds: number;
+}
+
 export interface CaptureImagesResult {
   images: Record<string, CapturedImage>;
+  /** With volumes: `<instance>:<device>` → its snapshot (every one `available`). */
+  volumeSnapshots?: Record<string, CapturedVolumeSnapshot>;
   /** Glance list calls made to watch the set. */
   polls: number;
   /** With `reportFailed`: instance name → the image the cloud failed (absent when none failed). */
@@ -106,13 +158,15 @@ export interface RetakeImagesInput extends CloudInput {
   snapId: string;
   /** Every instance of the set → its server: all must still be SHUTOFF. */
   servers: Record<string, string>;
-  /** Instance name → the failed image to delete before it is taken again (absent: nothing to delete). */
-  failed: Record<string, { imageId?: string }>;
+  /** Member (instance name, or `<instance>:<device>`) → the failed image or volume snapshot to delete before it is taken again. */
+  failed: Record<string, { imageId?: string; snapshotId?: string; snapshotIds?: string[] }>;
 }
 
 export interface RetakeImagesResult {
   /** Failed images deleted (or already gone). */
   deleted: string[];
+  /** Failed volume snapshots deleted (or already gone). */
+  deletedSnapshots?: string[];
 }
 
 export interface TagSnapsetInput extends CloudInput {
@@ -126,19 +180,30 @@ export interface TagSnapsetResult {
   added: Record<string, string[]>;
 }
 
-export interface VerifySnapsetInput extends TagSnapsetInput {}
+export interface VerifySnapsetInput extends TagSnapsetInput {
+  /** `<instance>:<device>` → the volume snapshot the capture made or adopted (absent: the set's snapshots are not checked). */
+  snapshots?: Record<string, string>;
+}
 
 export interface CleanupSnapsetInput extends CloudInput {
   snapId: string;
   /** Image IDs the workflow knows of (found again by the property anyway). */
   knownImageIds?: string[];
+  /** Volume snapshot IDs the workflow knows of (found again by metadata anyway). */
+  knownSnapshotIds?: string[];
 }
 
 export interface CleanupSnapsetResult {
   deleted: string[];
-  /** Images of the set still there after every round (somebody protected them, or the cloud refuses). */
-  left: { id: string; name: string | null; reason: string }[];
+  /** Volume snapshots deleted (present when the set had any). */
+  deletedSnapshots?: string[];
+  /** Images (and volume snapshots: `kind`) of the set still there after every round (somebody protected them, or the cloud refuses). */
+  left: { id: string; name: string | null; kind?: 'volume snapshot'; reason: string }[];
 }
+
+/** Glance states of an image on its way out, and Cinder's of a snapshot: no longer part of the set. */
+const GONE_IMAGE: ReadonlySet<string> = new Set(['deleted', 'pending_delete']);
+const GONE_SNAPSHOT: ReadonlySet<string> = new Set(['deleting', 'deleted']);
 
 /** A per-phase view of one image for heartbeats and progress. */
 type ImageState = { imageId?: string; status: string };
@@ -177,6 +242,87 @@ async function requireAllShutoff(c: OpenStackClient, servers: Record<string, str
     else if (s.taskState === 'powering-on') notShutoff[name] = 'SHUTOFF (powering-on)';
   }
   if (Object.keys(notShutoff).length > 0) throw new ConsistencyLostError(notShutoff);
+}
+
+/** Nova shows a server booted from a volume with `image: ""` (or no image at all). */
+function isVolumeBacked(raw: Record<string, unknown>): boolean {
+  const image = raw.image;
+  return image === '' || image === null || image === undefined || (typeof image === 'object' && !(image as { id?: unknown }).id);
+}
+
+/**
+ * Preflight's look at the volumes: per server, Nova's attachments, then each volume from Cinder (name,
+ * size). An instance whose volumes cannot be read fails its check, named; a volume the input lists
+ * that is not attached to its instance too. Says, per instance, what the capture will take.
+ */
+async function readVolumes(
+  c: OpenStackClient,
+  want: NonNullable<PreflightCloudInput['volumes']>,
+  instances: Record<string, string>,
+  servers: Record<string, PreflightServer>,
+  found: Map<string, { raw: Record<string, unknown> }>,
+  checks: PreflightCheck[],
+  signal?: AbortSignal,
+): Promise<Record<string, AttachedVolume[]>> {
+  const volumes: Record<string, AttachedVolume[]> = {};
+  const names = Object.keys(instances).filter((n) => servers[n]);
+  const results = await mapLimit(
+    names,
+    REST_PARALLEL,
+    async (name): Promise<PreflightCheck> => {
+      const uuid = instances[name]!;
+      const check = `volumes of ${name}`;
+      servers[name]!.volumeBacked = isVolumeBacked(found.get(uuid)!.raw);
+      try {
+        const attachments = await c.compute.listVolumeAttachments(uuid, { signal });
+        volumes[name] = await mapLimit(attachments, REST_PARALLEL, async (a) => {
+          const v = await c.volume.getVolume(a.volumeId, { signal });
+          return { volumeId: v.id, device: a.device ?? null, volumeName: v.name || null, size: v.size, bootable: v.bootable };
+        });
+      } catch (err) {
+        if (err instanceof SnapsetError && err.retryable) throw err;
+        return {
+          check,
+          instance: name,
+          ok: false,
+          message: `cannot read the volumes attached to ${name} (server ${uuid}): ${err instanceof Error ? err.message : String(err)}`,
+          hint: `the capture must know every volume it takes: check that this project may read server ${uuid}'s volume attachments and its volumes (openstack server volume list ${uuid}), or set capture.volumes: ignore for an image-backed lab`,
+        };
+      }
+      const listed = want.explicit?.[name];
+      const notAttached = (listed ?? []).filter((id) => !volumes[name]!.some((v) => v.volumeId.toLowerCase() === id.toLowerCase()));
+      if (notAttached.length > 0) {
+        return {
+          check,
+          instance: name,
+          ok: false,
+          message: `snapsetData.instances.${name}.volumes lists ${notAttached.join(', ')}, not attached to ${name} (attached: ${volumes[name]!.map((v) => v.volumeId).join(', ') || 'none'})`,
+          hint: `list only volumes attached to ${name} (openstack server volume list ${uuid}), or leave volumes out to capture every attached one`,
+        };
+      }
+      return { check, instance: name, ok: true, message: volumeMessage(name, volumes[name]!, servers[name]!.volumeBacked!, want.mode, listed) };
+    },
+    signal,
+  );
+  checks.push(...results);
+  return volumes;
+}
+
+function volumeMessage(name: string, attached: AttachedVolume[], volumeBacked: boolean, mode: 'snapshot' | 'ignore', listed?: string[]): string {
+  if (attached.length === 0) return `${name}: no volume attached${volumeBacked ? ' (boots from a volume Nova does not list)' : ''}`;
+  const plan = planVolumes({ volumes: { [name]: attached }, volumeBacked: { [name]: volumeBacked }, mode, explicit: listed ? { [name]: listed } : {} });
+  const parts: string[] = [];
+  if (plan.adopt[name])
+    parts.push(
+      `boots from a volume: Nova snapshots its ${attached.length} volume(s) with the image: ${plan.adopt[name].map((v) => describeVolume(name, v)).join(', ')}`,
+    );
+  if (plan.snapshot[name])
+    parts.push(`${plan.snapshot[name].length} volume snapshot(s): ${plan.snapshot[name].map((v) => describeVolume(name, v)).join(', ')}`);
+  if (plan.skipped[name])
+    parts.push(
+      `not captured (${mode === 'ignore' ? 'capture.volumes: ignore' : 'not listed in its volumes'}): ${plan.skipped[name].map((v) => describeVolume(name, v)).join(', ')}`,
+    );
+  return `${name}: ${parts.join('; ')}`;
 }
 
 const hint = {
@@ -264,6 +410,7 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
           checks.push({ check, instance: name, ok: true, message: `server ${uuid} (${s.name}) ${s.status}` });
         }
       }
+      const volumes = input.volumes ? await readVolumes(c, input.volumes, instances, servers, found, checks, ctx.signal) : undefined;
       try {
         for await (const img of c.image.listImages({ limit: 1 }, { signal: ctx.signal })) {
           void img;
@@ -281,17 +428,21 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
       }
       const failed = checks.filter((k) => !k.ok);
       if (failed.length > 0) throw new PreflightError(failed);
-      return { cloud: cloud ?? cloudName, projectId, servers, checks };
+      return { cloud: cloud ?? cloudName, projectId, servers, ...(volumes ? { volumes } : {}), checks };
     },
 
     /**
      * Creates the image of every instance (Nova `createImage`, the set's properties as metadata) and
-     * waits until all are `active`, watching the whole set with one Glance list per poll.
+     * a snapshot of every data volume the plan names (Cinder, `force`: the volume is attached, its
+     * server SHUTOFF), in one fan-out, and waits until every image is `active` and every snapshot
+     * `available`, watching the whole set with one Glance list (and one Cinder list) per poll. The
+     * images of volume-backed servers (`adopt`) come with snapshots Nova made: they are adopted into
+     * the set (given the set's metadata) and waited for too.
      *
-     * Idempotent: the set is listed once first, and an instance whose image exists (a retried
-     * activity, a lost answer) is not imaged again. At most `maxParallel` snapshots are in progress.
-     * Fail-fast, settle-all: on a killed image, a timeout or cancellation nothing new is started,
-     * every `createImage` already sent is awaited (so cleanup finds its image), then it throws.
+     * Idempotent: the set is listed once first, and an image or snapshot that exists (a retried
+     * activity, a lost answer) is not made again. At most `maxParallel` are in progress.
+     * Fail-fast, settle-all: on a failed image or snapshot, a timeout or cancellation nothing new is
+     * started, every call already sent is awaited (so cleanup finds what it made), then it throws.
      */
     async captureImages(input: CaptureImagesInput): Promise<CaptureImagesResult> {
       const snapId = validateSnapId(input?.snapId, 'captureImages');
@@ -302,28 +453,46 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
         });
       }
       const names = Object.keys(instances);
-      const maxParallel = Math.max(1, Math.min(input.maxParallel ?? names.length, names.length));
+      /** Volume members: `<instance>:<device>` → the volume. */
+      const volumes = new Map<string, { instance: string; volume: AttachedVolume }>();
+      for (const [instance, list] of Object.entries(input.volumes ?? {})) for (const v of list) volumes.set(volumeKey(instance, v), { instance, volume: v });
+      const adopt = input.adopt ?? {};
+      const keys = [...names, ...volumes.keys()];
+      const withVolumes = volumes.size > 0 || Object.keys(adopt).length > 0;
+      const maxParallel = Math.max(1, Math.min(input.maxParallel ?? keys.length, keys.length));
       const maxPollMs = Math.max(MIN_POLL_MS, (input.maxPollSeconds ?? 5) * 1000);
       const ctx = activityCtx();
       const c = await client(input);
       const started = Date.now();
       const deadline = started + input.timeoutSeconds * 1000;
 
-      const state: Record<string, ImageState> = Object.fromEntries(names.map((n) => [n, { status: 'pending' }]));
+      /** Per member (instance name or volume key): the image or snapshot followed and its last status. */
+      const state: Record<string, ImageState> = Object.fromEntries(keys.map((n) => [n, { status: 'pending' }]));
       const since: Record<string, number> = {};
       const done: Record<string, CapturedImage> = {};
+      const volumeDone: Record<string, CapturedVolumeSnapshot> = {};
+      const isDone = (k: string) => (volumes.has(k) ? !!volumeDone[k] : !!done[k]);
       const byName = new Map(names.map((n) => [instances[n]!.imageName, n]));
       const nameOf = (img: Image) => (img.name ? byName.get(img.name) : undefined);
       const createdHere = new Set<string>();
-      /** With reportFailed: the images the cloud failed, returned instead of thrown. */
+      /** Volume-backed instances: the snapshots their image names (Nova made them), and what Cinder says of each. */
+      const adopted: Record<string, string[]> = {};
+      const adoptedStatus = new Map<string, VolumeSnapshot>();
+      const adoptedVolume = new Map<string, AttachedVolume | undefined>();
+      /** With reportFailed: the members the cloud failed, returned instead of thrown. */
       const failedImages: Record<string, FailedImage> = {};
-      /** A createImage answered 409 (the server busy): try again after this time, unless a poll finds its image. */
+      /** A create answered 409 (busy) or failed transiently: try again after this time, unless a poll finds it. */
       const notBefore: Record<string, number> = {};
       let polls = 0;
       let failure: unknown;
 
       const heartbeat = () => ({ images: state, polls, elapsedSeconds: Math.round((Date.now() - started) / 1000) });
-      /** Takes in one listing of the set; a failed image ends the capture. */
+      const fail = (key: string, f: FailedImage, err: () => unknown) => {
+        if (failure || failedImages[key]) return;
+        if (input.reportFailed) failedImages[key] = f;
+        else failure = err();
+      };
+      /** Takes in one listing of the set's images; a failed image ends the capture. */
       const absorb = (listed: Image[]) => {
         for (const img of listed) {
           const name = nameOf(img);
@@ -334,7 +503,11 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
           if (prev.imageId && prev.imageId !== img.id && !FAILED.has(prev.status)) continue;
           state[name] = { imageId: img.id, status };
           since[name] ??= Date.now();
-          if (status === 'active' && !done[name]) {
+          if (adopt[name] && !adopted[name]) {
+            const ids = blockDeviceSnapshotIds(img.properties);
+            if (ids.length > 0) adopted[name] = ids;
+          }
+          if (status === 'active' && !done[name] && (!adopt[name] || adoptedReady(name))) {
             done[name] = {
               imageId: img.id,
               imageName: instances[name]!.imageName,
@@ -342,29 +515,144 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
               seconds: Math.round((Date.now() - since[name]!) / 100) / 10,
             };
           }
-          if (FAILED.has(status) && !failure && !failedImages[name]) {
+          if (FAILED.has(status)) {
             const reason = `the image of ${name} (${img.id}, ${img.name}) is ${status}: the cloud failed the snapshot of server ${instances[name]!.uuid}`;
-            if (input.reportFailed) failedImages[name] = { imageId: img.id, status, reason };
-            else failure = new OpenStackResourceFailedError('image', img.id, status, reason);
+            fail(
+              name,
+              { imageId: img.id, status, reason, ...(adopted[name] ? { snapshotIds: adopted[name] } : {}) },
+              () => new OpenStackResourceFailedError('image', img.id, status, reason),
+            );
+          }
+        }
+      };
+      /** Every snapshot a volume-backed instance's image names is known to Cinder and `available`. */
+      const adoptedReady = (name: string) => !!adopted[name] && adopted[name].every((id) => adoptedStatus.get(id)?.status.toLowerCase() === 'available');
+      /** Takes in one listing of the set's volume snapshots (by metadata); a failed snapshot ends the capture. */
+      const absorbSnapshots = (listed: VolumeSnapshot[]) => {
+        for (const snap of listed) {
+          const status = snap.status.toLowerCase();
+          if (GONE_SNAPSHOT.has(status)) continue; // a failed one being deleted to take it again
+          const owner = Object.keys(adopted).find((n) => adopted[n]!.includes(snap.id));
+          if (owner) {
+            adoptedStatus.set(snap.id, snap);
+            if (status === 'error') {
+              const imageId = state[owner]!.imageId;
+              const reason = `volume snapshot ${snap.id} that Nova made with the image of ${owner}${imageId ? ` (${imageId})` : ''} is ${status}: the cloud failed the snapshot of volume ${snap.volumeId}`;
+              fail(
+                owner,
+                { ...(imageId ? { imageId } : {}), status: `volume snapshot ${status}`, reason, snapshotIds: adopted[owner] },
+                () => new OpenStackResourceFailedError('volume snapshot', snap.id, status, reason),
+              );
+            }
+            continue;
+          }
+          const key = volumeKey(snap.metadata[INSTANCE_METADATA] ?? '', { device: snap.metadata[DEVICE_METADATA] ?? null, volumeId: snap.volumeId });
+          const member = volumes.get(key);
+          if (!member || member.volume.volumeId !== snap.volumeId) continue;
+          const prev = state[key]!;
+          if (prev.imageId && prev.imageId !== snap.id && prev.status !== 'error') continue;
+          state[key] = { imageId: snap.id, status };
+          since[key] ??= Date.now();
+          if (status === 'available' && !volumeDone[key]) {
+            volumeDone[key] = {
+              snapshotId: snap.id,
+              snapshotName: snap.name ?? volumeSnapshotName(member.instance, member.volume, snapId),
+              instance: member.instance,
+              volumeId: member.volume.volumeId,
+              device: member.volume.device,
+              volumeName: member.volume.volumeName,
+              size: snap.size,
+              created: false,
+              adopted: false,
+              seconds: Math.round((Date.now() - since[key]!) / 100) / 10,
+            };
+          }
+          if (status === 'error') {
+            const reason = `the snapshot of volume ${member.volume.volumeId} (${key}${member.volume.volumeName ? `, ${member.volume.volumeName}` : ''}) is ${status}: the cloud failed it`;
+            fail(key, { snapshotId: snap.id, status, reason }, () => new OpenStackResourceFailedError('volume snapshot', snap.id, status, reason));
+          }
+        }
+      };
+      /**
+       * Gives the snapshots Nova made for a volume-backed image the set's metadata (idempotent), so the
+       * store, cleanup and prune find them by metadata like the snapshots the capture makes itself.
+       */
+      const adoptSnapshots = async () => {
+        for (const [name, ids] of Object.entries(adopted)) {
+          for (const id of ids.filter((x) => !adoptedVolume.has(x))) {
+            const snap = await c.volume.getSnapshot(id, { signal: ctx.signal });
+            const volume = adopt[name]!.find((v) => v.volumeId === snap.volumeId);
+            await c.volume.setSnapshotMetadata(
+              id,
+              volumeSnapshotMetadata(input.properties, name, { device: volume?.device ?? null, volumeName: volume?.volumeName ?? null }),
+              { signal: ctx.signal },
+            );
+            adoptedVolume.set(id, volume);
+            adoptedStatus.set(id, snap);
+          }
+        }
+      };
+      const listSnapshots = async () => {
+        if (!withVolumes) return;
+        absorbSnapshots(await listSetSnapshots(c, snapId, { signal: ctx.signal }));
+        await adoptSnapshots();
+        // An image seen active before its snapshots were: done once they are all available.
+        for (const name of Object.keys(adopt)) {
+          const img = state[name]!;
+          if (!done[name] && img.status === 'active' && img.imageId && adoptedReady(name)) {
+            done[name] = {
+              imageId: img.imageId,
+              imageName: instances[name]!.imageName,
+              created: false,
+              seconds: Math.round((Date.now() - since[name]!) / 100) / 10,
+            };
           }
         }
       };
       const anyFailed = () => Object.keys(failedImages).length > 0;
       const inFlight = new Set<Promise<void>>();
-      /** With reportFailed: every createImage sent is answered, then the images done so far and the failed ones. */
+      const adoptedResult = (): Record<string, CapturedVolumeSnapshot> =>
+        Object.fromEntries(
+          Object.entries(adopted).flatMap(([name, ids]) =>
+            ids.map((id) => {
+              const snap = adoptedStatus.get(id);
+              const v = adoptedVolume.get(id);
+              const captured: CapturedVolumeSnapshot = {
+                snapshotId: id,
+                snapshotName: snap?.name ?? null,
+                instance: name,
+                volumeId: snap?.volumeId ?? v?.volumeId ?? '',
+                device: v?.device ?? null,
+                volumeName: v?.volumeName ?? null,
+                size: snap?.size ?? v?.size ?? 0,
+                created: false,
+                adopted: true,
+                seconds: done[name]?.seconds ?? 0,
+              };
+              return [volumeKey(name, { device: captured.device, volumeId: captured.volumeId || id }), captured];
+            }),
+          ),
+        );
+      const finish = (): CaptureImagesResult => {
+        for (const [name, d] of Object.entries(done)) d.created = createdHere.has(name);
+        for (const [key, d] of Object.entries(volumeDone)) d.created = createdHere.has(key);
+        const volumeSnapshots = { ...volumeDone, ...Object.fromEntries(Object.entries(adoptedResult()).filter(([, v]) => done[v.instance])) };
+        return { images: done, polls, ...(withVolumes ? { volumeSnapshots } : {}), ...(input.reportFailed ? { failed: failedImages } : {}) };
+      };
+      /** With reportFailed: every create sent is answered, then what is done so far and what failed. */
       const settled = async (): Promise<CaptureImagesResult> => {
         await Promise.allSettled([...inFlight]);
-        for (const [name, d] of Object.entries(done)) d.created = createdHere.has(name);
-        return { images: done, polls, failed: failedImages };
+        return finish();
       };
 
       absorb(await setImages(c, snapId, ctx.signal));
+      await listSnapshots();
       polls++;
-      if (input.requireShutoff && names.some((n) => state[n]!.status === 'pending')) {
+      if (input.requireShutoff && keys.some((n) => state[n]!.status === 'pending')) {
         // A set is consistent only if every VM is still down when an image is taken (a reset run, a retake).
         await requireAllShutoff(c, Object.fromEntries(names.map((n) => [n, instances[n]!.uuid])), ctx.signal);
       }
-      const create = async (name: string) => {
+      const createImage = async (name: string) => {
         const inst = instances[name]!;
         state[name] = { status: 'creating' };
         since[name] = Date.now();
@@ -390,50 +678,83 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
           failure ??= err;
         }
       };
+      const createSnapshot = async (key: string) => {
+        const { instance, volume } = volumes.get(key)!;
+        state[key] = { status: 'creating' };
+        since[key] = Date.now();
+        try {
+          // `force`: the volume is attached (in-use); its server is SHUTOFF, so the data is at rest. No abort signal, as above.
+          const snap = await c.volume.createSnapshot({
+            volumeId: volume.volumeId,
+            name: volumeSnapshotName(instance, volume, snapId),
+            description: `SnapSet ${snapId}: ${key}`,
+            force: true,
+            metadata: volumeSnapshotMetadata(input.properties, instance, volume),
+          });
+          createdHere.add(key);
+          if (!state[key]!.imageId) state[key] = { imageId: snap.id, status: snap.status.toLowerCase() };
+        } catch (err) {
+          if (err instanceof OpenStackNotFoundError) {
+            failure ??= new OpenStackResourceFailedError(
+              'volume snapshot',
+              volume.volumeId,
+              'NOT_FOUND',
+              `snapshot of ${key}: no volume ${volume.volumeId} in Cinder`,
+            );
+            return;
+          }
+          if (err instanceof OpenStackConflictError || (err instanceof SnapsetError && err.retryable)) {
+            if (!state[key]!.imageId) {
+              state[key] = { status: 'pending' };
+              notBefore[key] = Date.now() + Math.min(maxPollMs, 2000);
+            }
+            return;
+          }
+          failure ??= err;
+        }
+      };
 
       try {
         for (;;) {
-          const active = names.filter((n) => done[n]).length;
-          const inProgress = names.filter((n) => state[n]!.status !== 'pending' && !done[n]).length;
+          const inProgress = keys.filter((n) => state[n]!.status !== 'pending' && !isDone(n)).length;
           let room = maxParallel - inProgress;
           const now0 = Date.now();
-          for (const name of names) {
+          for (const key of keys) {
             if (room <= 0 || failure || anyFailed() || ctx.signal?.aborted) break;
-            if (state[name]!.status !== 'pending' || (notBefore[name] ?? 0) > now0) continue;
-            const p: Promise<void> = create(name).finally(() => inFlight.delete(p));
+            if (state[key]!.status !== 'pending' || (notBefore[key] ?? 0) > now0) continue;
+            const p: Promise<void> = (volumes.has(key) ? createSnapshot(key) : createImage(key)).finally(() => inFlight.delete(p));
             inFlight.add(p);
             room--;
           }
           if (failure) throw failure;
-          if (anyFailed()) {
-            return settled();
-          }
-          if (active === names.length) {
-            for (const [name, d] of Object.entries(done)) d.created = createdHere.has(name);
-            return { images: done, polls };
-          }
+          if (anyFailed()) return settled();
+          if (keys.every(isDone)) return finish();
           const now = Date.now();
+          const notDone = keys.filter((x) => !isDone(x));
           if (now >= deadline && input.reportFailed) {
-            for (const n of names.filter((x) => !done[x])) {
+            for (const n of notDone) {
               const st = state[n]!;
+              const what = volumes.has(n) ? `the snapshot of volume ${volumes.get(n)!.volume.volumeId} (${n})` : `the image of ${n}`;
               failedImages[n] = {
-                ...(st.imageId ? { imageId: st.imageId } : {}),
+                ...(st.imageId ? (volumes.has(n) ? { snapshotId: st.imageId } : { imageId: st.imageId }) : {}),
+                ...(adopted[n] ? { snapshotIds: adopted[n] } : {}),
                 status: st.status,
-                reason: `the image of ${n} was not active after ${input.timeoutSeconds} s (last status ${st.status})`,
+                reason: `${what} was not ${volumes.has(n) ? 'available' : 'active'} after ${input.timeoutSeconds} s (last status ${st.status})`,
               };
             }
             return settled();
           }
           if (now >= deadline) {
-            const labels = Object.fromEntries(names.map((n) => [state[n]!.imageId ?? n, n]));
-            const last = Object.fromEntries(names.filter((n) => !done[n]).map((n) => [state[n]!.imageId ?? n, state[n]!.status]));
+            const labels = Object.fromEntries(keys.map((n) => [state[n]!.imageId ?? n, n]));
+            const last = Object.fromEntries(notDone.map((n) => [state[n]!.imageId ?? n, state[n]!.status]));
             throw new OpenStackWaitTimeoutError('image', last, input.timeoutSeconds, 'active', labels);
           }
-          const oldest = Math.min(...names.filter((n) => !done[n] && since[n] !== undefined).map((n) => since[n]!), now);
+          const oldest = Math.min(...notDone.filter((n) => since[n] !== undefined).map((n) => since[n]!), now);
           const interval = Math.min(maxPollMs, Math.max(MIN_POLL_MS, (now - oldest) * POLL_FRACTION), deadline - now);
           await ctx.sleep(interval, heartbeat);
           try {
             absorb(await setImages(c, snapId, ctx.signal));
+            await listSnapshots();
             polls++;
           } catch (err) {
             if (!(err instanceof SnapsetError && err.retryable)) throw err;
@@ -441,16 +762,17 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
           ctx.heartbeat(heartbeat());
         }
       } finally {
-        // Settle-all: every createImage sent is answered before this attempt ends, whatever ended it.
+        // Settle-all: every create sent is answered before this attempt ends, whatever ended it.
         await Promise.allSettled([...inFlight]);
       }
     },
 
     /**
-     * Makes room to take failed images again: checks that every server of the set is still SHUTOFF
-     * (else a non-retryable ConsistencyLostError: the set could no longer be consistent), deletes each
-     * failed image, and lists the set (by `hotstack_snap_id`) until none of them is left. Idempotent:
-     * an image already gone counts as deleted. `captureImages` then creates the missing images.
+     * Makes room to take failed images or volume snapshots again: checks that every server of the set
+     * is still SHUTOFF (else a non-retryable ConsistencyLostError: the set could no longer be
+     * consistent), deletes each failed image (with the snapshots Nova made for it) and each failed
+     * snapshot, and lists the set until none of them is left. Idempotent: what is already gone counts
+     * as deleted. `captureImages` then makes the missing ones.
      */
     async retakeImages(input: RetakeImagesInput): Promise<RetakeImagesResult> {
       const snapId = validateSnapId(input?.snapId, 'retakeImages');
@@ -460,28 +782,28 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
       const c = await client(input);
       await requireAllShutoff(c, servers, ctx.signal);
       const ids = Object.values(failed).flatMap((f) => (f.imageId ? [f.imageId] : []));
-      await mapLimit(
-        ids,
-        REST_PARALLEL,
-        async (id) => {
-          try {
-            await c.image.deleteImage(id, { signal: ctx.signal });
-          } catch (err) {
-            if (!(err instanceof OpenStackNotFoundError)) throw err;
-          }
-        },
-        ctx.signal,
-      );
-      // Confirmed from the cloud's side: the set's listing no longer shows them (a retry of this activity deletes again).
-      const left = (await setImages(c, snapId, ctx.signal)).filter(
-        (i) => ids.includes(i.id) && !['deleted', 'pending_delete'].includes(i.status.toLowerCase()),
-      );
-      if (left.length > 0)
-        throw new ImagesStillListedError(
-          snapId,
-          left.map((i) => `${i.id} (${i.status})`),
-        );
-      return { deleted: ids };
+      const snapshotIds = [...new Set(Object.values(failed).flatMap((f) => [...(f.snapshotId ? [f.snapshotId] : []), ...(f.snapshotIds ?? [])]))];
+      const gone = async (del: () => Promise<void>) => {
+        try {
+          await del();
+        } catch (err) {
+          if (!(err instanceof OpenStackNotFoundError)) throw err;
+        }
+      };
+      await mapLimit(ids, REST_PARALLEL, (id) => gone(() => c.image.deleteImage(id, { signal: ctx.signal })), ctx.signal);
+      await mapLimit(snapshotIds, REST_PARALLEL, (id) => gone(() => c.volume.deleteSnapshot(id, { signal: ctx.signal })), ctx.signal);
+      // Confirmed from the cloud's side: the set's listings no longer show them (a retry of this activity deletes again).
+      const left = (await setImages(c, snapId, ctx.signal)).filter((i) => ids.includes(i.id) && !GONE_IMAGE.has(i.status.toLowerCase()));
+      const leftSnapshots =
+        snapshotIds.length > 0
+          ? (await listSetSnapshots(c, snapId, { signal: ctx.signal })).filter((v) => snapshotIds.includes(v.id) && !GONE_SNAPSHOT.has(v.status.toLowerCase()))
+          : [];
+      if (left.length > 0 || leftSnapshots.length > 0)
+        throw new ImagesStillListedError(snapId, [
+          ...left.map((i) => `${i.id} (${i.status})`),
+          ...leftSnapshots.map((v) => `volume snapshot ${v.id} (${v.status})`),
+        ]);
+      return { deleted: ids, ...(snapshotIds.length > 0 ? { deletedSnapshots: snapshotIds } : {}) };
     },
 
     /** Adds the tags each image lacks: one listing of the set, then one PATCH per image that lacks any. */
@@ -513,16 +835,24 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
     },
 
     /**
-     * Checks every image of the set is there, `active` and carries its tags, then adds the completion
-     * marker to each (idempotent). A set that fails the check is never marked.
+     * Checks every image of the set is there, `active` and carries its tags, and every volume snapshot
+     * is there and `available` (as many as the images say), then adds the completion marker to each
+     * image (idempotent). A set that fails the check is never marked.
      */
-    async verifySnapset(input: VerifySnapsetInput): Promise<{ complete: true; images: number }> {
+    async verifySnapset(input: VerifySnapsetInput): Promise<{ complete: true; images: number; volumeSnapshots?: number }> {
       const snapId = validateSnapId(input?.snapId, 'verifySnapset');
       const images = validateMap(input.images, 'images', 'verifySnapset') as Record<string, ExpectedSetImage>;
       const ctx = activityCtx();
       const c = await client(input);
-      const listed = await setImages(c, snapId, ctx.signal);
-      const problems = setProblems(snapId, listed, { expected: images, requireMarker: false });
+      const [listed, snapshots] = await Promise.all([
+        setImages(c, snapId, ctx.signal),
+        input.snapshots ? listSetSnapshots(c, snapId, { signal: ctx.signal }) : Promise.resolve(undefined),
+      ]);
+      const problems = setProblems(snapId, listed, {
+        expected: images,
+        requireMarker: false,
+        ...(snapshots ? { snapshots, expectedSnapshots: input.snapshots } : {}),
+      });
       if (problems.length > 0) throw new SnapsetVerificationError(snapId, problems);
       const byId = new Map(listed.map((i) => [i.id, i]));
       await mapLimit(
@@ -533,44 +863,61 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
         },
         ctx.signal,
       );
-      return { complete: true, images: listed.length };
+      return { complete: true, images: listed.length, ...(snapshots ? { volumeSnapshots: snapshots.length } : {}) };
     },
 
     /**
-     * Deletes every image of the set — found by its property, plus any the workflow knows of — and
-     * lists again until none is left (an image whose `createImage` was answered late shows up in a
-     * later round). Images already gone count as deleted.
+     * Deletes every image and volume snapshot of the set — found by property and metadata, named by a
+     * volume-backed image's block device mapping, or known to the workflow — and lists again until none
+     * is left (one answered late shows up in a later round). What is already gone counts as deleted.
      */
     async cleanupSnapset(input: CleanupSnapsetInput): Promise<CleanupSnapsetResult> {
       const snapId = validateSnapId(input?.snapId, 'cleanupSnapset');
       const ctx = activityCtx();
       const c = await client(input);
       const deleted = new Set<string>();
+      const deletedSnapshots = new Set<string>();
       const refused = new Map<string, string>();
       let known = [...(input.knownImageIds ?? [])];
+      let knownSnapshots = [...(input.knownSnapshotIds ?? [])];
+      const attempt = async (id: string, done: Set<string>, del: () => Promise<void>, round: number) => {
+        try {
+          await del();
+          done.add(id);
+        } catch (err) {
+          if (err instanceof OpenStackNotFoundError) done.add(id);
+          else if (err instanceof SnapsetError && !err.retryable) refused.set(id, err.message);
+          else throw err;
+        }
+        ctx.heartbeat({ deleted: deleted.size, deletedSnapshots: deletedSnapshots.size, round });
+      };
       for (let round = 0; round < 5; round++) {
         const listed = await setImages(c, snapId, ctx.signal);
-        const ids = [...new Set([...known, ...listed.filter((i) => !['deleted', 'pending_delete'].includes(i.status.toLowerCase())).map((i) => i.id)])].filter(
-          (id) => !deleted.has(id) && !refused.has(id),
+        const live = listed.filter((i) => !GONE_IMAGE.has(i.status.toLowerCase()));
+        const ids = [...new Set([...known, ...live.map((i) => i.id)])].filter((id) => !deleted.has(id) && !refused.has(id));
+        // Images first: a volume-backed image names the snapshots Nova made for it, which deleting the image leaves behind.
+        await mapLimit(ids, REST_PARALLEL, (id) => attempt(id, deleted, () => c.image.deleteImage(id, { signal: ctx.signal }), round));
+        const snapshots = (await listSetSnapshots(c, snapId, { signal: ctx.signal })).filter((v) => !GONE_SNAPSHOT.has(v.status.toLowerCase()));
+        const snapshotIds = [...new Set([...knownSnapshots, ...imageSnapshotIds(listed), ...snapshots.map((v) => v.id)])].filter(
+          (id) => !deletedSnapshots.has(id) && !refused.has(id),
         );
         known = [];
-        if (ids.length === 0) break;
-        await mapLimit(ids, REST_PARALLEL, async (id) => {
-          try {
-            await c.image.deleteImage(id, { signal: ctx.signal });
-            deleted.add(id);
-          } catch (err) {
-            if (err instanceof OpenStackNotFoundError) deleted.add(id);
-            else if (err instanceof SnapsetError && !err.retryable) refused.set(id, err.message);
-            else throw err;
-          }
-          ctx.heartbeat({ deleted: deleted.size, round });
-        });
+        knownSnapshots = [];
+        if (ids.length === 0 && snapshotIds.length === 0) break;
+        await mapLimit(snapshotIds, REST_PARALLEL, (id) => attempt(id, deletedSnapshots, () => c.volume.deleteSnapshot(id, { signal: ctx.signal }), round));
       }
-      const remaining = (await setImages(c, snapId, ctx.signal)).filter((i) => !['deleted', 'pending_delete'].includes(i.status.toLowerCase()));
+      const [remaining, remainingSnapshots] = await Promise.all([setImages(c, snapId, ctx.signal), listSetSnapshots(c, snapId, { signal: ctx.signal })]);
       return {
         deleted: [...deleted],
-        left: remaining.map((i) => ({ id: i.id, name: i.name, reason: refused.get(i.id) ?? `still ${i.status}` })),
+        ...(deletedSnapshots.size > 0 || remainingSnapshots.length > 0 ? { deletedSnapshots: [...deletedSnapshots] } : {}),
+        left: [
+          ...remaining
+            .filter((i) => !GONE_IMAGE.has(i.status.toLowerCase()))
+            .map((i) => ({ id: i.id, name: i.name, reason: refused.get(i.id) ?? `still ${i.status}` })),
+          ...remainingSnapshots
+            .filter((v) => !GONE_SNAPSHOT.has(v.status.toLowerCase()))
+            .map((v) => ({ id: v.id, name: v.name, kind: 'volume snapshot' as const, reason: refused.get(v.id) ?? `still ${v.status}` })),
+        ],
       };
     },
   };

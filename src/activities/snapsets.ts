@@ -4,7 +4,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { deleteSnapsetImages, readSnapsets } from '../openstack/snapset-store.js';
+import { deleteSnapsetImages, readSnapsets, type LeftBehind } from '../openstack/snapset-store.js';
 import { ValidationError } from '../shared/errors.js';
 import { SNAP_ID } from '../shared/snapset/index.js';
 import type { StoredSnapset } from '../shared/snapset/index.js';
@@ -18,12 +18,16 @@ export interface ListSnapsetsInput extends CloudInput {
 export interface DeleteSnapsetsInput extends CloudInput {
   /** snapId → the image IDs the plan saw (each set is listed again, so images made since are deleted too). */
   sets: Record<string, string[]>;
+  /** snapId → the volume snapshot IDs the plan saw (found again by metadata anyway). */
+  snapshots?: Record<string, string[]>;
 }
 
 export interface DeleteSnapsetsResult {
-  /** Sets with no image left. */
+  /** Sets with no image and no volume snapshot left. */
   deleted: string[];
-  left: { snapId: string; imageId: string; reason: string }[];
+  /** Volume snapshots deleted (or already gone), all sets together. */
+  deletedSnapshots?: number;
+  left: (LeftBehind & { snapId: string })[];
 }
 
 export function createSnapsetStoreActivities(deps: OpenstackActivityDeps) {
@@ -53,7 +57,7 @@ export function createSnapsetStoreActivities(deps: OpenstackActivityDeps) {
       return { open };
     },
 
-    /** Deletes every image of each set; idempotent (404 = gone), heartbeats per image, honours cancellation. */
+    /** Deletes every image and volume snapshot of each set; idempotent (404 = gone), heartbeats per image, honours cancellation. */
     async deleteSnapsets(input: DeleteSnapsetsInput): Promise<DeleteSnapsetsResult> {
       const sets = input?.sets ?? {};
       const bad = Object.keys(sets).filter((s) => !SNAP_ID.test(s));
@@ -64,14 +68,16 @@ export function createSnapsetStoreActivities(deps: OpenstackActivityDeps) {
         );
       const ctx = activityCtx();
       const c = await deps.openstack.client(input.cloud);
-      const result: DeleteSnapsetsResult = { deleted: [], left: [] };
+      const result: DeleteSnapsetsResult = { deleted: [], deletedSnapshots: 0, left: [] };
       let images = 0;
       for (const [snapId, known] of Object.entries(sets)) {
         const r = await deleteSnapsetImages(c, snapId, {
           knownImageIds: known,
+          knownSnapshotIds: input.snapshots?.[snapId] ?? [],
           ...(ctx.signal ? { signal: ctx.signal } : {}),
           onDeleted: () => ctx.heartbeat({ snapId, images: ++images }),
         });
+        result.deletedSnapshots! += r.deletedSnapshots.length;
         if (r.left.length === 0) result.deleted.push(snapId);
         result.left.push(...r.left.map((l) => ({ snapId, ...l })));
         ctx.heartbeat({ sets: result.deleted.length, of: Object.keys(sets).length });

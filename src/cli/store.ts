@@ -95,7 +95,7 @@ export function pruneLines(r: PruneSnapsetsResult, workflowId: string): string[]
   for (const id of r.delete) lines.push(`  ${r.dryRun ? 'would delete' : r.deleted.includes(id) ? 'deleted' : 'NOT deleted'}  ${id}  ${r.reasons[id]}`);
   for (const id of r.keep) lines.push(`  kept          ${id}  ${r.reasons[id]}`);
   for (const [id, why] of Object.entries(r.reasons)) if (!r.delete.includes(id) && !r.keep.includes(id)) lines.push(`  not found     ${id}  ${why}`);
-  for (const l of r.left) lines.push(`  left image ${l.imageId} of ${l.snapId}: ${l.reason}`);
+  for (const l of r.left) lines.push(`  left ${l.imageId ? `image ${l.imageId}` : `volume snapshot ${l.snapshotId}`} of ${l.snapId}: ${l.reason}`);
   return lines;
 }
 

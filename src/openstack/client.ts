@@ -2,6 +2,7 @@ import { ComputeClient } from './compute.js';
 import { loadCloudConfig, type CloudConfig, type ConfigLookupOptions } from './config.js';
 import { ImageClient } from './image.js';
 import { Session, type SessionOptions } from './session.js';
+import type { VolumeClient } from './volume.js';
 
 /** Everything needed to talk to one cloud: its session (token) and the service clients. */
 export interface OpenStackClient {
@@ -9,6 +10,7 @@ export interface OpenStackClient {
   readonly session: Session;
   readonly compute: ComputeClient;
   readonly image: ImageClient;
+  readonly volume: VolumeClient;
   close(): void;
 }
 
@@ -24,6 +26,7 @@ export function createOpenStackClient(cloud: CloudConfig, opts: ClientOptions = 
     session,
     compute: new ComputeClient(session, { microversion: opts.computeMicroversion }),
     image: new ImageClient(session),
+    volume: undefined as unknown as VolumeClient,
     close: () => session.close(),
   };
 }

@@ -152,7 +152,7 @@ export class OpenStackEndpointNotFoundError extends ConfigError {
 export class OpenStackResourceFailedError extends SnapsetError {
   readonly retryable = false;
   constructor(
-    readonly resource: 'server' | 'image',
+    readonly resource: 'server' | 'image' | 'volume snapshot',
     readonly id: string,
     readonly status: string,
     message?: string,
@@ -168,7 +168,7 @@ export class OpenStackResourceFailedError extends SnapsetError {
 export class OpenStackWaitTimeoutError extends SnapsetError {
   readonly retryable = false;
   constructor(
-    readonly resource: 'server' | 'image',
+    readonly resource: 'server' | 'image' | 'volume snapshot',
     readonly lastStatuses: Record<string, string>,
     readonly timeoutSeconds: number,
     readonly wanted: string,

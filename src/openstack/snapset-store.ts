@@ -4,11 +4,21 @@
  * rules (grouping, completeness, expiry, order) are the model's, in src/shared/snapset/.
  */
 import { SnapsetError } from '../shared/errors.js';
-import { groupSnapsets, SNAP_ID_PROPERTY, SNAPSET_TAG, snapsetOf, tag, type StoredSnapset } from '../shared/snapset/index.js';
+import {
+  blockDeviceSnapshotIds,
+  groupSnapsets,
+  SNAP_ID_PROPERTY,
+  SNAPSET_TAG,
+  snapIdOfSnapshot,
+  snapsetOf,
+  tag,
+  type StoredSnapset,
+} from '../shared/snapset/index.js';
 import type { OpenStackClient } from './client.js';
 import type { CallOptions } from './compute.js';
-import { OpenStackNotFoundError } from './errors.js';
+import { OpenStackEndpointNotFoundError, OpenStackNotFoundError } from './errors.js';
 import type { Image } from './image.js';
+import type { VolumeSnapshot } from './volume.js';
 
 /** Glance's largest page: fewer round trips over a big project. */
 const PAGE = 1000;
@@ -37,9 +47,33 @@ export async function listStoreImages(c: OpenStackClient, opts: CallOptions = {}
   return [...byId.values()];
 }
 
-/** The SnapSets in the store, newest first. */
+/** A cloud without a block-storage service in its catalog has no volume snapshots: an empty list, not an error. */
+async function volumeSnapshotsOrNone(list: () => Promise<VolumeSnapshot[]>): Promise<VolumeSnapshot[]> {
+  try {
+    return await list();
+  } catch (err) {
+    if (err instanceof OpenStackEndpointNotFoundError) return [];
+    throw err;
+  }
+}
+
+/**
+ * Every Cinder volume snapshot that belongs to a SnapSet. Cinder filters metadata by value, never by
+ * "has key", so this lists the project's snapshots and keeps those carrying `hotstack_snap_id`.
+ */
+export function listStoreSnapshots(c: OpenStackClient, opts: CallOptions = {}): Promise<VolumeSnapshot[]> {
+  return volumeSnapshotsOrNone(async () => (await c.volume.listAllSnapshots({ limit: PAGE }, opts)).filter((v) => snapIdOfSnapshot(v) !== null));
+}
+
+/** Every volume snapshot of a set: those carrying `hotstack_snap_id=snapId` in their metadata (none on a cloud without Cinder). */
+export function listSetSnapshots(c: OpenStackClient, snapId: string, opts: CallOptions = {}): Promise<VolumeSnapshot[]> {
+  return volumeSnapshotsOrNone(() => c.volume.listAllSnapshots({ metadata: { [SNAP_ID_PROPERTY]: snapId }, limit: PAGE }, opts));
+}
+
+/** The SnapSets in the store (images and volume snapshots), newest first. */
 export async function readSnapsets(c: OpenStackClient, opts: ReadSnapsetsOptions = {}): Promise<StoredSnapset[]> {
-  const sets = groupSnapsets(await listStoreImages(c, opts));
+  const [images, snapshots] = await Promise.all([listStoreImages(c, opts), listStoreSnapshots(c, opts)]);
+  const sets = groupSnapsets(images, snapshots);
   return opts.stackName ? sets.filter((s) => s.stackName === opts.stackName) : sets;
 }
 
@@ -56,25 +90,55 @@ export function listSetImages(c: OpenStackClient, snapId: string, opts: CallOpti
  * found by its property and by the seed's `snap_id=` tag (images made before the property existed).
  */
 export async function readSet(c: OpenStackClient, snapId: string, opts: CallOptions = {}): Promise<StoredSnapset> {
-  const [byProperty, tagged] = await Promise.all([
+  const [byProperty, tagged, snapshots] = await Promise.all([
     listSetImages(c, snapId, opts),
     c.image.listAllImages({ tags: [tag('snap_id', snapId)], limit: PAGE }, opts),
+    listSetSnapshots(c, snapId, opts),
   ]);
-  return snapsetOf(snapId, [...byProperty, ...tagged]);
+  return snapsetOf(snapId, [...byProperty, ...tagged], snapshots);
 }
 
-/** One set, or undefined when no image of it exists. */
+/** One set, or undefined when nothing of it exists (no image, no volume snapshot). */
 export async function readSnapset(c: OpenStackClient, snapId: string, opts: CallOptions = {}): Promise<StoredSnapset | undefined> {
   const set = await readSet(c, snapId, opts);
-  return set.images.length > 0 ? set : undefined;
+  return set.images.length > 0 || set.volumeSnapshots.length > 0 ? set : undefined;
+}
+
+/** What a delete could not remove: an image (`imageId`) or a volume snapshot (`snapshotId`), with the cloud's answer. */
+export interface LeftBehind {
+  imageId?: string;
+  snapshotId?: string;
+  reason: string;
 }
 
 export interface DeleteSetResult {
   snapId: string;
   /** Images deleted now or already gone (404). */
   deleted: string[];
-  /** Images the cloud refused to delete (protected, forbidden), with its answer. */
-  left: { imageId: string; reason: string }[];
+  /** Volume snapshots deleted now or already gone (404). */
+  deletedSnapshots: string[];
+  /** What the cloud refused to delete (a protected image, a snapshot in use), with its answer. */
+  left: LeftBehind[];
+}
+
+/** `DELETE` that counts 404 as done, reports refusals (non-retryable answers) and throws the transient rest. */
+async function deleteOne(del: () => Promise<void>): Promise<{ ok: true } | { ok: false; reason: string }> {
+  try {
+    await del();
+  } catch (err) {
+    if (err instanceof OpenStackNotFoundError) return { ok: true };
+    if (err instanceof SnapsetError && !err.retryable) return { ok: false, reason: (err as Error).message };
+    throw err;
+  }
+  return { ok: true };
+}
+
+/**
+ * The volume snapshots an image of a volume-backed server points at (its `block_device_mapping`):
+ * Nova made them with the image, and deleting the image leaves them behind.
+ */
+export function imageSnapshotIds(images: readonly Pick<Image, 'properties'>[]): string[] {
+  return [...new Set(images.flatMap((i) => blockDeviceSnapshotIds(i.properties)))];
 }
 
 /**
@@ -85,22 +149,29 @@ export interface DeleteSetResult {
 export async function deleteSnapsetImages(
   c: OpenStackClient,
   snapId: string,
-  opts: CallOptions & { knownImageIds?: readonly string[]; onDeleted?: (imageId: string) => void } = {},
+  opts: CallOptions & { knownImageIds?: readonly string[]; knownSnapshotIds?: readonly string[]; onDeleted?: (id: string) => void } = {},
 ): Promise<DeleteSetResult> {
-  const now = await readSnapset(c, snapId, opts);
-  const ids = [...new Set([...(opts.knownImageIds ?? []), ...(now?.images.map((i) => i.imageId) ?? [])])];
-  const deleted: string[] = [];
-  const left: DeleteSetResult['left'] = [];
+  const [byProperty, tagged, snapshots] = await Promise.all([
+    listSetImages(c, snapId, opts),
+    c.image.listAllImages({ tags: [tag('snap_id', snapId)], limit: PAGE }, opts),
+    listSetSnapshots(c, snapId, opts),
+  ]);
+  const images = [...byProperty, ...tagged];
+  const ids = [...new Set([...(opts.knownImageIds ?? []), ...images.map((i) => i.id)])];
+  // Images first (a volume-backed image names its snapshots), then every snapshot: by metadata, known, or named by an image.
+  const snapshotIds = [...new Set([...(opts.knownSnapshotIds ?? []), ...snapshots.map((v) => v.id), ...imageSnapshotIds(images)])];
+  const result: DeleteSetResult = { snapId, deleted: [], deletedSnapshots: [], left: [] };
   for (const id of ids) {
-    try {
-      await c.image.deleteImage(id, opts);
-      deleted.push(id);
-    } catch (err) {
-      if (err instanceof OpenStackNotFoundError) deleted.push(id);
-      else if (err instanceof SnapsetError && !err.retryable) left.push({ imageId: id, reason: (err as Error).message });
-      else throw err;
-    }
+    const r = await deleteOne(() => c.image.deleteImage(id, opts));
+    if (r.ok) result.deleted.push(id);
+    else result.left.push({ imageId: id, reason: r.reason });
     opts.onDeleted?.(id);
   }
-  return { snapId, deleted, left };
+  for (const id of snapshotIds) {
+    const r = await deleteOne(() => c.volume.deleteSnapshot(id, opts));
+    if (r.ok) result.deletedSnapshots.push(id);
+    else result.left.push({ snapshotId: id, reason: r.reason });
+    opts.onDeleted?.(id);
+  }
+  return result;
 }

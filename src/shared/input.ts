@@ -84,6 +84,21 @@ export const instanceSchema = z.strictObject(
     uuid: text('a string', UUID, 'a server UUID such as 6f4512de-f744-4979-8ab2-45f5461e304c'),
     role: text('a string', ROLE, 'a role such as controller or ocp_master (letters, digits, _ . -)'),
     mac_address: text('a string', MAC, 'a MAC address such as fa:16:9e:81:f6:05').transform(canonicalMac),
+    /**
+     * The Cinder volumes of this instance to capture, by UUID (absent: every volume attached to it,
+     * discovered at preflight). Preflight checks each one is attached to this instance.
+     */
+    volumes: z
+      .array(text('a string', UUID, 'a volume UUID such as 1b2f3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d'), required('a list of volume UUIDs'))
+      .max(64, 'expected at most 64 volumes')
+      .superRefine((ids, ctx) => {
+        const seen = new Set<string>();
+        ids.forEach((id, i) => {
+          if (seen.has(id.toLowerCase())) ctx.addIssue({ code: 'custom', path: [i], message: `volume ${id} listed twice` });
+          seen.add(id.toLowerCase());
+        });
+      })
+      .optional(),
   },
   required('an object with uuid, role and mac_address'),
 );
@@ -141,6 +156,12 @@ const captureSchema = z.strictObject(
     /** Wait before the first retake of a failed image; doubles on each further attempt (at most 5 min). */
     imageRetryDelay: duration('10s'),
     onFailure: z.enum(['cleanup', 'keep'], { error: 'expected "cleanup" or "keep"' }).default('cleanup'),
+    /**
+     * The instances' attached Cinder volumes: `snapshot` takes a snapshot of each in the same fan-out
+     * as the images (a volume-backed server's are made by Nova with its image either way); `ignore`
+     * leaves data volumes out of the set.
+     */
+    volumes: z.enum(['snapshot', 'ignore'], { error: 'expected "snapshot" or "ignore"' }).default('snapshot'),
   },
   required('an object'),
 );

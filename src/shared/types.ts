@@ -7,6 +7,8 @@ export interface InstanceSpec {
   uuid: string;
   role: string;
   mac_address: string;
+  /** Cinder volume UUIDs to capture (absent: every attached volume). */
+  volumes?: string[];
 }
 
 /**

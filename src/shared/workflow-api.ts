@@ -135,6 +135,15 @@ export interface SnapsetProgress extends RunProgress<Phase> {
   images?: Record<string, InstanceImageProgress>;
   /** Every image the cloud failed and that was taken again, in order (capture.imageAttempts). */
   imageRetries?: ImageRetry[];
+  /** Per volume (`<instance>:<device>`): the state of its snapshot, once creating-images has begun. */
+  volumeSnapshots?: Record<string, VolumeSnapshotProgress>;
+}
+
+/** One volume's snapshot during creating-images/verifying. */
+export interface VolumeSnapshotProgress {
+  /** `pending`, then Cinder's status (`creating`, `available`, `error`), `complete`, or `deleted` by cleanup. */
+  state: string;
+  snapshotId?: string;
 }
 
 /** One failed snapshot taken again while every VM stayed SHUTOFF. */
@@ -148,6 +157,8 @@ export interface ImageRetry {
   reason: string;
   /** The failed image, deleted before the retake. */
   failedImageId?: string;
+  /** The failed volume snapshot (`instance` is then `<instance>:<device>`), deleted before the retake. */
+  failedSnapshotId?: string;
   /** Workflow time the failure was seen. */
   at: string;
 }
@@ -174,7 +185,7 @@ export interface SnapsetFailureInfo {
   /** Nova status of every VM as read after the failure (name → status), when the cloud could be read. */
   finalServerStatus?: Record<string, string>;
   /** Images of the set deleted by cleanup, and any it could not delete. */
-  cleanup?: { deleted: string[]; left: string[] };
+  cleanup?: { deleted: string[]; deletedSnapshots?: string[]; left: string[] };
   /** Failed snapshots taken again before the run failed. */
   imageRetries?: ImageRetry[];
 }
@@ -199,6 +210,21 @@ export interface SnapsetImage {
   uuid: string;
   role: string;
   macAddress: string;
+  /** The instance's Cinder volumes in the set (absent: none), by device. */
+  volumes?: SnapsetVolume[];
+}
+
+/** One volume of an instance and its snapshot in the set: what a redeployment's `OS::Cinder::Volume` `snapshot_id` takes. */
+export interface SnapsetVolume {
+  /** The device Nova attached it at (`/dev/vdb`), when known. */
+  device: string | null;
+  volumeName: string | null;
+  volumeId: string;
+  /** GiB. */
+  size: number;
+  snapshotId: string;
+  /** Nova made it with the image of a volume-backed server (adopted into the set). */
+  adopted?: boolean;
 }
 
 /** What retention did after a capture (the `pruneSnapsets` child workflow). */

@@ -274,6 +274,8 @@ export const PATCHES = {
   lockStackName: 'lock-child-stack-name',
   /** The retention child carries the StackName search attribute. */
   pruneStackName: 'prune-child-stack-name',
+  /** Attached Cinder volumes are snapshotted with the images (capture.volumes), a volume-backed server's adopted. */
+  volumes: 'capture-cinder-volumes',
 } as const;
 
 /** Microtask turns a child's result takes to reach a `.then` on `handle.result()` (a few), with room to spare. */

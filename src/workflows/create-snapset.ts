@@ -21,12 +21,15 @@ import { parseSnapsetInputWithNotes, type SnapsetInput } from '../shared/input.j
 import {
   ansibleResult,
   imageName,
+  planVolumes,
   seedTags,
+  volumeKey,
   SNAP_ID_PROPERTY,
   snapIdFromUuid,
   snapIdFromUuidNoDash,
   snapsetImageProperties,
   stackParameters,
+  type VolumePlan,
 } from '../shared/snapset/index.js';
 import type { PruneSnapsetsResult } from '../shared/snapset/index.js';
 import type { Phase } from '../shared/types.js';
@@ -42,6 +45,7 @@ import {
   type SnapsetImage,
   type SnapsetProgress,
   type SnapsetResult,
+  type SnapsetVolume,
 } from '../shared/workflow-api.js';
 import { isoAt, workflowNow } from './clock.js';
 import type { CaptureImagesInput, CaptureImagesResult } from '../activities/snapset-images.js';
@@ -204,10 +208,28 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
     upsertSearchAttributes([{ key: SnapIdKey, value: snapId }]);
     const setId = snapId;
     progress.images = Object.fromEntries(names.map((n) => [n, { state: 'pending' }]));
+    // DESIGN §5 step 6: the attached volumes preflight read are captured with the images (runs that
+    // reached here before this existed capture images only).
+    const volumePlan: VolumePlan | undefined = patched(PATCHES.volumes)
+      ? planVolumes({
+          volumes: checked.volumes ?? {},
+          volumeBacked: Object.fromEntries(names.map((n) => [n, checked.servers[n]?.volumeBacked ?? false])),
+          mode: input.capture.volumes,
+          explicit: Object.fromEntries(names.map((n) => [n, instances[n]!.volumes])),
+        })
+      : undefined;
+    const volumeCount = volumePlan?.count ?? 0;
+    if (volumePlan) {
+      for (const [n, vs] of Object.entries(volumePlan.snapshot)) for (const v of vs) (progress.volumeSnapshots ??= {})[volumeKey(n, v)] = { state: 'pending' };
+      for (const [n, vs] of Object.entries(volumePlan.skipped))
+        run.warn(
+          `${n}: volume(s) not captured (${input.capture.volumes === 'ignore' ? 'capture.volumes: ignore' : 'not listed'}): ${vs.map((v) => volumeKey(n, v)).join(', ')}`,
+        );
+    }
 
     run.enter(
       'creating-images',
-      `creating ${names.length} images of set ${snapId}${input.capture.maxParallelImages ? `, at most ${input.capture.maxParallelImages} at once` : ''}`,
+      `creating ${names.length} images${volumeCount > 0 ? ` and ${volumeCount} volume snapshots` : ''} of set ${snapId}${input.capture.maxParallelImages ? `, at most ${input.capture.maxParallelImages} at once` : ''}`,
     );
     // A reset to the capture: the stack is held again before any image is made (the order recorded in
     // test/fixtures/histories/create-snapset-reset.json: after the phase upserts, before the capture).
@@ -216,8 +238,16 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
     const captureInput: CaptureImagesInput = {
       ...cloud,
       snapId,
-      properties: snapsetImageProperties({ snapId, stackName: input.stackName, workflowId: workflowInfo().workflowId, setSize: names.length }),
+      properties: snapsetImageProperties({
+        snapId,
+        stackName: input.stackName,
+        workflowId: workflowInfo().workflowId,
+        setSize: names.length,
+        ...(volumePlan ? { volumes: volumePlan.count } : {}),
+      }),
       instances: Object.fromEntries(names.map((n) => [n, { uuid: uuidOf[n]!, imageName: imageName(n, setId) }])),
+      ...(volumePlan && Object.keys(volumePlan.snapshot).length > 0 ? { volumes: volumePlan.snapshot } : {}),
+      ...(volumePlan && Object.keys(volumePlan.adopt).length > 0 ? { adopt: volumePlan.adopt } : {}),
       ...(input.capture.maxParallelImages ? { maxParallel: input.capture.maxParallelImages } : {}),
       timeoutSeconds: seconds(input.capture.imageTimeout),
       maxPollSeconds: input.capture.imagePollInterval / 1000,
@@ -226,9 +256,30 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
     const captured = patched(PATCHES.imageRetries)
       ? await captureWithRetries(input, captureInput, uuidOf, progress, run, beforeChange)
       : await step(captureStep, `create ${names.length} images of set ${snapId}`, captureInput);
+    const volumesOf: Record<string, SnapsetVolume[]> = {};
+    const snapshotIds: Record<string, string> = {};
+    for (const [key, v] of Object.entries(captured.volumeSnapshots ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      snapshotIds[key] = v.snapshotId;
+      (volumesOf[v.instance] ??= []).push({
+        device: v.device,
+        volumeName: v.volumeName,
+        volumeId: v.volumeId,
+        size: v.size,
+        snapshotId: v.snapshotId,
+        ...(v.adopted ? { adopted: true } : {}),
+      });
+      (progress.volumeSnapshots ??= {})[key] = { state: 'available', snapshotId: v.snapshotId };
+    }
     for (const n of names) {
       const img = captured.images[n]!;
-      images[n] = { imageId: img.imageId, imageName: img.imageName, uuid: uuidOf[n]!, role: instances[n]!.role, macAddress: instances[n]!.mac_address };
+      images[n] = {
+        imageId: img.imageId,
+        imageName: img.imageName,
+        uuid: uuidOf[n]!,
+        role: instances[n]!.role,
+        macAddress: instances[n]!.mac_address,
+        ...(volumesOf[n] ? { volumes: volumesOf[n] } : {}),
+      };
       progress.images[n] = { state: 'active', imageId: img.imageId };
     }
 
@@ -240,17 +291,26 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
     await step(afterCapture.tagSnapset, `tag ${names.length} images`, { ...cloud, snapId, images: expected });
     for (const n of names) progress.images[n] = { state: 'tagged', imageId: images[n]!.imageId };
 
-    run.enter('verifying', 'checking every image is active and fully tagged, then marking the set complete');
+    run.enter(
+      'verifying',
+      `checking every image is active and fully tagged${volumePlan ? ' and every volume snapshot available' : ''}, then marking the set complete`,
+    );
     await beforeChange();
-    await step(afterCapture.verifySnapset, `verify set ${snapId} and mark it complete`, { ...cloud, snapId, images: expected });
+    await step(afterCapture.verifySnapset, `verify set ${snapId} and mark it complete`, {
+      ...cloud,
+      snapId,
+      images: expected,
+      ...(volumePlan ? { snapshots: snapshotIds } : {}),
+    });
     verified = true;
     for (const n of names) progress.images[n] = { state: 'complete', imageId: images[n]!.imageId };
+    for (const [key, id] of Object.entries(snapshotIds)) progress.volumeSnapshots![key] = { state: 'complete', snapshotId: id };
 
     retention = input.retention ? await applyRetention(input, run) : undefined;
 
     run.enter(
       'completed',
-      `SnapSet ${snapId} complete: ${names.length} images${retention ? `; retention deleted ${retention.deleted.length} older set(s)` : ''}`,
+      `SnapSet ${snapId} complete: ${names.length} images${volumeCount > 0 ? `, ${Object.keys(snapshotIds).length} volume snapshots` : ''}${retention ? `; retention deleted ${retention.deleted.length} older set(s)` : ''}`,
     );
     const held = lock;
     lock = undefined;
@@ -280,13 +340,25 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
         run.enter('cleaning-up', `deleting every image of the unfinished set ${snapId}`);
         try {
           const known = Object.values(progress.images ?? {}).flatMap((i) => (i.imageId ? [i.imageId] : []));
-          const cleanup = await step(persistent(CLEANUP_BUDGET_MS).cleanupSnapset, `delete every image of set ${snapId}`, {
-            ...cloud,
-            snapId,
-            knownImageIds: known,
-          });
-          failure.cleanup = { deleted: cleanup.deleted, left: cleanup.left.map((l) => `${l.id} (${l.name ?? 'unnamed'}: ${l.reason})`) };
+          const knownSnapshots = Object.values(progress.volumeSnapshots ?? {}).flatMap((v) => (v.snapshotId ? [v.snapshotId] : []));
+          const cleanup = await step(
+            persistent(CLEANUP_BUDGET_MS).cleanupSnapset,
+            `delete every image${progress.volumeSnapshots ? ' and volume snapshot' : ''} of set ${snapId}`,
+            {
+              ...cloud,
+              snapId,
+              knownImageIds: known,
+              ...(knownSnapshots.length > 0 ? { knownSnapshotIds: knownSnapshots } : {}),
+            },
+          );
+          failure.cleanup = {
+            deleted: cleanup.deleted,
+            ...(cleanup.deletedSnapshots ? { deletedSnapshots: cleanup.deletedSnapshots } : {}),
+            left: cleanup.left.map((l) => `${l.kind ? `${l.kind} ` : ''}${l.id} (${l.name ?? 'unnamed'}: ${l.reason})`),
+          };
           for (const n of names) if (progress.images?.[n]?.imageId) progress.images[n] = { state: 'deleted', imageId: progress.images[n].imageId };
+          for (const [key, v] of Object.entries(progress.volumeSnapshots ?? {}))
+            if (v.snapshotId) progress.volumeSnapshots![key] = { state: 'deleted', snapshotId: v.snapshotId };
         } catch (cleanupErr) {
           failure.cleanup = { deleted: [], left: [`every image with ${SNAP_ID_PROPERTY}=${snapId}: cleanup failed (${failureInfo(cleanupErr).message})`] };
         }
@@ -322,10 +394,16 @@ function leftBehind(f: SnapsetFailureInfo, run: RunTracker<Phase>, snapId: strin
   if (run.untouched && !snapId) return ['nothing outside was changed'];
   const parts = [`changed before it stopped: ${run.progress.changes!.join('; ')}`];
   if (snapId && onFailure === 'keep') parts.push(`images of ${snapId} kept (onFailure: keep)`);
-  if (f.cleanup)
+  if (f.cleanup) {
+    const snaps = f.cleanup.deletedSnapshots?.length;
     parts.push(
-      f.cleanup.left.length === 0 ? `every image of set ${snapId} deleted (${f.cleanup.deleted.length})` : `images NOT deleted: ${f.cleanup.left.join(', ')}`,
+      f.cleanup.left.length > 0
+        ? `${f.cleanup.left.some((l) => l.startsWith('volume snapshot ')) ? '' : 'images '}NOT deleted: ${f.cleanup.left.join(', ')}`
+        : snaps
+          ? `every image and volume snapshot of set ${snapId} deleted (${f.cleanup.deleted.length} images, ${snaps} volume snapshots)`
+          : `every image of set ${snapId} deleted (${f.cleanup.deleted.length})`,
     );
+  }
   parts.push(f.finalServerStatus ? `VMs now: ${describeStatuses(f.finalServerStatus)}` : 'the VMs’ states could not be read from Nova');
   return parts;
 }
@@ -383,38 +461,45 @@ async function captureWithRetries(
   const afterFailure = persistent(input.capture.imageTimeout);
   progress.imageRetries ??= [];
   let summary = `create ${names.length} images of set ${snapId}`;
+  // Members are instance names (images) and `<instance>:<device>` (volume snapshots): one attempt count each.
+  const attempt = (n: string) => attempts[n] ?? 1;
+  /** Progress of a member: its image, or its volume snapshot. */
+  const mark = (n: string, state: string, id?: string) => {
+    if (progress.volumeSnapshots && n in progress.volumeSnapshots) progress.volumeSnapshots[n] = { state, ...(id ? { snapshotId: id } : {}) };
+    else progress.images![n] = { state, ...(id ? { imageId: id } : {}) };
+  };
   for (;;) {
     const r = await step(capture, summary, { ...captureInput, reportFailed: true, requireShutoff: true });
     for (const [n, img] of Object.entries(r.images)) progress.images![n] = { state: 'active', imageId: img.imageId };
+    for (const [k, v] of Object.entries(r.volumeSnapshots ?? {}))
+      if (progress.volumeSnapshots && k in progress.volumeSnapshots) mark(k, 'available', v.snapshotId);
     const failed = r.failed ?? {};
     const failedNames = Object.keys(failed);
     if (failedNames.length === 0) return r;
-    const spent = failedNames.filter((n) => attempts[n]! >= of);
+    const spent = failedNames.filter((n) => attempt(n) >= of);
     if (spent.length > 0) {
       throw ApplicationFailure.create({
         type: FailureTypes.resourceFailed,
         nonRetryable: true,
-        message: spent.map((n) => `${failed[n]!.reason}${of > 1 ? ` (attempt ${attempts[n]} of ${of}: capture.imageAttempts spent)` : ''}`).join('; '),
+        message: spent.map((n) => `${failed[n]!.reason}${of > 1 ? ` (attempt ${attempt(n)} of ${of}: capture.imageAttempts spent)` : ''}`).join('; '),
         details: [{ instances: spent, failed: Object.fromEntries(spent.map((n) => [n, failed[n]])) }],
       });
     }
-    const delay = Math.min(MAX_IMAGE_RETRY_DELAY_MS, input.capture.imageRetryDelay * 2 ** (Math.max(...failedNames.map((n) => attempts[n]!)) - 1));
+    const delay = Math.min(MAX_IMAGE_RETRY_DELAY_MS, input.capture.imageRetryDelay * 2 ** (Math.max(...failedNames.map(attempt)) - 1));
     const at = isoAt(workflowNow());
     for (const n of failedNames) {
-      attempts[n]!++;
+      attempts[n] = attempt(n) + 1;
       const retry: ImageRetry = {
         instance: n,
         attempt: attempts[n]!,
         of,
         reason: failed[n]!.reason,
         ...(failed[n]!.imageId ? { failedImageId: failed[n]!.imageId } : {}),
+        ...(failed[n]!.snapshotId ? { failedSnapshotId: failed[n]!.snapshotId } : {}),
         at,
       };
       progress.imageRetries.push(retry);
-      progress.images![n] = {
-        state: `${failed[n]!.status}: taking it again (attempt ${attempts[n]} of ${of})`,
-        ...(failed[n]!.imageId ? { imageId: failed[n]!.imageId } : {}),
-      };
+      mark(n, `${failed[n]!.status}: taking it again (attempt ${attempts[n]} of ${of})`, failed[n]!.imageId ?? failed[n]!.snapshotId);
       log.warn('the cloud failed a snapshot: taking it again', { instance: n, attempt: attempts[n], of, reason: failed[n]!.reason });
     }
     const which = failedNames.map((n) => `${n} (${failed[n]!.status}, attempt ${attempts[n]} of ${of})`).join(', ');
@@ -425,9 +510,21 @@ async function captureWithRetries(
       ...(captureInput.cloud ? { cloud: captureInput.cloud } : {}),
       snapId,
       servers,
-      failed: Object.fromEntries(failedNames.map((n) => [n, failed[n]!.imageId ? { imageId: failed[n]!.imageId } : {}])),
+      failed: Object.fromEntries(
+        failedNames.map((n) => {
+          const f = failed[n]!;
+          return [
+            n,
+            {
+              ...(f.imageId ? { imageId: f.imageId } : {}),
+              ...(f.snapshotId ? { snapshotId: f.snapshotId } : {}),
+              ...(f.snapshotIds ? { snapshotIds: f.snapshotIds } : {}),
+            },
+          ];
+        }),
+      ),
     });
-    for (const n of failedNames) progress.images![n] = { state: `pending (attempt ${attempts[n]} of ${of})` };
+    for (const n of failedNames) mark(n, `pending (attempt ${attempts[n]} of ${of})`);
     run.say(`taking again: ${which}`);
     summary = `capture set ${snapId} again: ${failedNames.join(', ')} (attempt ${Math.max(...failedNames.map((n) => attempts[n]!))} of ${of})`;
     await beforeChange();

@@ -4,11 +4,14 @@ import { FailureTypes, type PreflightCheck } from '../shared/errors.js';
 import { parseSnapsetInputWithNotes, type SnapsetInput } from '../shared/input.js';
 import { progressQuery, StackNameKey, stackLockWorkflowId, type RunProgress } from '../shared/workflow-api.js';
 import type { PreflightServer } from '../activities/snapset-images.js';
+import type { AttachedVolume } from '../shared/snapset/index.js';
 import { isoAt, workflowNow } from './clock.js';
 import { checks, failureInfo, PATCHES, RunTracker, step, validateInput } from './common.js';
 
 export interface PreflightOutcome {
   servers: Record<string, PreflightServer>;
+  /** Instance name → its attached Cinder volumes (absent in runs that began before volumes were read). */
+  volumes?: Record<string, AttachedVolume[]>;
   nodes: { name: string; ready: boolean; unschedulable: boolean; instance?: string }[];
   checks: PreflightCheck[];
   /** The controller's VM was already SHUTOFF (allowed only without node preparation). */
@@ -34,7 +37,13 @@ export async function runPreflight(input: SnapsetInput, run: RunTracker<string>,
   const cloudCheck = await step(checks.preflightCloud, `preflight: cloud and ${names.length} servers`, {
     ...cloud,
     instances: Object.fromEntries(names.map((n) => [n, instances[n]!.uuid])),
+    // Activity input only (no command): what preflight reads of the volumes, for the capture's plan.
+    volumes: {
+      mode: input.capture.volumes ?? 'snapshot',
+      explicit: Object.fromEntries(names.flatMap((n) => (instances[n]!.volumes ? [[n, instances[n]!.volumes!]] : []))),
+    },
   });
+  const volumes = cloudCheck.volumes ? { volumes: cloudCheck.volumes } : {};
   // The controller's own VM, when snapset_data lists it: already SHUTOFF means there is nobody to SSH to.
   const ctlInstance = names.find((n) => n === controller.name) ?? names.find((n) => instances[n]!.role === 'controller');
   if (ctlInstance && cloudCheck.servers[ctlInstance]?.status === 'SHUTOFF') {
@@ -46,7 +55,7 @@ export async function runPreflight(input: SnapsetInput, run: RunTracker<string>,
         run.warn(
           `every VM is already SHUTOFF and the cluster was installed at ${installed}, more than ${formatDuration(input.prepare.certRotationWait)} ago: capturing the lab as it is, without preparing the nodes`,
         );
-        return { servers: cloudCheck.servers, nodes: [], checks: cloudCheck.checks, controllerShutoff: true, labShutoff: true };
+        return { servers: cloudCheck.servers, ...volumes, nodes: [], checks: cloudCheck.checks, controllerShutoff: true, labShutoff: true };
       }
       throw ApplicationFailure.create({
         type: FailureTypes.preflight,
@@ -57,7 +66,7 @@ export async function runPreflight(input: SnapsetInput, run: RunTracker<string>,
       });
     }
     run.warn(`controller ${ctlInstance} is already SHUTOFF: not checked over SSH and not shut down again`);
-    return { servers: cloudCheck.servers, nodes: [], checks: cloudCheck.checks, controllerShutoff: true };
+    return { servers: cloudCheck.servers, ...volumes, nodes: [], checks: cloudCheck.checks, controllerShutoff: true };
   }
   run.say(`${why}: controller ${controller.user}@${controller.host}:${controller.port} over SSH${input.prepare.enabled ? ' and oc' : ''}`);
   const ctl = await step(checks.preflightController, `preflight: controller ${controller.name}${input.prepare.enabled ? ' and oc' : ''}`, {
@@ -68,7 +77,7 @@ export async function runPreflight(input: SnapsetInput, run: RunTracker<string>,
     checkCluster: input.prepare.enabled,
   });
   for (const w of ctl.warnings) run.warn(w);
-  return { servers: cloudCheck.servers, nodes: ctl.nodes, checks: [...cloudCheck.checks, ...ctl.checks], controllerShutoff: false };
+  return { servers: cloudCheck.servers, ...volumes, nodes: ctl.nodes, checks: [...cloudCheck.checks, ...ctl.checks], controllerShutoff: false };
 }
 
 export interface PreflightReport extends PreflightOutcome {

@@ -63,8 +63,15 @@ export async function pruneSnapsets(rawInput: unknown): Promise<PruneSnapsetsRes
     const done = await step(persistent(DELETE_BUDGET_MS).deleteSnapsets, `delete ${plan.delete.length} set(s): ${plan.delete.join(', ')}`, {
       ...cloud,
       sets: Object.fromEntries(plan.delete.map((id) => [id, byId.get(id)?.images.map((i) => i.imageId) ?? []])),
+      // Sets listed before volumes were captured have no `volumeSnapshots`.
+      ...(plan.delete.some((id) => byId.get(id)?.volumeSnapshots?.length)
+        ? { snapshots: Object.fromEntries(plan.delete.map((id) => [id, byId.get(id)?.volumeSnapshots?.map((v) => v.snapshotId) ?? []])) }
+        : {}),
     });
-    const left = done.left.length > 0 ? `; NOT deleted: ${done.left.map((l) => `${l.imageId} of ${l.snapId} (${l.reason})`).join(', ')}` : '';
+    const left =
+      done.left.length > 0
+        ? `; NOT deleted: ${done.left.map((l) => `${l.imageId ?? `volume snapshot ${l.snapshotId}`} of ${l.snapId} (${l.reason})`).join(', ')}`
+        : '';
     run.enter(
       'completed',
       `deleted ${done.deleted.length} set(s)${done.deleted.length > 0 ? `: ${done.deleted.join(', ')}` : ''}; kept ${plan.keep.length}${left}`,

@@ -15,7 +15,7 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(cloudOption())
     .addOption(stackOption('only sets of this stack'))
     .option('--all', 'also sets past their 30 days (they can no longer be revived)')
-    .option('--json', 'an array of {snapId, stackName, createdAt, expiresAt, complete, images, roles}')
+    .option('--json', 'an array of {snapId, stackName, createdAt, expiresAt, complete, images, volumeSnapshots, roles}')
     .action(
       ctx.action(async (opts: { cloud?: string; stack?: string; all?: boolean; json?: boolean }) => {
         const stackName = opts.stack;
@@ -30,6 +30,8 @@ export function register(program: Command, ctx: CliContext): void {
             ctx.io.out(`no SnapSets${stackName ? ` of stack ${stackName}` : ''}${opts.all ? '' : ' younger than 30 days (--all shows older ones)'}`);
             return;
           }
+          // The VOLUMES column only where some set has volume snapshots (image-only labs read as before).
+          const volumes = sets.some((s) => s.volumeSnapshots.length > 0 || s.volumeCount);
           const rows = sets.map((s) => {
             const left = Date.parse(s.expiresAt) - now;
             return [
@@ -39,10 +41,12 @@ export function register(program: Command, ctx: CliContext): void {
               roughly(ageMs(s, now)),
               left > 0 ? roughly(left) : `expired ${roughly(-left)} ago`,
               String(s.images.length),
+              ...(volumes ? [String(s.volumeSnapshots.length)] : []),
               s.complete ? 'yes' : `no: ${s.problems.join('; ')}`,
             ];
           });
-          for (const line of table([['SNAP_ID', 'STACK', 'CREATED', 'AGE', 'EXPIRES IN', 'IMAGES', 'COMPLETE'], ...rows])) ctx.io.out(line);
+          const head = ['SNAP_ID', 'STACK', 'CREATED', 'AGE', 'EXPIRES IN', 'IMAGES', ...(volumes ? ['VOLUMES'] : []), 'COMPLETE'];
+          for (const line of table([head, ...rows])) ctx.io.out(line);
         });
       }),
     );

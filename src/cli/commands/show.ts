@@ -60,9 +60,15 @@ function showSet(ctx: CliContext, s: StoredSnapset, asJson: boolean | undefined)
   const left = Date.parse(s.expiresAt) - now;
   ctx.io.out(`SnapSet ${s.snapId} of stack ${s.stackName ?? '(unknown)'}${s.workflowId ? `, made by ${s.workflowId}` : ''}`);
   ctx.io.out(`created ${s.createdAt} (${roughly(ageMs(s, now))} ago), ${left > 0 ? `expires ${s.expiresAt} (in ${roughly(left)})` : `expired ${s.expiresAt}`}`);
-  ctx.io.out(s.complete ? `complete: ${s.images.length} images` : `INCOMPLETE: ${s.problems.join('; ')}`);
+  const volumes = s.volumeSnapshots.length > 0 ? `, ${s.volumeSnapshots.length} volume snapshots` : '';
+  ctx.io.out(s.complete ? `complete: ${s.images.length} images${volumes}` : `INCOMPLETE: ${s.problems.join('; ')}`);
   const rows = s.images.map((i) => [i.imageId, i.name, i.role ?? '-', i.macAddress ?? '-', i.status, i.tags.join(',')]);
   for (const line of table([['IMAGE_ID', 'NAME', 'ROLE', 'MAC', 'STATUS', 'TAGS'], ...rows])) ctx.io.out(line);
+  if (s.volumeSnapshots.length > 0) {
+    ctx.io.out('');
+    const vrows = s.volumeSnapshots.map((v) => [v.snapshotId, v.instance ?? '-', v.device ?? '-', v.volumeName ?? '-', v.volumeId, `${v.size} GiB`, v.status]);
+    for (const line of table([['SNAPSHOT_ID', 'INSTANCE', 'DEVICE', 'VOLUME', 'VOLUME_ID', 'SIZE', 'STATUS'], ...vrows])) ctx.io.out(line);
+  }
   return EXIT.ok;
 }
 

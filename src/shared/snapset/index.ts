@@ -3,3 +3,4 @@ export * from './names.js';
 export * from './model.js';
 export * from './latest.js';
 export * from './prune.js';
+export * from './volumes.js';

@@ -11,6 +11,17 @@ export interface SetImage {
   imageName: string;
   role: string;
   macAddress: string;
+  /** The instance's volume snapshots (absent: none), by device. */
+  volumes?: LatestVolume[];
+}
+
+/** One volume of an instance in `snapset latest`: what a redeployment's `OS::Cinder::Volume` takes (`snapshot_id`, `size`). */
+export interface LatestVolume {
+  device: string | null;
+  volumeName: string | null;
+  /** GiB. */
+  size: number;
+  snapshotId: string;
 }
 
 /**
@@ -103,8 +114,18 @@ function stackList(sets: readonly StoredSnapset[]): string {
 
 function latestShape(s: StoredSnapset, roles: string[]): LatestSnapset {
   const chosen = s.images.filter((i) => roles.length === 0 || roles.includes(i.role!));
+  const volumesOf = (name: string): LatestVolume[] =>
+    (s.volumeSnapshots ?? [])
+      .filter((v) => v.instance === name)
+      .map((v) => ({ device: v.device, volumeName: v.volumeName, size: v.size, snapshotId: v.snapshotId }));
   const images = Object.fromEntries(
-    chosen.map((i) => [i.name, { imageId: i.imageId, imageName: i.imageName ?? i.imageId, role: i.role!, macAddress: i.macAddress! }]),
+    chosen.map((i) => {
+      const volumes = volumesOf(i.name);
+      return [
+        i.name,
+        { imageId: i.imageId, imageName: i.imageName ?? i.imageId, role: i.role!, macAddress: i.macAddress!, ...(volumes.length > 0 ? { volumes } : {}) },
+      ];
+    }),
   );
   return {
     snapId: s.snapId,
@@ -133,5 +154,26 @@ export function latestYaml(l: LatestSnapset): string {
   const params = Object.entries(l.stack_parameters);
   if (params.length === 0) lines[lines.length - 1] += ' {}';
   for (const [key, v] of params) lines.push(`  ${key}:`, `    image: ${JSON.stringify(v.image)}`);
+  const withVolumes = Object.entries(l.images).filter(([, i]) => i.volumes?.length);
+  if (withVolumes.length > 0) {
+    // Not a stack parameter (a template that does not declare it would refuse the stack): pass it as
+    // one where the template takes it, e.g. stack_parameters.snapset_volumes: "{{ snapset_volumes }}".
+    lines.push(
+      '# volume snapshots per instance and device: OS::Cinder::Volume {snapshot_id: {get_param: [snapset_volumes, <instance>, <device>, snapshot_id]}}',
+      'snapset_volumes:',
+    );
+    for (const [name, img] of withVolumes) {
+      lines.push(`  ${JSON.stringify(name)}:`);
+      for (const v of img.volumes!) {
+        lines.push(`    ${JSON.stringify(deviceLabel(v))}:`, `      snapshot_id: ${JSON.stringify(v.snapshotId)}`, `      size: ${v.size}`);
+        if (v.volumeName) lines.push(`      volume_name: ${JSON.stringify(v.volumeName)}`);
+      }
+    }
+  }
   return lines.join('\n');
+}
+
+/** The key of a volume in `snapset_volumes`: the device's last part (`vdb`), else the volume's name, else its snapshot. */
+export function deviceLabel(v: Pick<LatestVolume, 'device' | 'volumeName' | 'snapshotId'>): string {
+  return v.device?.split('/').pop() || v.volumeName || v.snapshotId;
 }

@@ -10,14 +10,19 @@
 import { stackOfCaptureWorkflowId } from '../workflow-api.js';
 import {
   COMPLETE_TAG,
+  DEVICE_METADATA,
   HOTSTACK_TAG,
+  INSTANCE_METADATA,
   parseImageName,
   SEED_TAG_KEYS,
   SET_SIZE_PROPERTY,
+  SET_VOLUMES_PROPERTY,
   SNAP_ID_PROPERTY,
   SNAPSET_TAG,
   STACK_NAME_PROPERTY,
   tagValue,
+  VOLUME_NAME_METADATA,
+  volumeKey,
   WORKFLOW_ID_PROPERTY,
 } from './names.js';
 
@@ -36,6 +41,36 @@ export interface StoreImage {
   /** Glance `created_at` (whole seconds). */
   created_at: string;
   properties: Readonly<Record<string, unknown>>;
+}
+
+/** What the model needs of a Cinder volume snapshot (src/openstack `VolumeSnapshot` fits). */
+export interface StoreVolumeSnapshot {
+  id: string;
+  name: string | null;
+  /** Cinder status: `creating`, `available`, `error`, `deleting`, … */
+  status: string;
+  volumeId: string;
+  /** GiB. */
+  size: number;
+  metadata: Readonly<Record<string, string>>;
+  createdAt: string;
+}
+
+/** One volume snapshot of a stored set. */
+export interface StoredVolumeSnapshot {
+  snapshotId: string;
+  snapshotName: string | null;
+  volumeId: string;
+  /** The instance the volume was attached to (`hotstack_instance`), when recorded. */
+  instance: string | null;
+  /** Its device on that instance (`/dev/vdb`), when recorded. */
+  device: string | null;
+  volumeName: string | null;
+  /** GiB. */
+  size: number;
+  /** Cinder status, lower case. */
+  status: string;
+  createdAt: string;
 }
 
 /** One image of a stored set. */
@@ -72,6 +107,10 @@ export interface StoredSnapset {
   problems: string[];
   /** Sorted by instance name. */
   images: StoredSnapsetImage[];
+  /** The set's Cinder volume snapshots (found by their `hotstack_snap_id` metadata), by instance and device. */
+  volumeSnapshots: StoredVolumeSnapshot[];
+  /** `hotstack_set_volumes`, when every image agrees on it (null on sets made before volumes were captured). */
+  volumeCount: number | null;
   /** Distinct roles, sorted. */
   roles: string[];
 }
@@ -118,24 +157,60 @@ export function newestFirst(a: Pick<StoredSnapset, 'createdAt' | 'snapId'>, b: P
   return ms(b.createdAt) - ms(a.createdAt) || compareText(a.snapId, b.snapId);
 }
 
-/** Groups images into SnapSets (images of no set are ignored, an image listed twice counts once), newest first. */
-export function groupSnapsets(images: readonly StoreImage[]): StoredSnapset[] {
-  const bySet = new Map<string, StoreImage[]>();
+/** The set a volume snapshot belongs to: its `hotstack_snap_id` metadata. */
+export function snapIdOfSnapshot(s: Pick<StoreVolumeSnapshot, 'metadata'>): string | null {
+  const v = s.metadata[SNAP_ID_PROPERTY];
+  return typeof v === 'string' && v !== '' ? v : null;
+}
+
+/** The member key of a stored snapshot: `<instance>:<device>` as the capture names it, else its volume. */
+export function snapshotKey(s: Pick<StoredVolumeSnapshot, 'instance' | 'device' | 'volumeId'>): string {
+  return s.instance ? volumeKey(s.instance, s) : `volume ${s.volumeId}`;
+}
+
+function storedSnapshot(s: StoreVolumeSnapshot): StoredVolumeSnapshot {
+  const meta = (k: string) => (typeof s.metadata[k] === 'string' && s.metadata[k] !== '' ? s.metadata[k]! : null);
+  return {
+    snapshotId: s.id,
+    snapshotName: s.name,
+    volumeId: s.volumeId,
+    instance: meta(INSTANCE_METADATA),
+    device: meta(DEVICE_METADATA),
+    volumeName: meta(VOLUME_NAME_METADATA),
+    size: s.size,
+    status: s.status.toLowerCase(),
+    createdAt: s.createdAt,
+  };
+}
+
+/**
+ * Groups images and volume snapshots into SnapSets (those of no set are ignored, anything listed
+ * twice counts once), newest first. Volume snapshots whose images are all gone still form a set (an
+ * incomplete one): cleanup and prune must see what a failed delete left.
+ */
+export function groupSnapsets(images: readonly StoreImage[], snapshots: readonly StoreVolumeSnapshot[] = []): StoredSnapset[] {
+  const bySet = new Map<string, { images: StoreImage[]; snapshots: StoreVolumeSnapshot[] }>();
+  const entry = (id: string) => bySet.get(id) ?? bySet.set(id, { images: [], snapshots: [] }).get(id)!;
   const seen = new Set<string>();
   for (const img of images) {
     if (seen.has(img.id)) continue; // the store lists with two queries that overlap
     seen.add(img.id);
     const id = snapIdOf(img);
-    if (!id) continue;
-    bySet.set(id, [...(bySet.get(id) ?? []), img]);
+    if (id) entry(id).images.push(img);
   }
-  return [...bySet].map(([snapId, imgs]) => snapsetOf(snapId, imgs)).sort(newestFirst);
+  for (const snap of snapshots) {
+    const id = snapIdOfSnapshot(snap);
+    if (id) entry(id).snapshots.push(snap);
+  }
+  return [...bySet].map(([snapId, e]) => snapsetOf(snapId, e.images, e.snapshots)).sort(newestFirst);
 }
 
-/** The set `snapId` made of these images (those of other sets are ignored); a set with no image is incomplete. */
-export function snapsetOf(snapId: string, all: readonly StoreImage[]): StoredSnapset {
+/** The set `snapId` made of these images and volume snapshots (those of other sets are ignored); a set with no image is incomplete. */
+export function snapsetOf(snapId: string, all: readonly StoreImage[], allSnapshots: readonly StoreVolumeSnapshot[] = []): StoredSnapset {
   const seen = new Set<string>();
   const imgs = all.filter((i) => snapIdOf(i) === snapId && !seen.has(i.id) && seen.add(i.id));
+  const snaps = allSnapshots.filter((v) => snapIdOfSnapshot(v) === snapId && !seen.has(`volume:${v.id}`) && seen.add(`volume:${v.id}`));
+  const volumeSnapshots = snaps.map(storedSnapshot).sort((a, b) => compareText(snapshotKey(a), snapshotKey(b)) || compareText(a.snapshotId, b.snapshotId));
   const images: StoredSnapsetImage[] = imgs
     .map((img) => ({
       imageId: img.id,
@@ -148,10 +223,11 @@ export function snapsetOf(snapId: string, all: readonly StoreImage[]): StoredSna
       createdAt: img.created_at,
     }))
     .sort((a, b) => compareText(a.name, b.name) || compareText(a.imageId, b.imageId));
-  const times = imgs.map((i) => ms(i.created_at)).filter((t) => !Number.isNaN(t));
+  // Dated by its images; a set whose images are gone (left-over snapshots) by its snapshots.
+  const times = (imgs.length > 0 ? imgs.map((i) => i.created_at) : snaps.map((v) => v.createdAt)).map(ms).filter((t) => !Number.isNaN(t));
   const created = times.length > 0 ? Math.max(...times) : 0;
-  const stacks = stacksOf(imgs);
-  const problems = setProblems(snapId, imgs);
+  const stacks = [...new Set([...stacksOf(imgs), ...snaps.map((v) => v.metadata[STACK_NAME_PROPERTY]).filter((x): x is string => !!x)])].sort(compareText);
+  const problems = setProblems(snapId, imgs, { snapshots: snaps });
   return {
     snapId,
     stackName: stacks.length === 1 ? stacks[0]! : null,
@@ -163,8 +239,16 @@ export function snapsetOf(snapId: string, all: readonly StoreImage[]): StoredSna
     complete: problems.length === 0,
     problems,
     images,
+    volumeSnapshots,
+    volumeCount: setVolumesOf(imgs),
     roles: [...new Set(images.map((i) => i.role).filter((r): r is string => !!r))].sort(compareText),
   };
+}
+
+/** `hotstack_set_volumes` when every image states it alike (null when none does or they disagree). */
+function setVolumesOf(imgs: readonly StoreImage[]): number | null {
+  const counts = [...new Set(imgs.map((i) => prop(i, SET_VOLUMES_PROPERTY)))];
+  return counts.length === 1 && counts[0] !== null && /^\d+$/.test(counts[0]) ? Number(counts[0]) : null;
 }
 
 function setSizeOf(imgs: readonly StoreImage[]): number | null {
@@ -186,6 +270,10 @@ export interface SetProblemsOptions {
   expected?: Readonly<Record<string, ExpectedSetImage>>;
   /** Whether the completion marker is required (false while verifying, before it is added). @default true */
   requireMarker?: boolean;
+  /** The set's volume snapshots (found by their `hotstack_snap_id` metadata). @default none */
+  snapshots?: readonly StoreVolumeSnapshot[];
+  /** Volume key (`<instance>:<device>`) → the snapshot the capture made or adopted: each must be listed (the capture's verification). */
+  expectedSnapshots?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -233,8 +321,36 @@ export function setProblems(snapId: string, images: readonly StoreImage[], optio
   if (sizes.length > 1) problems.push(`images disagree on ${SET_SIZE_PROPERTY} (${sizes.map((s) => s ?? 'none').join(', ')})`);
   else if (images.length > 0 && size === null) problems.push(`set size unknown (no ${SET_SIZE_PROPERTY} property)`);
   else if (size !== null && size !== images.length) problems.push(`${images.length} of ${size} images`);
+  problems.push(...volumeProblems(images, options));
   const stacks = stacksOf(images);
   if (stacks.length > 1) problems.push(`images of several stacks: ${stacks.join(', ')}`);
+  return problems;
+}
+
+/**
+ * The volume snapshots' part of the completeness rule: each one `available`, one per volume, as many
+ * as `hotstack_set_volumes` says (every image alike; absent on older sets: none expected), and each one
+ * the capture made listed.
+ */
+function volumeProblems(images: readonly StoreImage[], options: SetProblemsOptions): string[] {
+  const problems: string[] = [];
+  const snaps = [...(options.snapshots ?? [])].map(storedSnapshot);
+  const listed = new Set(snaps.map((s) => s.snapshotId));
+  for (const [key, id] of Object.entries(options.expectedSnapshots ?? {}).sort(([a], [b]) => compareText(a, b))) {
+    if (!listed.has(id)) problems.push(`${key}: volume snapshot ${id} not found`);
+  }
+  const byKey = new Map<string, StoredVolumeSnapshot[]>();
+  for (const s of snaps.sort((a, b) => compareText(a.snapshotId, b.snapshotId))) byKey.set(snapshotKey(s), [...(byKey.get(snapshotKey(s)) ?? []), s]);
+  for (const [key, list] of [...byKey].sort(([a], [b]) => compareText(a, b))) {
+    if (list.length > 1) problems.push(`${key}: ${list.length} volume snapshots (${list.map((s) => s.snapshotId).join(', ')})`);
+    for (const s of list) if (s.status !== 'available') problems.push(`${key}: volume snapshot ${s.snapshotId} is ${s.status}`);
+  }
+  const counts = [...new Set(images.map((i) => prop(i, SET_VOLUMES_PROPERTY)))];
+  const want = setVolumesOf(images);
+  if (counts.length > 1) problems.push(`images disagree on ${SET_VOLUMES_PROPERTY} (${counts.map((s) => s ?? 'none').join(', ')})`);
+  else if (want !== null && want !== snaps.length) problems.push(`${snaps.length} of ${want} volume snapshots`);
+  else if (want === null && images.length > 0 && snaps.length > 0)
+    problems.push(`${snaps.length} volume snapshot(s) the images do not count (no ${SET_VOLUMES_PROPERTY})`);
   return problems;
 }
 
@@ -256,6 +372,8 @@ export interface SnapsetSummary {
   complete: boolean;
   /** Number of images. */
   images: number;
+  /** Number of Cinder volume snapshots. */
+  volumeSnapshots: number;
   roles: string[];
 }
 
@@ -267,6 +385,7 @@ export function summary(s: StoredSnapset): SnapsetSummary {
     expiresAt: s.expiresAt,
     complete: s.complete,
     images: s.images.length,
+    volumeSnapshots: s.volumeSnapshots.length,
     roles: s.roles,
   };
 }

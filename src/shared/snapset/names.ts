@@ -21,6 +21,22 @@ export const SNAP_ID_PROPERTY = 'hotstack_snap_id';
 export const STACK_NAME_PROPERTY = 'hotstack_stack_name';
 export const WORKFLOW_ID_PROPERTY = 'hotstack_workflow_id';
 export const SET_SIZE_PROPERTY = 'hotstack_set_size';
+/**
+ * How many Cinder volume snapshots the set holds (absent on sets made before volumes were captured:
+ * none). Every image states it alike, like `hotstack_set_size`, so a set missing a snapshot is seen
+ * as incomplete from the store alone.
+ */
+export const SET_VOLUMES_PROPERTY = 'hotstack_set_volumes';
+
+/**
+ * Metadata of a set's Cinder volume snapshots (Block Storage v3 snapshot `metadata`): the set's
+ * own properties (`hotstack_snap_id`, `hotstack_stack_name`, `hotstack_workflow_id`) plus which
+ * instance, device and volume it is of. `openstack volume snapshot list --property
+ * hotstack_snap_id=<id>` lists a set's snapshots.
+ */
+export const INSTANCE_METADATA = 'hotstack_instance';
+export const DEVICE_METADATA = 'hotstack_device';
+export const VOLUME_NAME_METADATA = 'hotstack_volume_name';
 
 /** A snap_id: 8 characters of URL-safe base64. */
 export const SNAP_ID = /^[A-Za-z0-9_-]{8}$/;
@@ -56,12 +72,51 @@ export function seedTags(instanceName: string, inst: Pick<InstanceSpec, 'role' |
 }
 
 /** The properties every image of a set carries from the moment it exists. */
-export function snapsetImageProperties(p: { snapId: string; stackName: string; workflowId: string; setSize: number }): Record<string, string> {
+export function snapsetImageProperties(p: {
+  snapId: string;
+  stackName: string;
+  workflowId: string;
+  setSize: number;
+  volumes?: number;
+}): Record<string, string> {
   return {
     [SNAP_ID_PROPERTY]: p.snapId,
     [STACK_NAME_PROPERTY]: p.stackName,
     [WORKFLOW_ID_PROPERTY]: p.workflowId,
     [SET_SIZE_PROPERTY]: String(p.setSize),
+    ...(p.volumes !== undefined ? { [SET_VOLUMES_PROPERTY]: String(p.volumes) } : {}),
+  };
+}
+
+/** `hotstack-{instance_name}-{volume}-snapshot-{snap_id}`: `volume` is the volume's name, else the device's last part (`vdb`). */
+export function volumeSnapshotName(
+  instanceName: string,
+  volume: { volumeName?: string | null; device?: string | null; volumeId: string },
+  snapId: string,
+): string {
+  const label = volume.volumeName || (volume.device ? volume.device.split('/').pop() : '') || volume.volumeId;
+  return `hotstack-${instanceName}-${label}-snapshot-${snapId}`;
+}
+
+/** The member key of a volume snapshot in a capture: `<instance>:<device>` (`master0:/dev/vdb`), else `<instance>:<volume id>`. */
+export function volumeKey(instanceName: string, volume: { device?: string | null; volumeId: string }): string {
+  return `${instanceName}:${volume.device || volume.volumeId}`;
+}
+
+/** The metadata of a set's volume snapshot: the set's properties and what it is a snapshot of. */
+export function volumeSnapshotMetadata(
+  setProperties: Record<string, string>,
+  instanceName: string,
+  volume: { volumeName?: string | null; device?: string | null },
+): Record<string, string> {
+  const { [SET_SIZE_PROPERTY]: _size, [SET_VOLUMES_PROPERTY]: _volumes, ...base } = setProperties;
+  void _size;
+  void _volumes;
+  return {
+    ...base,
+    [INSTANCE_METADATA]: instanceName,
+    ...(volume.device ? { [DEVICE_METADATA]: volume.device } : {}),
+    ...(volume.volumeName ? { [VOLUME_NAME_METADATA]: volume.volumeName } : {}),
   };
 }
 
@@ -102,4 +157,49 @@ export function snapIdFromUuidNoDash(uuid: string): string {
   if (!id.startsWith('-')) return id;
   const byte7 = parseInt(uuid.replace(/-/g, '').slice(14, 16), 16);
   return FIRST_CHAR[byte7 % FIRST_CHAR.length]! + id.slice(1);
+}
+
+/** Nova's image property on a snapshot of a volume-backed server: its block devices, as a JSON list (bdm v2). */
+export const BLOCK_DEVICE_MAPPING_PROPERTY = 'block_device_mapping';
+
+/** One volume snapshot a volume-backed server's image points at (Nova's bdm v2 entry, the fields we read). */
+export interface BlockDeviceSnapshot {
+  snapshotId: string;
+  deviceName: string | null;
+  bootIndex: number | null;
+  volumeSize: number | null;
+}
+
+/**
+ * The volume snapshots of an image's `block_device_mapping` (Nova writes it as a JSON string when it
+ * snapshots a volume-backed server; entries with `source_type: snapshot`). Anything unreadable is none.
+ */
+export function blockDeviceSnapshots(properties: Readonly<Record<string, unknown>>): BlockDeviceSnapshot[] {
+  let bdm = properties[BLOCK_DEVICE_MAPPING_PROPERTY];
+  if (typeof bdm === 'string') {
+    try {
+      bdm = JSON.parse(bdm);
+    } catch {
+      return [];
+    }
+  }
+  if (!Array.isArray(bdm)) return [];
+  return bdm.flatMap((e: unknown) => {
+    if (!e || typeof e !== 'object') return [];
+    const d = e as Record<string, unknown>;
+    if (typeof d.snapshot_id !== 'string' || d.snapshot_id === '') return [];
+    return [
+      {
+        snapshotId: d.snapshot_id,
+        deviceName: typeof d.device_name === 'string' ? d.device_name : null,
+        bootIndex:
+          typeof d.boot_index === 'number' ? d.boot_index : typeof d.boot_index === 'string' && /^-?\d+$/.test(d.boot_index) ? Number(d.boot_index) : null,
+        volumeSize: typeof d.volume_size === 'number' ? d.volume_size : null,
+      },
+    ];
+  });
+}
+
+export function blockDeviceSnapshotIds(properties: Readonly<Record<string, unknown>>): string[] {
+  return blockDeviceSnapshots(properties).map((s) => s.snapshotId);
 }

@@ -203,6 +203,7 @@ export interface PruneSnapsetsResult extends PrunePlan {
   /** Sets whose images are all gone now (empty on a dry run). */
   deleted: string[];
   /** Images that could not be deleted, with why. */
-  left: { snapId: string; imageId: string; reason: string }[];
+  /** What could not be deleted: an image (`imageId`) or a volume snapshot (`snapshotId`) of a set, with the cloud’s answer. */
+  left: { snapId: string; imageId?: string; snapshotId?: string; reason: string }[];
   dryRun: boolean;
 }
