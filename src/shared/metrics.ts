@@ -22,6 +22,8 @@ export const SNAPSET_METRICS = {
   cleanupLeftImages: 'snapset_cleanup_left_images_total',
   pruneDeletedSets: 'snapset_prune_deleted_sets_total',
   pruneDeletedImages: 'snapset_prune_deleted_images_total',
+  cleanupDeletedVolumeSnapshots: 'snapset_cleanup_deleted_volume_snapshots_total',
+  pruneDeletedVolumeSnapshots: 'snapset_prune_deleted_volume_snapshots_total',
 } as const;
 
 export const METRIC_HELP: Record<keyof typeof SNAPSET_METRICS, string> = {
@@ -39,6 +41,8 @@ export const METRIC_HELP: Record<keyof typeof SNAPSET_METRICS, string> = {
   cleanupLeftImages: 'Images of unfinished sets cleanup could not delete (they need a person)',
   pruneDeletedSets: 'SnapSets deleted by pruneSnapsets (retention, snapset prune, snapset delete)',
   pruneDeletedImages: 'Images of the SnapSets deleted by pruneSnapsets',
+  cleanupDeletedVolumeSnapshots: 'Cinder volume snapshots of unfinished sets deleted by cleanup after a failure or cancellation',
+  pruneDeletedVolumeSnapshots: 'Cinder volume snapshots of the SnapSets deleted by pruneSnapsets',
 };
 
 /**

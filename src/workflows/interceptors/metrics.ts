@@ -164,6 +164,7 @@ class RunMetricsOutbound implements WorkflowOutboundCallsInterceptor {
     } else if (type === CLEANUP_ACTIVITY) {
       counter(metricMeter, 'cleanupDeletedImages', sizeOf(r.deleted));
       counter(metricMeter, 'cleanupLeftImages', sizeOf(r.left));
+      counter(metricMeter, 'cleanupDeletedVolumeSnapshots', sizeOf(r.deletedSnapshots));
     } else {
       const deleted = Array.isArray(r.deleted) ? (r.deleted as string[]) : [];
       const sets = ((input.args[0] ?? {}) as { sets?: Record<string, unknown> }).sets ?? {};
@@ -173,6 +174,7 @@ class RunMetricsOutbound implements WorkflowOutboundCallsInterceptor {
         'pruneDeletedImages',
         deleted.reduce((n, id) => n + sizeOf(sets[id]), 0),
       );
+      counter(metricMeter, 'pruneDeletedVolumeSnapshots', typeof r.deletedSnapshots === 'number' ? r.deletedSnapshots : 0);
     }
   }
 
