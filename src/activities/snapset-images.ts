@@ -274,7 +274,10 @@ async function readVolumes(
       const check = `volumes of ${name}`;
       servers[name]!.volumeBacked = isVolumeBacked(found.get(uuid)!.raw);
       try {
-        const attachments = await c.compute.listVolumeAttachments(uuid, { signal });
+        // Nova's server list already says whether any volume is attached (`os-extended-volumes:volumes_attached`):
+        // a server without one costs no call; the attachments give the devices.
+        const listed = found.get(uuid)!.raw['os-extended-volumes:volumes_attached'];
+        const attachments = Array.isArray(listed) && listed.length === 0 ? [] : await c.compute.listVolumeAttachments(uuid, { signal });
         volumes[name] = await mapLimit(attachments, REST_PARALLEL, async (a) => {
           const v = await c.volume.getVolume(a.volumeId, { signal });
           return { volumeId: v.id, device: a.device ?? null, volumeName: v.name || null, size: v.size, bootable: v.bootable };

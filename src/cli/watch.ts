@@ -144,8 +144,12 @@ function waitLine(p: SnapsetProgress, now: number): string | undefined {
   return `certificate wait: wakes ${w.wakeAt} (in ${seconds(left)}); cluster installed ${w.clusterCreatedAt} (${w.clusterCreatedAtSource})`;
 }
 
+/** One row per image, then one per volume snapshot (`master0:/dev/vdb`). */
 function imageRows(p: SnapsetProgress): string[][] {
-  return Object.entries(p.images ?? {}).map(([name, i]) => [name, i.state, i.imageId ?? '']);
+  return [
+    ...Object.entries(p.images ?? {}).map(([name, i]) => [name, i.state, i.imageId ?? '']),
+    ...Object.entries(p.volumeSnapshots ?? {}).map(([key, v]) => [key, v.state, v.snapshotId ?? '']),
+  ];
 }
 
 /** The lines of the live view. */
@@ -205,7 +209,7 @@ export async function failureLines(handle: WorkflowHandle, desc: WorkflowExecuti
   for (const r of failure?.imageRetries ?? []) lines.push(`  ${retryLine(r)}`);
   if (failure?.cleanup)
     lines.push(
-      `  cleanup: ${failure.cleanup.deleted.length} image(s) deleted${failure.cleanup.left.length ? `, left: ${failure.cleanup.left.join(', ')}` : ''}`,
+      `  cleanup: ${failure.cleanup.deleted.length} image(s)${failure.cleanup.deletedSnapshots?.length ? ` and ${failure.cleanup.deletedSnapshots.length} volume snapshot(s)` : ''} deleted${failure.cleanup.left.length ? `, left: ${failure.cleanup.left.join(', ')}` : ''}`,
     );
   return lines;
 }
