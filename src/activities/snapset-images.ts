@@ -204,6 +204,10 @@ export interface CleanupSnapsetResult {
 /** Glance states of an image on its way out, and Cinder's of a snapshot: no longer part of the set. */
 const GONE_IMAGE: ReadonlySet<string> = new Set(['deleted', 'pending_delete']);
 const GONE_SNAPSHOT: ReadonlySet<string> = new Set(['deleting', 'deleted']);
+/** Cleanup waits this long at most for snapshots still `creating` (Cinder deletes only `available` or `error` ones)… */
+const SNAPSHOT_SETTLE_MS = 10 * 60_000;
+/** …looking again this often. */
+const SNAPSHOT_SETTLE_POLL_MS = 1000;
 
 /** A per-phase view of one image for heartbeats and progress. */
 type ImageState = { imageId?: string; status: string };
@@ -894,20 +898,28 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
         }
         ctx.heartbeat({ deleted: deleted.size, deletedSnapshots: deletedSnapshots.size, round });
       };
-      for (let round = 0; round < 5; round++) {
+      // Cinder refuses to delete a snapshot still `creating` (400): such ones are waited for, up to a bound.
+      const settleBy = Date.now() + SNAPSHOT_SETTLE_MS;
+      for (let round = 0; ; round++) {
         const listed = await setImages(c, snapId, ctx.signal);
         const live = listed.filter((i) => !GONE_IMAGE.has(i.status.toLowerCase()));
         const ids = [...new Set([...known, ...live.map((i) => i.id)])].filter((id) => !deleted.has(id) && !refused.has(id));
         // Images first: a volume-backed image names the snapshots Nova made for it, which deleting the image leaves behind.
         await mapLimit(ids, REST_PARALLEL, (id) => attempt(id, deleted, () => c.image.deleteImage(id, { signal: ctx.signal }), round));
         const snapshots = (await listSetSnapshots(c, snapId, { signal: ctx.signal })).filter((v) => !GONE_SNAPSHOT.has(v.status.toLowerCase()));
+        const creating = new Set(snapshots.filter((v) => v.status.toLowerCase() === 'creating').map((v) => v.id));
         const snapshotIds = [...new Set([...knownSnapshots, ...imageSnapshotIds(listed), ...snapshots.map((v) => v.id)])].filter(
-          (id) => !deletedSnapshots.has(id) && !refused.has(id),
+          (id) => !deletedSnapshots.has(id) && !refused.has(id) && !creating.has(id),
         );
         known = [];
         knownSnapshots = [];
-        if (ids.length === 0 && snapshotIds.length === 0) break;
+        if (ids.length === 0 && snapshotIds.length === 0 && creating.size === 0) break;
         await mapLimit(snapshotIds, REST_PARALLEL, (id) => attempt(id, deletedSnapshots, () => c.volume.deleteSnapshot(id, { signal: ctx.signal }), round));
+        if (creating.size > 0 && Date.now() < settleBy) {
+          await ctx.sleep(SNAPSHOT_SETTLE_POLL_MS, () => ({ deleted: deleted.size, deletedSnapshots: deletedSnapshots.size, creating: creating.size }));
+          continue;
+        }
+        if (round >= 4) break;
       }
       const [remaining, remainingSnapshots] = await Promise.all([setImages(c, snapId, ctx.signal), listSetSnapshots(c, snapId, { signal: ctx.signal })]);
       return {
