@@ -22,7 +22,10 @@ export function durationMs(text: string): number {
   return ms;
 }
 
-/** `90061000` → `1d1h1m1s`; the inverse of {@link parseDuration} for whole units. */
+/**
+ * `90061000` → `25h1m1s`, `2592000000` → `30d`; the inverse of {@link parseDuration} for whole units.
+ * Days only from two days on: the certificate wait reads `25h`, as people write it, not `1d1h`.
+ */
 export function formatDuration(ms: number): string {
   if (ms <= 0) return '0s';
   const parts: string[] = [];
@@ -34,6 +37,7 @@ export function formatDuration(ms: number): string {
     ['s', 1000],
     ['ms', 1],
   ] as const) {
+    if (unit === 'd' && rest < 2 * size) continue;
     const n = Math.floor(rest / size);
     if (n > 0) parts.push(`${n}${unit}`);
     rest -= n * size;
