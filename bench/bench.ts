@@ -34,7 +34,7 @@ import { seedTags, COMPLETE_TAG } from '../src/shared/snapset/index.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
 import { manyLabsScenario, type ScenarioInput } from '../src/sim/scenario.js';
 import type { createSnapset } from '../src/workflows/index.js';
-import { createWorker } from '../src/worker.js';
+import { createWorker, WORKER_ENV, WORKER_NODE_FLAGS } from '../src/worker.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
@@ -224,8 +224,11 @@ function procStats(pid: number): { peakRssMb: number; cpuSeconds: number } {
 async function concurrency(server: DevServer, bundle: string, runs: number) {
   const sim = await startSimulator(manyLabsScenario(runs, 6, { timeScale: 0.05 }));
   const taskQueue = `bench-conc-${Math.random().toString(36).slice(2, 8)}`;
-  const worker = spawn(process.execPath, [join(root, 'dist/test/helpers/worker-process.js')], {
+  // Started as `npm run worker` starts it (WORKER_NODE_FLAGS, WORKER_ENV); SNAPSET_BENCH_WORKER_PLAIN=1: plain `node`, for the before/after.
+  const plain = process.env.SNAPSET_BENCH_WORKER_PLAIN === '1';
+  const worker = spawn(process.execPath, [...(plain ? [] : WORKER_NODE_FLAGS), join(root, 'dist/test/helpers/worker-process.js')], {
     env: {
+      ...(plain ? {} : WORKER_ENV),
       ...process.env,
       TEMPORAL_ADDRESS: server.address,
       SNAPSET_TASK_QUEUE: taskQueue,
