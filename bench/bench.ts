@@ -19,7 +19,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -264,6 +264,7 @@ async function concurrency(server: DevServer, bundle: string, runs: number) {
     const before = procStats(worker.pid!);
     const serverBefore = procStats(server.process.pid!);
     const selfBefore = process.cpuUsage();
+    const loadBefore = loadavg()[0]!;
     const t0 = Date.now();
     const settled = await Promise.allSettled(stacks.map((s) => runOne(s, 'many')));
     const wall = Date.now() - t0;
@@ -281,6 +282,9 @@ async function concurrency(server: DevServer, bundle: string, runs: number) {
       p50Ratio: round(median(durations) / base),
       p95Ratio: round(pct(durations, 95) / base),
       wallMs: wall,
+      // 1-minute load average of the machine (2 cores, shared) when the runs started and ended.
+      loadBefore: round(loadBefore, 1),
+      loadAfter: round(loadavg()[0]!, 1),
       workerPeakRssMb: after.peakRssMb,
       workerCpuSeconds: round(after.cpuSeconds - before.cpuSeconds, 1),
       // Where the 2 cores went meanwhile: the Temporal dev server, and this process (the simulator: HTTP and every lab's SSH server).
@@ -422,7 +426,7 @@ function markdown(r: Record<string, unknown>): string {
     '',
     `Completed ${c?.completed}, failed ${c?.failed}. A run alone: ${c?.aloneMs} ms. p50 ÷ alone **${c?.p50Ratio}**, p95 ÷ alone **${c?.p95Ratio}**; worker peak RSS **${c?.workerPeakRssMb} MB**, CPU ${c?.workerCpuSeconds} s over ${c?.wallMs} ms (dev server ${c?.devServerCpuSeconds ?? '–'} s, simulator ${c?.simulatorCpuSeconds ?? '–'} s).`,
     '',
-    `CPU per run: worker **${c?.workerCpuPerRun} s**, dev server **${c?.devServerCpuPerRun} s**, simulator ${c?.simulatorCpuPerRun} s. The machine is shared: these move by ±10 % from run to run.`,
+    `CPU per run: worker **${c?.workerCpuPerRun} s**, dev server **${c?.devServerCpuPerRun} s**, simulator ${c?.simulatorCpuPerRun} s. The machine is shared: these move by ±10 % from run to run; load average ${c?.loadBefore ?? '–'} at the start, ${c?.loadAfter ?? '–'} at the end. The worker is started as \`npm run worker\` starts it (\`WORKER_NODE_FLAGS\`, \`WORKER_ENV\` in src/worker.ts). What each change of issue 16 bought, before and after: docs/operations.md, "Memory of one worker with many open runs".`,
     '',
     '## Targets beside their figures',
     '',
