@@ -51,7 +51,7 @@ export function defaultDeps(): ActivityDeps {
  * Worker slots from the environment, for many concurrent runs on one worker (bench/results.md):
  * SNAPSET_MAX_ACTIVITIES (concurrent activities, SDK default 100 — each run has at most one or two
  * running: its steps are set-level), SNAPSET_MAX_WORKFLOW_TASKS (SDK default 40),
- * SNAPSET_MAX_CACHED_WORKFLOWS (sticky cache; SDK default from memory).
+ * SNAPSET_MAX_CACHED_WORKFLOWS (sticky cache, default {@link DEFAULT_MAX_CACHED_WORKFLOWS}).
  */
 export function workerTuning(env: NodeJS.ProcessEnv = process.env): Partial<WorkerOptions> {
   const int = (name: string): number | undefined => {
@@ -67,9 +67,31 @@ export function workerTuning(env: NodeJS.ProcessEnv = process.env): Partial<Work
   return {
     ...(activities ? { maxConcurrentActivityTaskExecutions: activities } : {}),
     ...(workflowTasks ? { maxConcurrentWorkflowTaskExecutions: workflowTasks } : {}),
-    ...(cached ? { maxCachedWorkflows: cached } : {}),
+    maxCachedWorkflows: cached ?? DEFAULT_MAX_CACHED_WORKFLOWS,
   };
 }
+
+/**
+ * Sticky-cache size unless SNAPSET_MAX_CACHED_WORKFLOWS says otherwise: 500 open runs (a run and its
+ * stack lock are two workflows). Set here because the SDK derives its default from the heap limit
+ * (~600 workflows per GB), which {@link WORKER_NODE_FLAGS} lowers to 512 MB: that would be 182, and
+ * 200 busy runs would replay their histories all the time. A cached workflow costs ~0.25 MB of
+ * workflow-thread heap (bench/results.md), so 1000 fit the 512 MB heap; a run evicted while it waits
+ * for its certificates costs one replay when its timer fires.
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 1000;
+
+/**
+ * How the worker process is started (`npm run worker` in package.json, the bench): V8 lets a heap
+ * grow towards its limit before collecting, and Node's default limit here is ~4 GB per isolate, so
+ * at 200 open runs the main thread carried ~150 MB of garbage (54 MB live in a heap snapshot taken
+ * at 172 MB used); a 512 MB old space makes V8 collect sooner, and an 8 MB semi-space bounds the
+ * young generation of both isolates (the main thread's and the workflow thread's). glibc gives each thread of the SDK's
+ * native core its own malloc arena: two arenas keep the native part smaller. Measured in
+ * bench/results.md (RSS and the CPU it costs); docs/operations.md "Memory of one worker".
+ */
+export const WORKER_NODE_FLAGS = ['--max-old-space-size=512', '--max-semi-space-size=8'] as const;
+export const WORKER_ENV = { MALLOC_ARENA_MAX: '2' } as const;
 
 export async function createWorker(opts: SnapsetWorkerOptions): Promise<Worker> {
   return Worker.create({

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import {
+  ComputeClient,
   createOpenStackClient,
   loadCloudConfig,
   OpenStackBadRequestError,
@@ -520,6 +521,30 @@ void describe('OpenStack client: image update (JSON-patch) and server lists', ()
         .slice(before)
         .find((r) => r.endpoint === 'image.images.list')!;
       assert.equal(new URLSearchParams(sent.query).get('name'), 'eq:in:colon');
+    } finally {
+      c.close();
+    }
+  });
+
+  void test('getServersByIds lists the project once, then GETs each server while the project is many times larger than the set', async () => {
+    const c = await client();
+    try {
+      const compute = new ComputeClient(c.session, { listWhenProjectAtMost: 2 }); // 10 servers > 2 × 2 asked for
+      const ids = [MANY.worker0!.uuid, MANY.worker1!.uuid];
+      const calls = async () => {
+        const before = g.sim.requestLog().length;
+        const found = await compute.getServersByIds(ids);
+        assert.deepEqual([...found.keys()], ids);
+        assert.deepEqual(
+          [...found.values()].map((s) => s.status),
+          ['ACTIVE', 'SHUTOFF'],
+        );
+        const sent = g.sim.requestLog().slice(before);
+        return ['compute.servers.list', 'compute.servers.get'].map((e) => sent.filter((r) => r.endpoint === e).length);
+      };
+      assert.deepEqual(await calls(), [1, 0], 'the first call lists the project (and learns its size)');
+      assert.deepEqual(await calls(), [0, 2], 'then one GET per server');
+      assert.deepEqual(await new ComputeClient(c.session, { listWhenProjectAtMost: 5 }).getServersByIds(ids).then((m) => m.size), 2);
     } finally {
       c.close();
     }

@@ -14,6 +14,15 @@ const MIN_MICROVERSION: [number, number] = [2, 45];
 const LIST_PAGE = 1000;
 /** GETs of single servers at once when the list does not show them. */
 const PARALLEL_GETS = 8;
+/**
+ * `getServersByIds` lists the whole project only while the project holds at most this many times the
+ * servers asked for; beyond, one GET per server moves far fewer bytes. Many labs in one project made
+ * every poll of every run list all of them: at 200 labs × 6 VMs, 1200 servers per poll, 77 % of the
+ * worker's allocations and most of its garbage (bench/results.md, issue 16).
+ */
+const LIST_WHEN_PROJECT_AT_MOST = 8;
+/** How long the project's size learnt from a list is trusted before listing again. */
+const PROJECT_SIZE_TTL_MS = 5 * 60_000;
 
 export function parseMicroversion(v: string): [number, number] | undefined {
   const m = /^(\d+)\.(\d+)$/.exec(v.trim());
@@ -69,11 +78,15 @@ export function serverListQuery(f: ServerListFilters): URLSearchParams {
 
 export class ComputeClient {
   readonly microversion: string;
+  /** Servers the project showed in the last whole list, and when (see LIST_WHEN_PROJECT_AT_MOST). */
+  private projectSize?: { servers: number; at: number };
+  private readonly listWhenProjectAtMost: number;
 
   constructor(
     private readonly session: Session,
-    opts: { microversion?: string } = {},
+    opts: { microversion?: string; listWhenProjectAtMost?: number } = {},
   ) {
+    this.listWhenProjectAtMost = opts.listWhenProjectAtMost ?? LIST_WHEN_PROJECT_AT_MOST;
     const mv = opts.microversion ?? DEFAULT_COMPUTE_MICROVERSION;
     const parsed = parseMicroversion(mv);
     if (!parsed || parsed[0] < MIN_MICROVERSION[0] || (parsed[0] === MIN_MICROVERSION[0] && parsed[1] < MIN_MICROVERSION[1])) {
@@ -107,14 +120,22 @@ export class ComputeClient {
 
   /**
    * The servers of `ids` (keys as given), with one paginated `GET /servers/detail` instead of one
-   * GET each; a server the list does not show (another project, a policy) is asked for by its ID,
-   * and is absent from the result when Nova has no such server (404).
+   * GET each — unless the last list showed the project holding more than
+   * {@link LIST_WHEN_PROJECT_AT_MOST} times as many servers (many labs in one project): then one GET
+   * each. A server the list does not show (another project, a policy) is asked for by its ID, and is
+   * absent from the result when Nova has no such server (404).
    */
   async getServersByIds(ids: readonly string[], opts: CallOptions = {}): Promise<Map<string, Server>> {
     const wanted = new Set(ids.map((u) => u.toLowerCase()));
     const found = new Map<string, Server>();
-    if (ids.length > 1) {
-      for await (const s of this.listServers({ limit: LIST_PAGE }, opts)) if (wanted.has(s.id.toLowerCase())) found.set(s.id.toLowerCase(), s);
+    const known = this.projectSize && Date.now() - this.projectSize.at < PROJECT_SIZE_TTL_MS ? this.projectSize.servers : undefined;
+    if (ids.length > 1 && (known === undefined || known <= this.listWhenProjectAtMost * ids.length)) {
+      let listed = 0;
+      for await (const s of this.listServers({ limit: LIST_PAGE }, opts)) {
+        listed++;
+        if (wanted.has(s.id.toLowerCase())) found.set(s.id.toLowerCase(), s);
+      }
+      this.projectSize = { servers: listed, at: Date.now() };
     }
     await mapLimit(
       ids.filter((u) => !found.has(u.toLowerCase())),

@@ -68,167 +68,181 @@ function required(what: string) {
 const text = (what: string, re: RegExp, hint: string) => z.string(required(what)).regex(re, `expected ${hint}`);
 
 /** Durations are written as text (`25h`, `60s`) and parsed once, here: the output carries milliseconds. */
-const durationText = z
-  .string(required('a duration such as 25h or 60s'))
-  .refine((s) => parseDuration(s) !== undefined, 'expected a duration such as 25h, 60s, 1h30m or 500ms');
-const anyDuration = durationText.transform((s) => parseDuration(s)!);
-export const duration = (fallback: string) => durationText.default(fallback).transform((s) => parseDuration(s)!);
+const durationText = () =>
+  z.string(required('a duration such as 25h or 60s')).refine((s) => parseDuration(s) !== undefined, 'expected a duration such as 25h, 60s, 1h30m or 500ms');
+export const duration = (fallback: string) =>
+  durationText()
+    .default(fallback)
+    .transform((s) => parseDuration(s)!);
 
-const isoTime = z
-  .string(required('an ISO 8601 time'))
-  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$/, 'expected an ISO 8601 time with zone, e.g. 2026-11-20T01:00:00Z')
-  .refine((s) => !Number.isNaN(Date.parse(s)), 'expected a real date');
+/**
+ * The zod schemas, built when an input is parsed rather than when this module is imported. The
+ * workflow sandbox instantiates every module once per cached workflow — the lock workflow included —
+ * and these ~200 schema objects were most of a cached workflow's memory (bench/results.md, issue 16).
+ * Built per parse (well under a millisecond), they are garbage once validation is done.
+ */
+export function inputSchemas() {
+  const isoTime = z
+    .string(required('an ISO 8601 time'))
+    .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$/, 'expected an ISO 8601 time with zone, e.g. 2026-11-20T01:00:00Z')
+    .refine((s) => !Number.isNaN(Date.parse(s)), 'expected a real date');
 
-export const instanceSchema = z.strictObject(
-  {
-    uuid: text('a string', UUID, 'a server UUID such as 6f4512de-f744-4979-8ab2-45f5461e304c'),
-    role: text('a string', ROLE, 'a role such as controller or ocp_master (letters, digits, _ . -)'),
-    mac_address: text('a string', MAC, 'a MAC address such as fa:16:9e:81:f6:05').transform(canonicalMac),
-    /**
-     * The Cinder volumes of this instance to capture, by UUID (absent: every volume attached to it,
-     * discovered at preflight). Preflight checks each one is attached to this instance.
-     */
-    volumes: z
-      .array(text('a string', UUID, 'a volume UUID such as 1b2f3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d'), required('a list of volume UUIDs'))
-      .max(64, 'expected at most 64 volumes')
-      .superRefine((ids, ctx) => {
-        const seen = new Set<string>();
-        ids.forEach((id, i) => {
-          if (seen.has(id.toLowerCase())) ctx.addIssue({ code: 'custom', path: [i], message: `volume ${id} listed twice` });
-          seen.add(id.toLowerCase());
-        });
-      })
-      .optional(),
-  },
-  required('an object with uuid, role and mac_address'),
-);
+  const instanceSchema = z.strictObject(
+    {
+      uuid: text('a string', UUID, 'a server UUID such as 6f4512de-f744-4979-8ab2-45f5461e304c'),
+      role: text('a string', ROLE, 'a role such as controller or ocp_master (letters, digits, _ . -)'),
+      mac_address: text('a string', MAC, 'a MAC address such as fa:16:9e:81:f6:05').transform(canonicalMac),
+      /**
+       * The Cinder volumes of this instance to capture, by UUID (absent: every volume attached to it,
+       * discovered at preflight). Preflight checks each one is attached to this instance.
+       */
+      volumes: z
+        .array(text('a string', UUID, 'a volume UUID such as 1b2f3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d'), required('a list of volume UUIDs'))
+        .max(64, 'expected at most 64 volumes')
+        .superRefine((ids, ctx) => {
+          const seen = new Set<string>();
+          ids.forEach((id, i) => {
+            if (seen.has(id.toLowerCase())) ctx.addIssue({ code: 'custom', path: [i], message: `volume ${id} listed twice` });
+            seen.add(id.toLowerCase());
+          });
+        })
+        .optional(),
+    },
+    required('an object with uuid, role and mac_address'),
+  );
 
-export const controllerSchema = z.strictObject(
-  {
-    name: text('a string', INSTANCE_NAME, 'an inventory name (letters, digits, _ . -)'),
-    host: z
-      .string(required('a host name or IP address'))
-      .refine((h) => HOSTNAME.test(h) || IPV4.test(h) || (h.includes(':') && IPV6.test(h)), 'expected a host name or IP address'),
-    port: z.number(required('a TCP port number')).int('expected a whole number').min(1).max(65535).default(22),
-    user: text('a string', SSH_USER, 'a login name'),
-    privateKeyFile: z
-      .string(required('a file path'))
-      .min(1, 'expected a file path')
-      .max(LIMITS.stringLength, `expected a file path of at most ${LIMITS.stringLength} characters`)
-      .optional(),
-    hostKeyFingerprint: text('a string', FINGERPRINT, 'a host key fingerprint as `ssh-keygen -lf` prints it: SHA256:<43 base64 characters>').optional(),
-    knownHostsFile: z
-      .string(required('a file path'))
-      .min(1, 'expected a file path')
-      .max(LIMITS.stringLength, `expected a file path of at most ${LIMITS.stringLength} characters`)
-      .optional(),
-    insecureIgnoreHostKey: z.boolean(required('true or false')).optional(),
-  },
-  required('an object'),
-);
+  const controllerSchema = z.strictObject(
+    {
+      name: text('a string', INSTANCE_NAME, 'an inventory name (letters, digits, _ . -)'),
+      host: z
+        .string(required('a host name or IP address'))
+        .refine((h) => HOSTNAME.test(h) || IPV4.test(h) || (h.includes(':') && IPV6.test(h)), 'expected a host name or IP address'),
+      port: z.number(required('a TCP port number')).int('expected a whole number').min(1).max(65535).default(22),
+      user: text('a string', SSH_USER, 'a login name'),
+      privateKeyFile: z
+        .string(required('a file path'))
+        .min(1, 'expected a file path')
+        .max(LIMITS.stringLength, `expected a file path of at most ${LIMITS.stringLength} characters`)
+        .optional(),
+      hostKeyFingerprint: text('a string', FINGERPRINT, 'a host key fingerprint as `ssh-keygen -lf` prints it: SHA256:<43 base64 characters>').optional(),
+      knownHostsFile: z
+        .string(required('a file path'))
+        .min(1, 'expected a file path')
+        .max(LIMITS.stringLength, `expected a file path of at most ${LIMITS.stringLength} characters`)
+        .optional(),
+      insecureIgnoreHostKey: z.boolean(required('true or false')).optional(),
+    },
+    required('an object'),
+  );
 
-const prepareSchema = z.strictObject(
-  {
-    enabled: z.boolean(required('true or false')).default(true),
-    certRotationWait: duration(DEFAULTS.certRotationWait),
-    clusterCreatedAt: isoTime.optional(),
-    stablePeriod: duration(DEFAULTS.stablePeriod),
-    stableTimeout: duration(DEFAULTS.stableTimeout),
-  },
-  required('an object'),
-);
+  const prepareSchema = z.strictObject(
+    {
+      enabled: z.boolean(required('true or false')).default(true),
+      certRotationWait: duration(DEFAULTS.certRotationWait),
+      clusterCreatedAt: isoTime.optional(),
+      stablePeriod: duration(DEFAULTS.stablePeriod),
+      stableTimeout: duration(DEFAULTS.stableTimeout),
+    },
+    required('an object'),
+  );
 
-const captureSchema = z.strictObject(
-  {
-    shutoffTimeout: duration(DEFAULTS.shutoffTimeout),
-    shutoffPollInterval: duration(DEFAULTS.shutoffPollInterval),
-    forceStopAfter: anyDuration.optional(),
-    imageTimeout: duration(DEFAULTS.imageTimeout),
-    imagePollInterval: duration('5s'),
-    maxParallelImages: z.number(required('a number')).int('expected a whole number').min(1).max(256).optional(),
-    /** Times one image may be taken while the VMs stay SHUTOFF (a killed snapshot is taken again); 1 = never again. */
-    imageAttempts: z
-      .number(required('a number'))
-      .int('expected a whole number')
-      .min(1, 'expected at least 1 (1: a failed snapshot fails the run)')
-      .max(10)
-      .default(3),
-    /** Wait before the first retake of a failed image; doubles on each further attempt (at most 5 min). */
-    imageRetryDelay: duration('10s'),
-    onFailure: z.enum(['cleanup', 'keep'], { error: 'expected "cleanup" or "keep"' }).default('cleanup'),
-    /**
-     * The instances' attached Cinder volumes: `snapshot` takes a snapshot of each in the same fan-out
-     * as the images (a volume-backed server's are made by Nova with its image either way); `ignore`
-     * leaves data volumes out of the set.
-     */
-    volumes: z.enum(['snapshot', 'ignore'], { error: 'expected "snapshot" or "ignore"' }).default('snapshot'),
-  },
-  required('an object'),
-);
+  const captureSchema = z.strictObject(
+    {
+      shutoffTimeout: duration(DEFAULTS.shutoffTimeout),
+      shutoffPollInterval: duration(DEFAULTS.shutoffPollInterval),
+      forceStopAfter: durationText()
+        .transform((s) => parseDuration(s)!)
+        .optional(),
+      imageTimeout: duration(DEFAULTS.imageTimeout),
+      imagePollInterval: duration('5s'),
+      maxParallelImages: z.number(required('a number')).int('expected a whole number').min(1).max(256).optional(),
+      /** Times one image may be taken while the VMs stay SHUTOFF (a killed snapshot is taken again); 1 = never again. */
+      imageAttempts: z
+        .number(required('a number'))
+        .int('expected a whole number')
+        .min(1, 'expected at least 1 (1: a failed snapshot fails the run)')
+        .max(10)
+        .default(3),
+      /** Wait before the first retake of a failed image; doubles on each further attempt (at most 5 min). */
+      imageRetryDelay: duration('10s'),
+      onFailure: z.enum(['cleanup', 'keep'], { error: 'expected "cleanup" or "keep"' }).default('cleanup'),
+      /**
+       * The instances' attached Cinder volumes: `snapshot` takes a snapshot of each in the same fan-out
+       * as the images (a volume-backed server's are made by Nova with its image either way); `ignore`
+       * leaves data volumes out of the set.
+       */
+      volumes: z.enum(['snapshot', 'ignore'], { error: 'expected "snapshot" or "ignore"' }).default('snapshot'),
+    },
+    required('an object'),
+  );
 
-const retentionSchema = z.strictObject(
-  {
-    keep: z.number(required('a number')).int('expected a whole number').min(1, 'expected at least 1 (the newest complete set is never deleted)'),
-    maxAge: duration('30d'),
-  },
-  required('an object'),
-);
+  const retentionSchema = z.strictObject(
+    {
+      keep: z.number(required('a number')).int('expected a whole number').min(1, 'expected at least 1 (the newest complete set is never deleted)'),
+      maxAge: duration('30d'),
+    },
+    required('an object'),
+  );
 
-/** Fields the other workflows' inputs (reviveSnapset) share with createSnapset's. */
-export const stackNameField = text('a string', STACK_NAME, 'a stack name: a letter, then letters, digits, _ . - (at most 100)').superRefine((name, ctx) => {
-  // Workflow IDs are built from the stack name: names that would forge another kind's ID are refused.
-  const problem = stackNameProblem(name);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
-export const cloudNameField = text('a string', CLOUD_NAME, 'a cloud name from clouds.yaml');
+  /** Fields the other workflows' inputs (reviveSnapset) share with createSnapset's. */
+  const stackNameField = text('a string', STACK_NAME, 'a stack name: a letter, then letters, digits, _ . - (at most 100)').superRefine((name, ctx) => {
+    // Workflow IDs are built from the stack name: names that would forge another kind's ID are refused.
+    const problem = stackNameProblem(name);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+  const cloudNameField = text('a string', CLOUD_NAME, 'a cloud name from clouds.yaml');
 
-export const snapsetInputSchema = z.strictObject(
-  {
-    stackName: stackNameField,
-    cloud: cloudNameField.optional(),
-    controller: controllerSchema,
-    snapsetData: z.strictObject(
-      {
-        instances: z.record(z.string(), instanceSchema, required('a map of instance name to {uuid, role, mac_address}')).superRefine((instances, ctx) => {
-          const names = Object.keys(instances);
-          if (names.length === 0) ctx.addIssue({ code: 'custom', message: 'expected at least one instance' });
-          if (names.length > LIMITS.instances)
-            ctx.addIssue({ code: 'custom', message: `expected at most ${LIMITS.instances} instances (got ${names.length})` });
-          for (const name of names) {
-            if (!INSTANCE_NAME.test(name)) {
-              ctx.addIssue({
-                code: 'custom',
-                path: [name],
-                message: 'instance name must be usable in an image name: letters, digits, _ . - (at most 63, not starting with a symbol)',
-              });
+  const snapsetInputSchema = z.strictObject(
+    {
+      stackName: stackNameField,
+      cloud: cloudNameField.optional(),
+      controller: controllerSchema,
+      snapsetData: z.strictObject(
+        {
+          instances: z.record(z.string(), instanceSchema, required('a map of instance name to {uuid, role, mac_address}')).superRefine((instances, ctx) => {
+            const names = Object.keys(instances);
+            if (names.length === 0) ctx.addIssue({ code: 'custom', message: 'expected at least one instance' });
+            if (names.length > LIMITS.instances)
+              ctx.addIssue({ code: 'custom', message: `expected at most ${LIMITS.instances} instances (got ${names.length})` });
+            for (const name of names) {
+              if (!INSTANCE_NAME.test(name)) {
+                ctx.addIssue({
+                  code: 'custom',
+                  path: [name],
+                  message: 'instance name must be usable in an image name: letters, digits, _ . - (at most 63, not starting with a symbol)',
+                });
+              }
             }
-          }
-          const seen = new Map<string, string>();
-          for (const [name, inst] of Object.entries(instances)) {
-            const other = seen.get(inst.uuid.toLowerCase());
-            if (other) ctx.addIssue({ code: 'custom', path: [name, 'uuid'], message: `same server UUID as instance ${other}` });
-            seen.set(inst.uuid.toLowerCase(), name);
-          }
-        }),
-      },
-      required('an object with instances'),
-    ),
-    prepare: prepareSchema.prefault({}),
-    capture: captureSchema.prefault({}),
-    retention: retentionSchema.optional(),
-  },
-  required('an object'),
-);
+            const seen = new Map<string, string>();
+            for (const [name, inst] of Object.entries(instances)) {
+              const other = seen.get(inst.uuid.toLowerCase());
+              if (other) ctx.addIssue({ code: 'custom', path: [name, 'uuid'], message: `same server UUID as instance ${other}` });
+              seen.set(inst.uuid.toLowerCase(), name);
+            }
+          }),
+        },
+        required('an object with instances'),
+      ),
+      prepare: prepareSchema.prefault({}),
+      capture: captureSchema.prefault({}),
+      retention: retentionSchema.optional(),
+    },
+    required('an object'),
+  );
+
+  return { instanceSchema, controllerSchema, stackNameField, cloudNameField, snapsetInputSchema };
+}
+type InputSchemas = ReturnType<typeof inputSchemas>;
 
 /** The validated, defaulted createSnapset input. */
-export type SnapsetInput = z.output<typeof snapsetInputSchema>;
+export type SnapsetInput = z.output<InputSchemas['snapsetInputSchema']>;
 /** What callers may send (camelCase form). */
-export type SnapsetInputArg = z.input<typeof snapsetInputSchema>;
+export type SnapsetInputArg = z.input<InputSchemas['snapsetInputSchema']>;
 
 // Compile-time guards that the schema matches the shared types.
 type Assert<T extends true> = T;
-export type _InstanceMatches = Assert<z.output<typeof instanceSchema> extends InstanceSpec ? true : false>;
-export type _ControllerMatches = Assert<z.output<typeof controllerSchema> extends ControllerTarget ? true : false>;
+export type _InstanceMatches = Assert<z.output<InputSchemas['instanceSchema']> extends InstanceSpec ? true : false>;
+export type _ControllerMatches = Assert<z.output<InputSchemas['controllerSchema']> extends ControllerTarget ? true : false>;
 
 /** Keys whose name says they hold a secret; only file *paths* to secrets are allowed. */
 const SECRET_KEY = /pass(word|wd|phrase)?$|secret|token|api[_-]?key|credential|private[_-]?key$|^key$|auth$/i;
@@ -391,7 +405,7 @@ export function parseSnapsetInputWithNotes(raw: unknown): { input: SnapsetInput;
       })),
     );
   }
-  const result = snapsetInputSchema.safeParse(candidate);
+  const result = inputSchemas().snapsetInputSchema.safeParse(candidate);
   if (!result.success) throw new ValidationError(zodIssues(result.error, (p) => toUserPath(p, hasSnake)));
   const notes: string[] = [];
   for (const [name, inst] of Object.entries(result.data.snapsetData.instances)) {

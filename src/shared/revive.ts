@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
-import { checkShape, cloudNameField, controllerSchema, duration, findSecrets, stackNameField, zodIssues } from './input.js';
+import { checkShape, duration, findSecrets, inputSchemas, zodIssues } from './input.js';
 import { SNAP_ID, type StoredSnapset } from './snapset/index.js';
 import type { RunProgress } from './workflow-api.js';
 
@@ -30,31 +30,35 @@ function required(what: string) {
   return { error: (iss: { input: unknown }) => (iss.input === undefined ? `required (${what})` : `expected ${what}`) };
 }
 
-export const reviveInputSchema = z.strictObject(
-  {
-    stackName: stackNameField,
-    cloud: cloudNameField.optional(),
-    controller: controllerSchema,
-    /** The set the stack was redeployed from. @default the newest complete set of the stack */
-    snapId: z.string(required('a snap_id')).regex(SNAP_ID, 'expected a snap_id: 8 characters of URL-safe base64').optional(),
-    /** Revive even a set that is incomplete, expired or another stack's. */
-    force: z.boolean(required('true or false')).default(false),
-    maxAge: duration(MAX_SET_AGE),
-    /** The seed's first wait: stable for 5 s before the nodes are uncordoned. */
-    initialStablePeriod: duration('5s'),
-    /** The seed's two later waits. */
-    stablePeriod: duration('60s'),
-    stableTimeout: duration('20m'),
-    routeApiTimeout: duration('20m'),
-    nodesReadyTimeout: duration('30m'),
-  },
-  required('an object'),
-);
+/** Built per parse, not at import (see `inputSchemas`). */
+export function reviveInputSchema() {
+  const { stackNameField, cloudNameField, controllerSchema } = inputSchemas();
+  return z.strictObject(
+    {
+      stackName: stackNameField,
+      cloud: cloudNameField.optional(),
+      controller: controllerSchema,
+      /** The set the stack was redeployed from. @default the newest complete set of the stack */
+      snapId: z.string(required('a snap_id')).regex(SNAP_ID, 'expected a snap_id: 8 characters of URL-safe base64').optional(),
+      /** Revive even a set that is incomplete, expired or another stack's. */
+      force: z.boolean(required('true or false')).default(false),
+      maxAge: duration(MAX_SET_AGE),
+      /** The seed's first wait: stable for 5 s before the nodes are uncordoned. */
+      initialStablePeriod: duration('5s'),
+      /** The seed's two later waits. */
+      stablePeriod: duration('60s'),
+      stableTimeout: duration('20m'),
+      routeApiTimeout: duration('20m'),
+      nodesReadyTimeout: duration('30m'),
+    },
+    required('an object'),
+  );
+}
 
 /** The validated, defaulted reviveSnapset input (durations in milliseconds). */
-export type ReviveInput = z.output<typeof reviveInputSchema>;
+export type ReviveInput = z.output<ReturnType<typeof reviveInputSchema>>;
 /** What callers send. */
-export type ReviveInputArg = z.input<typeof reviveInputSchema>;
+export type ReviveInputArg = z.input<ReturnType<typeof reviveInputSchema>>;
 
 /** Validates a reviveSnapset input; throws {@link ValidationError} naming every field at fault. */
 export function parseReviveInput(raw: unknown): ReviveInput {
@@ -63,7 +67,7 @@ export function parseReviveInput(raw: unknown): ReviveInput {
   if (shape.length > 0) throw new ValidationError(shape);
   const secrets = findSecrets(raw);
   if (secrets.length > 0) throw new ValidationError(secrets);
-  const result = reviveInputSchema.safeParse(raw);
+  const result = reviveInputSchema().safeParse(raw);
   if (!result.success) throw new ValidationError(zodIssues(result.error));
   return result.data;
 }

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { formatDuration, parseDuration } from '../duration.js';
 import { ValidationError } from '../errors.js';
-import { checkShape, cloudNameField, stackNameField, zodIssues } from '../input.js';
+import { checkShape, inputSchemas, zodIssues } from '../input.js';
 import { SNAP_ID } from './names.js';
 import { ageMs, newestFirst, type StoredSnapset } from './model.js';
 
@@ -147,36 +147,40 @@ const positiveDuration = (fallback: string) =>
     .refine((s) => (parseDuration(s) ?? 0) > 0, `expected a duration such as ${fallback}`)
     .transform((s) => parseDuration(s)!);
 
-export const pruneInputSchema = z
-  .strictObject(
-    {
-      stackName: stackNameField.optional(),
-      cloud: cloudNameField.optional(),
-      keep: z
-        .number({ error: 'expected a whole number of at least 1' })
-        .int('expected a whole number of at least 1')
-        .min(1, 'expected a whole number of at least 1')
-        .optional(),
-      maxAge: positiveDuration(DEFAULT_MAX_AGE),
-      incompleteGrace: positiveDuration(DEFAULT_INCOMPLETE_GRACE),
-      dryRun: z.boolean({ error: 'expected true or false' }).default(false),
-      snapIds: z
-        .array(z.unknown(), { error: 'expected a non-empty list of snap_ids' })
-        .min(1, 'expected a non-empty list of snap_ids')
-        .superRefine((ids, ctx) => {
-          const bad = ids.filter((s) => typeof s !== 'string' || !SNAP_ID.test(s));
-          if (bad.length > 0)
-            ctx.addIssue({ code: 'custom', message: `not snap_ids (8 URL-safe base64 characters): ${bad.map((b) => JSON.stringify(b)).join(', ')}` });
-        })
-        .transform((ids) => ids as string[])
-        .optional(),
-    },
-    { error: 'expected an object' },
-  )
-  .superRefine((v, ctx) => {
-    if (v.keep === undefined && v.snapIds === undefined)
-      ctx.addIssue({ code: 'custom', path: ['keep'], message: 'required (how many complete sets to keep per stack) unless snapIds is given' });
-  });
+/** Built per parse, not at import (see `inputSchemas`). */
+function pruneInputSchema() {
+  const { stackNameField, cloudNameField } = inputSchemas();
+  return z
+    .strictObject(
+      {
+        stackName: stackNameField.optional(),
+        cloud: cloudNameField.optional(),
+        keep: z
+          .number({ error: 'expected a whole number of at least 1' })
+          .int('expected a whole number of at least 1')
+          .min(1, 'expected a whole number of at least 1')
+          .optional(),
+        maxAge: positiveDuration(DEFAULT_MAX_AGE),
+        incompleteGrace: positiveDuration(DEFAULT_INCOMPLETE_GRACE),
+        dryRun: z.boolean({ error: 'expected true or false' }).default(false),
+        snapIds: z
+          .array(z.unknown(), { error: 'expected a non-empty list of snap_ids' })
+          .min(1, 'expected a non-empty list of snap_ids')
+          .superRefine((ids, ctx) => {
+            const bad = ids.filter((s) => typeof s !== 'string' || !SNAP_ID.test(s));
+            if (bad.length > 0)
+              ctx.addIssue({ code: 'custom', message: `not snap_ids (8 URL-safe base64 characters): ${bad.map((b) => JSON.stringify(b)).join(', ')}` });
+          })
+          .transform((ids) => ids as string[])
+          .optional(),
+      },
+      { error: 'expected an object' },
+    )
+    .superRefine((v, ctx) => {
+      if (v.keep === undefined && v.snapIds === undefined)
+        ctx.addIssue({ code: 'custom', path: ['keep'], message: 'required (how many complete sets to keep per stack) unless snapIds is given' });
+    });
+}
 
 /** Validates a prune input; throws a ValidationError naming every bad field. */
 export function parsePruneInput(raw: unknown): ParsedPruneInput {
@@ -184,7 +188,7 @@ export function parsePruneInput(raw: unknown): ParsedPruneInput {
     throw new ValidationError([{ path: '', message: 'expected an object' }], { source: 'pruneSnapsets' });
   const shape = checkShape(raw);
   if (shape.length > 0) throw new ValidationError(shape, { source: 'pruneSnapsets' });
-  const r = pruneInputSchema.safeParse(raw);
+  const r = pruneInputSchema().safeParse(raw);
   if (!r.success) throw new ValidationError(zodIssues(r.error), { source: 'pruneSnapsets' });
   const v = r.data;
   return {
