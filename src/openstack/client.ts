@@ -2,6 +2,7 @@ import { ComputeClient } from './compute.js';
 import { loadCloudConfig, type CloudConfig, type ConfigLookupOptions } from './config.js';
 import { ImageClient } from './image.js';
 import { Session, type SessionOptions } from './session.js';
+import { VolumeClient } from './volume.js';
 
 /** Everything needed to talk to one cloud: its session (token) and the service clients. */
 export interface OpenStackClient {
@@ -9,12 +10,15 @@ export interface OpenStackClient {
   readonly session: Session;
   readonly compute: ComputeClient;
   readonly image: ImageClient;
+  readonly volume: VolumeClient;
   close(): void;
 }
 
 export interface ClientOptions extends SessionOptions {
   /** Nova microversion to request (≥ 2.45). @default DEFAULT_COMPUTE_MICROVERSION */
   computeMicroversion?: string;
+  /** Cinder microversion to request (3.x). @default DEFAULT_VOLUME_MICROVERSION */
+  volumeMicroversion?: string;
 }
 
 export function createOpenStackClient(cloud: CloudConfig, opts: ClientOptions = {}): OpenStackClient {
@@ -24,6 +28,7 @@ export function createOpenStackClient(cloud: CloudConfig, opts: ClientOptions = 
     session,
     compute: new ComputeClient(session, { microversion: opts.computeMicroversion }),
     image: new ImageClient(session),
+    volume: new VolumeClient(session, { microversion: opts.volumeMicroversion }),
     close: () => session.close(),
   };
 }
