@@ -112,7 +112,7 @@ export function snapshotSnoVolumes(master: string, ids: readonly [string, string
   return Object.fromEntries(names.map((name, i) => [name, { id: ids[i]!, size: 20, device: `/dev/vd${String.fromCharCode(98 + i)}` }]));
 }
 
-/** A single-node OpenShift lab: the controller plus one master, as in the seed's example. */
+/** A single-node OpenShift lab as hotstack's snapshot-sno scenario: the controller plus one master with four data volumes. */
 export const DEFAULT_SCENARIO: ScenarioInput = {
   stackName: 'hs-sno-1',
   instances: {
@@ -126,6 +126,12 @@ export const DEFAULT_SCENARIO: ScenarioInput = {
       role: 'ocp_master',
       mac_address: 'fa:16:9e:81:f6:10',
       node: 'master-0',
+      volumes: snapshotSnoVolumes('master0', [
+        'a7e1c3d5-0b2f-4e6a-8c1d-3f5b7d9e1a20',
+        'a7e1c3d5-0b2f-4e6a-8c1d-3f5b7d9e1a21',
+        'a7e1c3d5-0b2f-4e6a-8c1d-3f5b7d9e1a22',
+        'a7e1c3d5-0b2f-4e6a-8c1d-3f5b7d9e1a23',
+      ]),
     },
   },
 };
