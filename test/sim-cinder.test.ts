@@ -274,6 +274,8 @@ void describe('cloud simulator: Cinder v3, volume attachments, volume-backed cre
     assert.deepEqual(ids(byRepr).sort(), [...tagged].sort());
     const json = encodeURIComponent(JSON.stringify({ hotstack_snap_id: 'LIST1', n: '3' }));
     assert.deepEqual(ids(await s.call('GET', `${v3}/snapshots/detail?metadata=${json}`, { headers: MV('3.50') })), [tagged[3]]);
+    assert.deepEqual(ids(await s.call('GET', `${v3}/snapshots/detail?metadata=${pyRepr}&availability_zone=nova`, { headers: MV('3.50') })).length, 5);
+    assert.deepEqual(ids(await s.call('GET', `${v3}/snapshots/detail?metadata=${pyRepr}&availability_zone=az9`, { headers: MV('3.50') })), []);
     // Before 3.22 Cinder drops the metadata filter: every snapshot comes back.
     const old = await s.call('GET', `${v3}/snapshots/detail?metadata=${pyRepr}`, { headers: MV('3.21') });
     assert.ok(ids(old).length > tagged.length, String(ids(old).length));

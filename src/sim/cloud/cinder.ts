@@ -361,8 +361,10 @@ function matches(filters: Filters, json: Record<string, unknown>): boolean {
       const meta = parseMetadataFilter(want);
       const have = json.metadata as Record<string, string>;
       if (!meta || !Object.entries(meta).every(([mk, mv]) => have[mk] === mv)) return false;
-    } else if (k === 'bootable') {
-      if (String(BOOL_TRUE.has(want.toLowerCase())) !== json.bootable) return false;
+    } else if (k === 'bootable' || k === 'consumes_quota') {
+      if (BOOL_TRUE.has(want.toLowerCase()) !== (k === 'bootable' ? json.bootable === 'true' : true)) return false;
+    } else if (k === 'availability_zone') {
+      if (want !== 'nova') return false;
     } else if (String(json[k] ?? '') !== want) return false;
   }
   return true;
