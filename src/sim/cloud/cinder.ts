@@ -133,7 +133,7 @@ export function cinderRoute(ctx: ServiceContext, req: SimRequest): SimRoute | Si
     }
     if (req.method !== 'GET') return notAllowed(['GET', 'PUT', 'DELETE']);
     return guard('volume.volumes.get', (call) => {
-      const v = ctx.state.volumes.get(id);
+      const v = ctx.state.volumes.get(id.toLowerCase());
       return v ? { status: 200, json: { volume: volumeJson(ctx, call, v) } } : cinderError(404, `Volume ${id} could not be found.`);
     });
   }

@@ -310,6 +310,6 @@ function volumeAttachments(ctx: ServiceContext, serverId: string, volumeId: stri
   };
   const all = ctx.state.attachmentsOf(serverId);
   if (volumeId === undefined) return { status: 200, json: { volumeAttachments: all.map(view) } };
-  const one = all.find((a) => a.volume.id === volumeId);
+  const one = all.find((a) => a.volume.id === volumeId.toLowerCase());
   return one ? { status: 200, json: { volumeAttachment: view(one) } } : novaError(404, `No volume Block Device Mapping with id ${volumeId}.`);
 }

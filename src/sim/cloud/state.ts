@@ -113,8 +113,9 @@ export function isoSeconds(d = new Date()): string {
 }
 
 /** Cinder timestamps: microseconds, no zone (e.g. `2019-03-12T08:32:16.987617`). */
-export function isoCinder(d = new Date()): string {
-  return `${d.toISOString().slice(0, 23)}000`;
+export function isoCinder(micros = Date.now() * 1000): string {
+  const d = new Date(Math.floor(micros / 1000));
+  return `${d.toISOString().slice(0, 19)}.${String(micros % 1_000_000).padStart(6, '0')}`;
 }
 
 /** Keystone timestamps: microseconds, `Z` (e.g. `2015-11-07T02:58:43.578887Z`). */
@@ -147,6 +148,8 @@ export class CloudState {
   shouldFailSnapshot: (snapshot: SimSnapshot) => boolean = () => false;
   /** Told when a stopped server runs again (the controller simulator boots its guest). */
   readonly powerOnListeners = new Set<(uuid: string) => void>();
+  /** The last Cinder timestamp given out, µs: each is later than the one before, as the newest-first order needs. */
+  private lastMicros = 0;
   /** Boots per server: an in-guest shutdown scheduled before a boot does not fire after it. */
   private readonly boots = new Map<string, number>();
 
@@ -173,8 +176,9 @@ export class CloudState {
         rootVolumeId: inst.rootVolume?.id,
         rootDeviceName: '/dev/vda',
       });
-      const attach = (id: string, name: string | null, size: number, device: string, bootIndex: number) => {
-        const created = isoCinder();
+      const attach = (rawId: string, name: string | null, size: number, device: string, bootIndex: number) => {
+        const id = rawId.toLowerCase();
+        const created = this.cinderNow();
         this.volumes.set(id, {
           id,
           name,
@@ -431,6 +435,12 @@ export class CloudState {
 
   // ---- Cinder ----
 
+  /** Now as Cinder writes it, strictly after the previous call's. */
+  cinderNow(): string {
+    this.lastMicros = Math.max(Date.now() * 1000, this.lastMicros + 1);
+    return isoCinder(this.lastMicros);
+  }
+
   /** The attachments of a server, root disk first, then by device name (Nova's BDM order). */
   attachmentsOf(serverId: string): { volume: SimVolume; attachment: SimAttachment }[] {
     const out: { volume: SimVolume; attachment: SimAttachment }[] = [];
@@ -445,7 +455,7 @@ export class CloudState {
    * or `error` when a fault says so. The caller has checked the volume's status and `force`.
    */
   createSnapshot(volume: SimVolume, req: { name: string | null; description: string | null; metadata: Record<string, string> }): SimSnapshot {
-    const now = isoCinder();
+    const now = this.cinderNow();
     const snap: SimSnapshot = {
       id: randomUUID(),
       name: req.name,
@@ -467,7 +477,7 @@ export class CloudState {
         snap.status = 'available';
         snap.progress = '100%';
       }
-      snap.updatedAt = isoCinder();
+      snap.updatedAt = this.cinderNow();
     });
     return snap;
   }
@@ -475,7 +485,7 @@ export class CloudState {
   /** A delete accepted by Cinder: `deleting`, then gone. The caller has checked the status. */
   deleteSnapshot(snap: SimSnapshot): void {
     snap.status = 'deleting';
-    snap.updatedAt = isoCinder();
+    snap.updatedAt = this.cinderNow();
     this.after(this.scaled(this.cloud.latencies.volumeSnapshotDeleteMs), () => {
       if (this.snapshots.get(snap.id) === snap) this.snapshots.delete(snap.id);
     });
