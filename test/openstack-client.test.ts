@@ -9,6 +9,7 @@ import {
   OpenStackConflictError,
   IMAGE_PATCH_MEDIA_TYPE,
   imagePatchPath,
+  imageSnapshotMappings,
   OpenStackEndpointNotFoundError,
   OpenStackForbiddenError,
   OpenStackHttpError,
@@ -592,6 +593,8 @@ void describe('OpenStack client: image update (JSON-patch) and server lists', ()
 
 void describe('OpenStack client: Cinder v3 (VolumeClient) and Nova volume attachments against the simulator', () => {
   const VOLS = ['c1d2e3f4-0a1b-4c2d-8e3f-4a5b6c7d8e90', 'c1d2e3f4-0a1b-4c2d-8e3f-4a5b6c7d8e91'] as const;
+  const BFV_UUID = 'd2e3f4a5-1b2c-4d3e-8f4a-5b6c7d8e9f01';
+  const BFV_VOLS = ['d2e3f4a5-1b2c-4d3e-8f4a-5b6c7d8e9f02', 'd2e3f4a5-1b2c-4d3e-8f4a-5b6c7d8e9f03'] as const;
   let g: SimFixture;
   before(async () => {
     g = await startSim(
@@ -605,6 +608,13 @@ void describe('OpenStack client: Cinder v3 (VolumeClient) and Nova volume attach
               'master0-lvms-vol0': { id: VOLS[0], size: 20, device: '/dev/vdb' },
               'master0-cinder-vol0': { id: VOLS[1], size: 30, device: '/dev/vdc' },
             },
+          },
+          bfv0: {
+            uuid: BFV_UUID,
+            role: 'ocp_master',
+            mac_address: 'fa:16:9e:81:f6:20',
+            rootVolume: { id: BFV_VOLS[0], size: 25 },
+            volumes: { 'bfv0-data': { id: BFV_VOLS[1], size: 5, device: '/dev/vdb' } },
           },
         },
       },
@@ -758,6 +768,35 @@ void describe('OpenStack client: Cinder v3 (VolumeClient) and Nova volume attach
       } finally {
         old.close();
       }
+    } finally {
+      c.close();
+    }
+  });
+
+  void test('imageSnapshotMappings: the Cinder snapshots of a volume-backed server image, [] for an image-backed one', async () => {
+    const c = await client();
+    try {
+      const { imageId } = await c.compute.createImage(BFV_UUID, 'bfv-image', { hotstack_snap_id: 'MAP1' });
+      const img = await c.image.getImage(imageId);
+      const maps = imageSnapshotMappings(img);
+      assert.deepEqual(
+        maps.map((m) => [m.deviceName, m.bootIndex, m.volumeSize]),
+        [
+          ['/dev/vda', 0, 25],
+          ['/dev/vdb', -1, 5],
+        ],
+      );
+      const snaps = await Promise.all(maps.map((m) => c.volume.getSnapshot(m.snapshotId)));
+      assert.deepEqual(
+        snaps.map((s) => [s.volumeId, s.name]),
+        [
+          [BFV_VOLS[0], 'snapshot for bfv-image'],
+          [BFV_VOLS[1], 'snapshot for bfv-image'],
+        ],
+      );
+      const plain = await c.compute.createImage(MASTER0_UUID, 'plain-image');
+      assert.deepEqual(imageSnapshotMappings(await c.image.getImage(plain.imageId)), []);
+      assert.throws(() => imageSnapshotMappings({ id: 'x', properties: { block_device_mapping: '[{' } }), /block_device_mapping is not JSON/);
     } finally {
       c.close();
     }

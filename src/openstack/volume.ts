@@ -1,4 +1,5 @@
 import type { CallOptions } from './compute.js';
+import type { Image } from './image.js';
 import { OpenStackEndpointNotFoundError, OpenStackNetworkError } from './errors.js';
 import type { HttpRequest } from './http.js';
 import type { Session } from './session.js';
@@ -103,6 +104,39 @@ export function snapshotMatches(s: VolumeSnapshot, f: SnapshotListFilters): bool
 }
 
 const strOrNull = (v: unknown) => (typeof v === 'string' ? v : null);
+
+/** One volume of a volume-backed server's snapshot image: where Nova's Cinder snapshot of it went. */
+export interface ImageSnapshotMapping {
+  snapshotId: string;
+  /** `/dev/vda`; null when Nova did not record it. */
+  deviceName: string | null;
+  /** 0 for the root volume, -1 (or null) for data volumes. */
+  bootIndex: number | null;
+  /** GiB; null when Nova did not record it. */
+  volumeSize: number | null;
+}
+
+/**
+ * The Cinder snapshots an image of a volume-backed server points at: its `block_device_mapping`
+ * property, a JSON string of BDM v2 dicts (nova/compute/api.py `snapshot_volume_backed`, written by
+ * nova/image/glance.py `_convert_to_string`); only the entries with `source_type: snapshot`. An image
+ * of an image-backed server has none: `[]`. Throws on a property that is not such JSON.
+ */
+export function imageSnapshotMappings(image: Pick<Image, 'id' | 'properties'>): ImageSnapshotMapping[] {
+  const raw = image.properties.block_device_mapping;
+  if (raw === undefined || raw === null || raw === '') return [];
+  let list: unknown;
+  try {
+    list = typeof raw === 'string' ? JSON.parse(raw) : raw;
+  } catch {
+    throw new SyntaxError(`image ${image.id}: block_device_mapping is not JSON`);
+  }
+  if (!Array.isArray(list)) throw new SyntaxError(`image ${image.id}: block_device_mapping is not a list`);
+  const num = (v: unknown) => (typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : null);
+  return (list as Record<string, unknown>[])
+    .filter((b) => b && b.source_type === 'snapshot' && typeof b.snapshot_id === 'string')
+    .map((b) => ({ snapshotId: b.snapshot_id as string, deviceName: strOrNull(b.device_name), bootIndex: num(b.boot_index), volumeSize: num(b.volume_size) }));
+}
 
 function stringRecord(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
