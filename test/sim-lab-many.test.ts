@@ -67,6 +67,16 @@ describe('scenario shape', () => {
     );
   });
 
+  test('volumes: manyLabsScenario bootFromVolume gives every VM its own 40 GiB root volume', () => {
+    const s = parseScenario(manyLabsScenario(2, 2, { bootFromVolume: true, volumesPerMaster: 1 }));
+    const insts = Object.values(cloudScenario(s).instances);
+    assert.ok(insts.every((i) => i.rootVolume?.size === 40));
+    const ids = insts.flatMap((i) => [i.rootVolume!.id, ...Object.values(i.volumes).map((v) => v.id)]);
+    assert.equal(ids.length, 4 + 2);
+    assert.equal(new Set(ids).size, ids.length);
+    assert.equal(parseScenario(manyLabsScenario(1, 2)).instances.master0!.rootVolume, undefined);
+  });
+
   test('other labs join the one cloud as <stack>-<instance>; uuids must be unique across labs', () => {
     const s = parseScenario(manyLabsScenario(3, 2));
     assert.equal(s.stackName, 'hs-lab-01');

@@ -190,22 +190,24 @@ function labVolumes(master: string, lab: number, vm: number, n: number): NonNull
 /**
  * `labs` labs of `vms` VMs each (a controller, then masters `master-0..`), all in one cloud:
  * `hs-lab-01` is the default lab, the others are in `labs`. For the benchmark and multi-lab tests.
- * `volumesPerMaster` attaches that many 20 GiB data volumes to every master (4 is snapshot-sno's shape).
+ * `volumesPerMaster` attaches that many 20 GiB data volumes to every master (4 is snapshot-sno's shape);
+ * `bootFromVolume` makes every VM boot from a 40 GiB root volume (a cloud without local disks).
  */
 export function manyLabsScenario(
   labs: number,
   vms: number,
-  extra: Partial<Pick<ScenarioInput, 'timeScale' | 'cloud' | 'controller'>> & { volumesPerMaster?: number } = {},
+  extra: Partial<Pick<ScenarioInput, 'timeScale' | 'cloud' | 'controller'>> & { volumesPerMaster?: number; bootFromVolume?: boolean } = {},
 ): ScenarioInput {
   if (!Number.isInteger(labs) || labs < 1 || labs > 9999) throw new RangeError(`labs must be an integer in 1..9999, got ${labs}`);
   if (!Number.isInteger(vms) || vms < 1 || vms > 255) throw new RangeError(`vms must be an integer in 1..255, got ${vms}`);
-  const { controller, volumesPerMaster = 0, ...rest } = extra;
+  const { controller, volumesPerMaster = 0, bootFromVolume = false, ...rest } = extra;
   if (!Number.isInteger(volumesPerMaster) || volumesPerMaster < 0 || volumesPerMaster > 20) {
     throw new RangeError(`volumesPerMaster must be an integer in 0..20, got ${volumesPerMaster}`);
   }
+  const root = (lab: number, vm: number) => (bootFromVolume ? { rootVolume: { id: labVolumeUuid(lab, vm, 0xfff), size: 40 } } : {});
   const labInstances = (lab: number): ScenarioInput['instances'] => {
     const instances: ScenarioInput['instances'] = {
-      controller: { uuid: labUuid(lab, 0), role: 'controller', mac_address: labMac(lab, 0) },
+      controller: { uuid: labUuid(lab, 0), role: 'controller', mac_address: labMac(lab, 0), ...root(lab, 0) },
     };
     for (let vm = 1; vm < vms; vm++) {
       const master = `master${vm - 1}`;
@@ -214,6 +216,7 @@ export function manyLabsScenario(
         role: 'ocp_master',
         mac_address: labMac(lab, vm),
         node: `master-${vm - 1}`,
+        ...root(lab, vm),
         ...(volumesPerMaster ? { volumes: labVolumes(master, lab, vm, volumesPerMaster) } : {}),
       };
     }
