@@ -261,6 +261,16 @@ void describe('cloud simulator: Cinder v3, volume attachments, volume-backed cre
     assert.deepEqual((await s.call('GET', path, { headers: MV('3.50') })).body, { metadata: { y: '8' } });
     assert.equal((await s.call('POST', path, { headers: MV('3.50'), body: { metadata: { k: 5 } } })).status, 400);
     assert.equal((await s.call('GET', `${v3}/snapshots/00000000-0000-4000-8000-000000000000/metadata`, { headers: MV('3.50') })).status, 404);
+    // PUT /snapshots/{id}: name and description; metadata is not part of it.
+    const renamed = await s.call('PUT', `${v3}/snapshots/${String(snap.id)}`, {
+      headers: MV('3.50'),
+      body: { snapshot: { name: 'renamed', description: 'x' } },
+    });
+    assert.deepEqual(
+      [renamed.status, snapshotOf(renamed).name, snapshotOf(renamed).description, snapshotOf(renamed).metadata],
+      [200, 'renamed', 'x', { y: '8' }],
+    );
+    assert.equal((await s.call('PUT', `${v3}/snapshots/${String(snap.id)}`, { headers: MV('3.50'), body: { snapshot: { metadata: {} } } })).status, 400);
   });
 
   void test('snapshot lists: metadata filter (Python repr and JSON), status/volume_id/name, pages with snapshots_links, summary vs detail', async () => {

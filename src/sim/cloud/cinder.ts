@@ -6,7 +6,7 @@ import type { SimSnapshot, SimVolume } from './state.js';
  * metadata"; cinder/api/v3/snapshots.py, snapshot_metadata.py, views/): `GET /` (300) and `GET /v3/`,
  * `GET /v3/{project_id}/volumes[/detail]`, `GET /v3/{project_id}/volumes/{id}`,
  * `GET|POST /v3/{project_id}/snapshots`, `GET /v3/{project_id}/snapshots/detail`,
- * `GET|DELETE /v3/{project_id}/snapshots/{id}`, `GET|POST|PUT /v3/{project_id}/snapshots/{id}/metadata`,
+ * `GET|PUT|DELETE /v3/{project_id}/snapshots/{id}`, `GET|POST|PUT /v3/{project_id}/snapshots/{id}/metadata`,
  * `GET|PUT|DELETE /v3/{project_id}/snapshots/{id}/metadata/{key}`. The project id may be left out
  * of the URL (3.67). Microversions 3.0 … max through `OpenStack-API-Version: volume X`.
  */
@@ -174,6 +174,13 @@ export function cinderRoute(ctx: ServiceContext, req: SimRequest): SimRoute | Si
       }
       ctx.state.deleteSnapshot(snap);
       return { status: 202 };
+    });
+  }
+  if (req.method === 'PUT') {
+    return guard('volume.snapshots.update', (call) => {
+      const snap = ctx.state.snapshots.get(id);
+      if (!snap) return notFound();
+      return updateSnapshot(ctx, req, call, snap);
     });
   }
   return notAllowed(['GET', 'PUT', 'DELETE']);
@@ -541,4 +548,27 @@ function snapshotMetadataItem(req: SimRequest, snap: SimSnapshot, key: string): 
   if (Object.keys(meta).length > 1) return cinderError(400, 'Request body contains too many items');
   snap.metadata[key] = meta[key]!;
   return { status: 200, json: { meta } };
+}
+
+/** `PUT /snapshots/{id}` (cinder/api/schemas/snapshots.py `update`): a new name and/or description → 200 with the snapshot. */
+function updateSnapshot(ctx: ServiceContext, req: SimRequest, call: Call, snap: SimSnapshot): SimReply {
+  const body = req.body;
+  const s = body && body !== INVALID_JSON && typeof body === 'object' ? (body as Record<string, unknown>).snapshot : undefined;
+  if (!s || typeof s !== 'object' || Array.isArray(s)) return invalid('snapshot', "'snapshot' is a required property");
+  const a = s as Record<string, unknown>;
+  const keys = Object.keys(a);
+  const extra = keys.filter((k) => !['name', 'description', 'display_name', 'display_description'].includes(k));
+  if (extra.length) return cinderError(400, `Additional properties are not allowed (${extra.map((k) => `'${k}'`).join(', ')} was unexpected)`);
+  if (keys.length === 0) return invalid('snapshot', '{} is not valid under any of the given schemas');
+  for (const k of keys) {
+    if (a[k] !== null && (typeof a[k] !== 'string' || a[k].length > 255)) {
+      return invalid(k, `Value: ${JSON.stringify(a[k])}. It must be a string of at most 255 characters`);
+    }
+  }
+  const name = a.name ?? a.display_name;
+  const description = a.description ?? a.display_description;
+  if (name !== undefined) snap.name = name === null ? null : (name as string).trim();
+  if (description !== undefined) snap.description = description as string | null;
+  snap.updatedAt = ctx.state.cinderNow();
+  return { status: 200, json: { snapshot: snapshotJson(ctx, call, snap, true) } };
 }

@@ -36,6 +36,7 @@ export const SIM_ENDPOINTS = [
   'volume.snapshots.create',
   'volume.snapshots.list',
   'volume.snapshots.get',
+  'volume.snapshots.update',
   'volume.snapshots.delete',
   'volume.snapshots.metadata',
 ] as const;
