@@ -10,6 +10,7 @@ import {
   OpenStackConflictError,
   IMAGE_PATCH_MEDIA_TYPE,
   imagePatchPath,
+  imageSnapshotMappings,
   OpenStackEndpointNotFoundError,
   OpenStackForbiddenError,
   OpenStackHttpError,
@@ -609,6 +610,228 @@ void describe('OpenStack client: image update (JSON-patch) and server lists', ()
         assert.match((err as OpenStackHttpError).serviceMessage, /marker \[00000000-0000-4000-8000-00000000dead\] not found/);
         return true;
       });
+    } finally {
+      c.close();
+    }
+  });
+});
+
+void describe('OpenStack client: Cinder v3 (VolumeClient) and Nova volume attachments against the simulator', () => {
+  const VOLS = ['c1d2e3f4-0a1b-4c2d-8e3f-4a5b6c7d8e90', 'c1d2e3f4-0a1b-4c2d-8e3f-4a5b6c7d8e91'] as const;
+  const BFV_UUID = 'd2e3f4a5-1b2c-4d3e-8f4a-5b6c7d8e9f01';
+  const BFV_VOLS = ['d2e3f4a5-1b2c-4d3e-8f4a-5b6c7d8e9f02', 'd2e3f4a5-1b2c-4d3e-8f4a-5b6c7d8e9f03'] as const;
+  let g: SimFixture;
+  before(async () => {
+    g = await startSim(
+      { latencies: { volumeSnapshotMs: 100_000, volumeSnapshotDeleteMs: 50_000 } },
+      {
+        instances: {
+          ...INSTANCES,
+          master0: {
+            ...INSTANCES.master0!,
+            volumes: {
+              'master0-lvms-vol0': { id: VOLS[0], size: 20, device: '/dev/vdb' },
+              'master0-cinder-vol0': { id: VOLS[1], size: 30, device: '/dev/vdc' },
+            },
+          },
+          bfv0: {
+            uuid: BFV_UUID,
+            role: 'ocp_master',
+            mac_address: 'fa:16:9e:81:f6:20',
+            rootVolume: { id: BFV_VOLS[0], size: 25 },
+            volumes: { 'bfv0-data': { id: BFV_VOLS[1], size: 5, device: '/dev/vdb' } },
+          },
+        },
+      },
+    );
+  });
+  after(async () => {
+    await g.close();
+  });
+  const client = async (patch: Partial<CloudConfig> = {}, opts: { volumeMicroversion?: string } = {}) => {
+    const cfg = await loadCloudConfig('sim', { env: g.env, cwd: '/nonexistent' });
+    return createOpenStackClient({ ...cfg, ...patch }, opts);
+  };
+  const volumeRequests = (since: number) =>
+    g.sim
+      .requestLog()
+      .slice(since)
+      .filter((r) => r.endpoint.startsWith('volume.'));
+
+  void test('endpoint from the catalog (volumev3, project in the URL), getVolume, listVolumeAttachments; microversion header on every call', async () => {
+    const c = await client();
+    try {
+      assert.equal(await c.volume.endpoint(), g.sim.endpoints.volume);
+      const before = g.sim.requestLog().length;
+      const v = await c.volume.getVolume(VOLS[1]);
+      assert.deepEqual([v.id, v.name, v.status, v.size, v.bootable], [VOLS[1], 'master0-cinder-vol0', 'in-use', 30, false]);
+      assert.deepEqual(
+        v.attachments.map((a) => [a.serverId, a.device, typeof a.attachmentId]),
+        [[MASTER0_UUID, '/dev/vdc', 'string']],
+      );
+      assert.deepEqual(
+        volumeRequests(before).map((r) => r.headers.microversion),
+        ['volume 3.50'],
+      );
+      const atts = await c.compute.listVolumeAttachments(MASTER0_UUID);
+      assert.deepEqual(
+        atts.map((a) => [a.id, a.volumeId, a.serverId, a.device]),
+        [
+          [VOLS[0], VOLS[0], MASTER0_UUID, '/dev/vdb'],
+          [VOLS[1], VOLS[1], MASTER0_UUID, '/dev/vdc'],
+        ],
+      );
+      assert.deepEqual(await c.compute.listVolumeAttachments((INSTANCES.controller as { uuid: string }).uuid), []);
+      await assert.rejects(c.volume.getVolume('00000000-0000-4000-8000-000000000000'), (err) => {
+        assertError(err, OpenStackNotFoundError, false);
+        assert.match((err as OpenStackHttpError).serviceMessage, /Volume 00000000-0000-4000-8000-000000000000 could not be found/);
+        return true;
+      });
+    } finally {
+      c.close();
+    }
+  });
+
+  void test('endpoint overrides: block_storage without a project gets the token project; volumev3 with %(project_id)s', async () => {
+    const base = await loadCloudConfig('sim', { env: g.env, cwd: '/nonexistent' });
+    const bs = await client({ endpointOverrides: { ...base.endpointOverrides, block_storage: `${g.sim.baseUrl}/volume` } });
+    const vt = await client({ endpointOverrides: { ...base.endpointOverrides, volumev3: `${g.sim.baseUrl}/internal/volume/v3/%(project_id)s` } });
+    try {
+      assert.equal(await bs.volume.endpoint(), `${g.sim.baseUrl}/volume/v3/${g.sim.cloud.projectId}`);
+      assert.equal((await bs.volume.getVolume(VOLS[0])).id, VOLS[0]);
+      assert.equal(await vt.volume.endpoint(), `${g.sim.baseUrl}/internal/volume/v3/${g.sim.cloud.projectId}`);
+      const before = g.sim.requestLog().length;
+      await vt.volume.getVolume(VOLS[0]);
+      assert.deepEqual(
+        volumeRequests(before).map((r) => r.interface),
+        ['internal'],
+      );
+    } finally {
+      bs.close();
+      vt.close();
+    }
+  });
+
+  void test('snapshots: 400 without force on an in-use volume; create with force and metadata; creating → available; set metadata; delete → 404', async () => {
+    const c = await client();
+    try {
+      await assert.rejects(c.volume.createSnapshot({ volumeId: VOLS[0], name: 'no-force' }), (err) => {
+        assertError(err, OpenStackBadRequestError, false);
+        assert.match((err as OpenStackHttpError).serviceMessage, /status must be available, but current status is: in-use/);
+        return true;
+      });
+      const snap = await c.volume.createSnapshot({
+        volumeId: VOLS[0],
+        name: 'snap-1',
+        description: 'lvms',
+        force: true,
+        metadata: { hotstack_snap_id: 'CLI1' },
+      });
+      assert.deepEqual([snap.status, snap.volumeId, snap.size, snap.name, snap.metadata], ['creating', VOLS[0], 20, 'snap-1', { hotstack_snap_id: 'CLI1' }]);
+      assert.match(snap.createdAt, /^\d{4}-\d\d-\d\dT/);
+      const done = await waitFor('snapshot available', async () => {
+        const s = await c.volume.getSnapshot(snap.id);
+        return s.status === 'available' && s;
+      });
+      assert.equal(done.id, snap.id);
+      assert.deepEqual(await c.volume.setSnapshotMetadata(snap.id, { hotstack_stack_name: 'hs-sim' }), {
+        hotstack_snap_id: 'CLI1',
+        hotstack_stack_name: 'hs-sim',
+      });
+      assert.deepEqual((await c.volume.getSnapshot(snap.id)).metadata, { hotstack_snap_id: 'CLI1', hotstack_stack_name: 'hs-sim' });
+      await c.volume.deleteSnapshot(snap.id);
+      await waitFor('snapshot gone', async () => {
+        try {
+          await c.volume.getSnapshot(snap.id);
+          return false;
+        } catch (err) {
+          return assertError(err, OpenStackNotFoundError, false);
+        }
+      });
+      await assert.rejects(c.volume.deleteSnapshot(snap.id), (err) => assertError(err, OpenStackNotFoundError, false));
+    } finally {
+      c.close();
+    }
+  });
+
+  void test('listSnapshots: metadata filter sent to Cinder, pages followed through snapshots_links; filters re-checked when a cloud drops them', async () => {
+    const c = await client();
+    try {
+      const mine: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        mine.push((await c.volume.createSnapshot({ volumeId: VOLS[i % 2]!, name: `p${i}`, force: true, metadata: { hotstack_snap_id: 'PAGE1' } })).id);
+      }
+      const other = await c.volume.createSnapshot({ volumeId: VOLS[1], name: 'other', force: true, metadata: { hotstack_snap_id: 'PAGE2' } });
+      const before = g.sim.requestLog().length;
+      const got = await c.volume.listAllSnapshots({ metadata: { hotstack_snap_id: 'PAGE1' }, limit: 2 });
+      assert.deepEqual(got.map((s) => s.id).sort(), [...mine].sort());
+      const lists = volumeRequests(before).filter((r) => r.endpoint === 'volume.snapshots.list');
+      assert.equal(lists.length, 3);
+      assert.ok(
+        lists.every((r) => new URLSearchParams(r.query).get('metadata') === '{"hotstack_snap_id":"PAGE1"}' && r.status === 200),
+        JSON.stringify(lists.map((r) => r.query)),
+      );
+      assert.deepEqual(
+        lists.map((r) => new URLSearchParams(r.query).has('marker')),
+        [false, true, true],
+      );
+      assert.deepEqual(
+        (await c.volume.listAllSnapshots({ volumeId: VOLS[1], name: 'other' })).map((s) => s.id),
+        [other.id],
+      );
+      // Before 3.22 Cinder ignores the metadata filter; the client still yields only the matching snapshots.
+      const old = await client({}, { volumeMicroversion: '3.21' });
+      try {
+        const since = g.sim.requestLog().length;
+        const filtered = await old.volume.listAllSnapshots({ metadata: { hotstack_snap_id: 'PAGE2' } });
+        assert.deepEqual(
+          filtered.map((s) => s.id),
+          [other.id],
+        );
+        const listed = volumeRequests(since).find((r) => r.endpoint === 'volume.snapshots.list')!;
+        assert.equal(listed.headers.microversion, 'volume 3.21');
+      } finally {
+        old.close();
+      }
+    } finally {
+      c.close();
+    }
+  });
+
+  void test('imageSnapshotMappings: the Cinder snapshots of a volume-backed server image, [] for an image-backed one', async () => {
+    const c = await client();
+    try {
+      const { imageId } = await c.compute.createImage(BFV_UUID, 'bfv-image', { hotstack_snap_id: 'MAP1' });
+      const img = await c.image.getImage(imageId);
+      const maps = imageSnapshotMappings(img);
+      assert.deepEqual(
+        maps.map((m) => [m.deviceName, m.bootIndex, m.volumeSize]),
+        [
+          ['/dev/vda', 0, 25],
+          ['/dev/vdb', -1, 5],
+        ],
+      );
+      const snaps = await Promise.all(maps.map((m) => c.volume.getSnapshot(m.snapshotId)));
+      assert.deepEqual(
+        snaps.map((s) => [s.volumeId, s.name]),
+        [
+          [BFV_VOLS[0], 'snapshot for bfv-image'],
+          [BFV_VOLS[1], 'snapshot for bfv-image'],
+        ],
+      );
+      const plain = await c.compute.createImage(MASTER0_UUID, 'plain-image');
+      assert.deepEqual(imageSnapshotMappings(await c.image.getImage(plain.imageId)), []);
+      assert.throws(() => imageSnapshotMappings({ id: 'x', properties: { block_device_mapping: '[{' } }), /block_device_mapping is not JSON/);
+    } finally {
+      c.close();
+    }
+  });
+
+  void test('a 503 on snapshot create is a retryable OpenStackServerError', async () => {
+    const c = await client();
+    try {
+      g.sim.setFaults({ endpoints: { 'volume.snapshots.create': { failNext: 1 } } });
+      await assert.rejects(c.volume.createSnapshot({ volumeId: VOLS[1], name: 'x', force: true }), (err) => assertError(err, OpenStackServerError, true));
     } finally {
       c.close();
     }

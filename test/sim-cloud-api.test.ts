@@ -121,7 +121,7 @@ void describe('cloud simulator: Keystone v3, Nova v2.1, Glance v2 shapes', () =>
     assert.match(t.issued_at as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     assert.deepEqual(t.project, { domain: { id: 'default', name: 'Default' }, id: sim.cloud.projectId, name: 'hotstack' });
     const catalog = t.catalog as { type: string; name: string; endpoints: { interface: string; region: string; region_id: string; url: string }[] }[];
-    assert.deepEqual(catalog.map((s) => s.type).sort(), ['compute', 'identity', 'image']);
+    assert.deepEqual(catalog.map((s) => s.type).sort(), ['block-storage', 'compute', 'identity', 'image', 'volumev3']);
     const compute = catalog.find((s) => s.type === 'compute')!;
     assert.equal(compute.name, 'nova');
     assert.equal(compute.endpoints.length, 6); // 3 interfaces × 2 regions

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
+import { loadDevConfig } from '../src/dev/config.js';
 import { cloudScenario, DEFAULT_SCENARIO, manyLabsScenario, parseScenario } from '../src/sim/scenario.js';
 import { captureLab, labActivities } from './fixtures/cluster/capture.js';
 
@@ -14,6 +15,66 @@ describe('scenario shape', () => {
     const s = parseScenario(DEFAULT_SCENARIO);
     assert.deepEqual(s.labs, {});
     assert.deepEqual(cloudScenario(s).instances, s.instances);
+  });
+
+  test("volumes: the default and temporal-dev.yml labs are snapshot-sno's (master0 with four 20 GiB data volumes, the same ids)", async () => {
+    const want = [
+      ['master0-lvms-vol0', 20, '/dev/vdb'],
+      ['master0-cinder-vol0', 20, '/dev/vdc'],
+      ['master0-cinder-vol1', 20, '/dev/vdd'],
+      ['master0-cinder-vol2', 20, '/dev/vde'],
+    ];
+    const d = parseScenario(DEFAULT_SCENARIO);
+    assert.deepEqual(
+      Object.entries(d.instances.master0!.volumes).map(([n, v]) => [n, v.size, v.device]),
+      want,
+    );
+    assert.deepEqual(d.instances.controller!.volumes, {});
+    const dev = parseScenario((await loadDevConfig()).simulator);
+    assert.deepEqual(dev.instances.master0!.volumes, d.instances.master0!.volumes);
+  });
+
+  test('volumes: manyLabsScenario volumesPerMaster gives every master its own; volume ids and devices must be unique', () => {
+    const s = parseScenario(manyLabsScenario(2, 3, { volumesPerMaster: 4 }));
+    const all = Object.values(cloudScenario(s).instances).flatMap((i) => Object.values(i.volumes).map((v) => v.id));
+    assert.equal(all.length, 2 * 2 * 4);
+    assert.equal(new Set(all).size, all.length);
+    assert.deepEqual(Object.keys(s.instances.master1!.volumes), ['master1-lvms-vol0', 'master1-cinder-vol0', 'master1-cinder-vol1', 'master1-cinder-vol2']);
+    assert.deepEqual(s.instances.controller!.volumes, {});
+    const dup = structuredClone(manyLabsScenario(2, 2, { volumesPerMaster: 1 })) as {
+      labs: Record<string, { instances: Record<string, { volumes: Record<string, { id: string }> }> }>;
+      instances: Record<string, { volumes: Record<string, { id: string }> }>;
+    };
+    dup.labs['hs-lab-02']!.instances.master0!.volumes['master0-lvms-vol0']!.id = dup.instances.master0!.volumes['master0-lvms-vol0']!.id;
+    assert.throws(
+      () => parseScenario(dup),
+      (err: Error) => /volume id .* is also hs-lab-01\/master0\/master0-lvms-vol0/.test(err.message),
+    );
+    assert.throws(
+      () =>
+        parseScenario({
+          instances: {
+            a: {
+              uuid: '00000000-0000-4000-8000-000000000001',
+              role: 'r',
+              mac_address: 'm',
+              rootVolume: { id: '00000000-0000-4000-8000-000000000002', size: 10 },
+              volumes: { x: { id: '00000000-0000-4000-8000-000000000003', size: 1, device: '/dev/vda' } },
+            },
+          },
+        }),
+      (err: Error) => /device \/dev\/vda is also rootVolume/.test(err.message),
+    );
+  });
+
+  test('volumes: manyLabsScenario bootFromVolume gives every VM its own 40 GiB root volume', () => {
+    const s = parseScenario(manyLabsScenario(2, 2, { bootFromVolume: true, volumesPerMaster: 1 }));
+    const insts = Object.values(cloudScenario(s).instances);
+    assert.ok(insts.every((i) => i.rootVolume?.size === 40));
+    const ids = insts.flatMap((i) => [i.rootVolume!.id, ...Object.values(i.volumes).map((v) => v.id)]);
+    assert.equal(ids.length, 4 + 2);
+    assert.equal(new Set(ids).size, ids.length);
+    assert.equal(parseScenario(manyLabsScenario(1, 2)).instances.master0!.rootVolume, undefined);
   });
 
   test('other labs join the one cloud as <stack>-<instance>; uuids must be unique across labs', () => {

@@ -2,7 +2,7 @@ import { ComputeClient } from './compute.js';
 import { loadCloudConfig, type CloudConfig, type ConfigLookupOptions } from './config.js';
 import { ImageClient } from './image.js';
 import { Session, type SessionOptions } from './session.js';
-import type { VolumeClient } from './volume.js';
+import { VolumeClient } from './volume.js';
 
 /** Everything needed to talk to one cloud: its session (token) and the service clients. */
 export interface OpenStackClient {
@@ -17,6 +17,8 @@ export interface OpenStackClient {
 export interface ClientOptions extends SessionOptions {
   /** Nova microversion to request (≥ 2.45). @default DEFAULT_COMPUTE_MICROVERSION */
   computeMicroversion?: string;
+  /** Cinder microversion to request (3.x). @default DEFAULT_VOLUME_MICROVERSION */
+  volumeMicroversion?: string;
 }
 
 export function createOpenStackClient(cloud: CloudConfig, opts: ClientOptions = {}): OpenStackClient {
@@ -26,7 +28,7 @@ export function createOpenStackClient(cloud: CloudConfig, opts: ClientOptions = 
     session,
     compute: new ComputeClient(session, { microversion: opts.computeMicroversion }),
     image: new ImageClient(session),
-    volume: undefined as unknown as VolumeClient,
+    volume: new VolumeClient(session, { microversion: opts.volumeMicroversion }),
     close: () => session.close(),
   };
 }

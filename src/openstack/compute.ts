@@ -29,6 +29,18 @@ export function parseMicroversion(v: string): [number, number] | undefined {
   return m ? [Number(m[1]), Number(m[2])] : undefined;
 }
 
+/** One volume attached to a server, as Nova's `os-volume_attachments` shows it. */
+export interface ServerVolumeAttachment {
+  /** The attachment's id: the volume id before microversion 2.89, Cinder's attachment id from then on. */
+  id: string;
+  volumeId: string;
+  serverId: string;
+  /** `/dev/vdb`; null when Nova does not know it. */
+  device: string | null;
+  /** The device tag (≥ 2.70). */
+  tag?: string | null;
+}
+
 /** The fields of a Nova server a SnapSet looks at, plus the raw JSON. */
 export interface Server {
   id: string;
@@ -207,6 +219,32 @@ export class ComputeClient {
     const fromLocation = loc ? /\/images\/([^/?#]+)/.exec(loc)?.[1] : undefined;
     if (fromLocation) return { imageId: fromLocation };
     throw new OpenStackNetworkError({ method: 'POST', url: res.url, service: 'compute' }, 'createImage answered without image_id');
+  }
+
+  /** `GET /servers/{id}/os-volume_attachments` → 200: every volume attached to the server (its root volume too). */
+  async listVolumeAttachments(serverId: string, opts: CallOptions = {}): Promise<ServerVolumeAttachment[]> {
+    const res = await this.session.request('compute', {
+      method: 'GET',
+      path: `/servers/${encodeURIComponent(serverId)}/os-volume_attachments`,
+      headers: this.headers(),
+      expected: [200],
+      signal: opts.signal,
+    });
+    const list = (res.body as { volumeAttachments?: Record<string, unknown>[] } | undefined)?.volumeAttachments;
+    if (!Array.isArray(list)) {
+      throw new OpenStackNetworkError({ method: 'GET', url: res.url, service: 'compute' }, 'response has no volumeAttachments list');
+    }
+    return list.map((a) => {
+      const volumeId = String(a.volumeId);
+      const out: ServerVolumeAttachment = {
+        id: typeof a.id === 'string' ? a.id : typeof a.attachment_id === 'string' ? a.attachment_id : volumeId,
+        volumeId,
+        serverId: typeof a.serverId === 'string' ? a.serverId : serverId,
+        device: typeof a.device === 'string' ? a.device : null,
+      };
+      if ('tag' in a) out.tag = typeof a.tag === 'string' ? a.tag : null;
+      return out;
+    });
   }
 
   /** `os-stop` server action → 202. */

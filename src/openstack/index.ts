@@ -1,5 +1,5 @@
 /**
- * A plain Node OpenStack client (Keystone v3, Nova v2.1, Glance v2) configured like openstacksdk.
+ * A plain Node OpenStack client (Keystone v3, Nova v2.1, Glance v2, Cinder v3) configured like openstacksdk.
  * No Temporal imports: activities adapt it.
  */
 export * from './errors.js';
@@ -9,5 +9,6 @@ export * from './identity.js';
 export * from './session.js';
 export * from './compute.js';
 export * from './image.js';
+export * from './volume.js';
 export * from './client.js';
 export { sleep } from './util.js';

@@ -26,6 +26,9 @@ export type ServiceRequest = Omit<HttpRequest, 'url' | 'service'> & { path?: str
 const VERSIONED: Record<string, { test: RegExp; suffix: string }> = {
   compute: { test: /\/v2(\.1)?(\/[^/]*)?\/?$/, suffix: '/v2.1' },
   image: { test: /\/v2\/?$/, suffix: '/v2' },
+  // Cinder: `…/v3` or `…/v3/{project_id}` (the project is added by the volume client when missing).
+  volumev3: { test: /\/v3(\/[^/]+)?\/?$/, suffix: '/v3' },
+  'block-storage': { test: /\/v3(\/[^/]+)?\/?$/, suffix: '/v3' },
 };
 
 export function versionedEndpoint(serviceType: string, url: string): string {
@@ -112,7 +115,8 @@ export class Session {
 
   /** The versioned base URL of a service: `<service>_endpoint_override`, else the catalog. */
   async endpoint(serviceType: string, signal?: AbortSignal): Promise<string> {
-    const override = this.cloud.endpointOverrides[serviceType];
+    // clouds.yaml spells the key with `_` for a type with `-` (`block_storage_endpoint_override`).
+    const override = this.cloud.endpointOverrides[serviceType] ?? this.cloud.endpointOverrides[serviceType.replace(/-/g, '_')];
     if (override) return versionedEndpoint(serviceType, override);
     const token = await this.getToken(signal);
     return versionedEndpoint(serviceType, selectEndpoint(token.catalog, serviceType, this.cloud.interface, this.cloud.regionName));

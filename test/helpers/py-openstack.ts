@@ -1,5 +1,5 @@
 /**
- * A throwaway Python virtual env with the real OpenStack clients (openstacksdk, python-openstackclient),
+ * A throwaway Python virtual env with the real OpenStack clients (openstacksdk, python-openstackclient, python-cinderclient),
  * built once per pin set and Python version under the project cache, for tests that prove the
  * simulator against them. When Python, venv or PyPI is not there, the caller gets a reason to skip.
  */
@@ -12,8 +12,11 @@ import { cacheDir } from '../../src/dev/toolchain.js';
 
 const run = promisify(execFile);
 
-/** Checked on PyPI: both support Python ≥ 3.10. */
-export const PY_OPENSTACK_PINS = ['openstacksdk==4.22.0', 'python-openstackclient==10.5.0'] as const;
+/**
+ * Checked on PyPI: all support Python ≥ 3.10. python-cinderclient because python-openstackclient has
+ * no server-side metadata filter for volume snapshots (`cinder snapshot-list --metadata` has).
+ */
+export const PY_OPENSTACK_PINS = ['openstacksdk==4.22.0', 'python-openstackclient==10.5.0', 'python-cinderclient==9.10.0'] as const;
 
 export type PyOpenStack = { python: string; dir: string; installedNow: boolean; installMs: number } | { skip: string };
 

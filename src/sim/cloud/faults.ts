@@ -99,6 +99,21 @@ export class FaultEngine {
     return false;
   }
 
+  /** Whether a finished Cinder snapshot of this volume ends `error` (consumes `killNextSnapshotsOf[volumeId]`, then `killNextSnapshots`). */
+  killSnapshot(volumeId: string): boolean {
+    if (this.current.killSnapshotsOfVolumes.some((v) => v.toLowerCase() === volumeId.toLowerCase())) return true;
+    const key = Object.keys(this.current.killNextSnapshotsOf).find((k) => k.toLowerCase() === volumeId.toLowerCase());
+    if (key !== undefined && this.current.killNextSnapshotsOf[key]! > 0) {
+      if (--this.current.killNextSnapshotsOf[key]! === 0) delete this.current.killNextSnapshotsOf[key];
+      return true;
+    }
+    if (this.current.killNextSnapshots > 0) {
+      this.current.killNextSnapshots--;
+      return true;
+    }
+    return false;
+  }
+
   private counter(endpoint: string): EndpointCounters {
     return (this.counts[endpoint] ??= {
       requests: 0,

@@ -8,6 +8,7 @@ import { stringify as toYaml } from 'yaml';
 import { ZodError } from 'zod';
 import type { Scenario } from '../scenario.js';
 import type { SimComputeControl } from '../types.js';
+import { cinderError, cinderRoute, snapshotJson, volumeJson } from './cinder.js';
 import { FaultEngine, type SimCounters } from './faults.js';
 import { glanceError, glanceRoute, imageJson } from './glance.js';
 import { gatewayError, header, INVALID_JSON, type ServiceContext, type SimReply, type SimRequest, type SimRoute } from './http.js';
@@ -17,8 +18,9 @@ import { cloudScenarioSchema, type CloudFaults, type CloudFaultsInput, type Clou
 import { CloudState } from './state.js';
 
 /**
- * The simulated cloud: Keystone v3, Nova v2.1 and Glance v2 on one loopback port, with the real URL
- * shapes (`/identity/v3/auth/tokens`, `/compute/v2.1/servers/{id}`, `/image/v2/images`); other
+ * The simulated cloud: Keystone v3, Nova v2.1, Glance v2 and Cinder v3 on one loopback port, with the real URL
+ * shapes (`/identity/v3/auth/tokens`, `/compute/v2.1/servers/{id}`, `/image/v2/images`,
+ * `/volume/v3/{project_id}/snapshots`); other
  * interfaces under `/internal/…` and `/admin/…`, extra regions under `/r/<region>/…`.
  *
  * Control endpoint (no auth, loopback only):
@@ -28,7 +30,7 @@ import { CloudState } from './state.js';
  *   POST   /_sim/tokens/expire          expire every token now → `{"expired": n}`
  *   GET    /_sim/counters               per-endpoint counters; DELETE resets them
  *   GET    /_sim/requests               the last 500 requests (endpoint, region, interface, status, request id)
- *   GET    /_sim/state                  servers and images
+ *   GET    /_sim/state                  servers, images, volumes and volume snapshots
  *   POST   /_sim/servers/{uuid}/guest-shutdown  `{"delayMs": n}`: the guest powers off from inside
  *   /_sim/labs…, /_sim/reset     the labs (controllers, nodes, reset), added by src/sim/index.ts
  */
@@ -49,7 +51,7 @@ export interface SimRequestRecord {
   query: string;
   /** Request headers a test may check (never `X-Auth-Token`). */
   headers: { contentType?: string; microversion?: string; novaMicroversion?: string };
-  /** The parsed JSON body of a Nova or Glance request (Keystone bodies carry secrets and are left out). */
+  /** The parsed JSON body of a Nova, Glance or Cinder request (Keystone bodies carry secrets and are left out). */
   body?: unknown;
 }
 
@@ -73,7 +75,7 @@ export interface CloudSimulator {
   /** `http://127.0.0.1:<port>`. */
   readonly baseUrl: string;
   /** Public endpoints of the primary region. */
-  readonly endpoints: { identity: string; compute: string; image: string; control: string };
+  readonly endpoints: { identity: string; compute: string; image: string; volume: string; control: string };
   /** The clouds.yaml written for this simulator (clouds `sim` and `sim-appcred`). */
   readonly cloudsYamlPath: string;
   readonly cloudName: 'sim';
@@ -96,6 +98,10 @@ export interface CloudSimulator {
   servers(): SimServerView[];
   /** Glance JSON of every image (as `GET /v2/images/{id}` shows it). */
   images(): Record<string, unknown>[];
+  /** Cinder JSON of every volume (as `GET /v3/{project_id}/volumes/{id}` shows it at the highest microversion). */
+  volumes(): Record<string, unknown>[];
+  /** Cinder JSON of every volume snapshot (as `GET /v3/{project_id}/snapshots/{id}` shows it at the highest microversion). */
+  snapshots(): Record<string, unknown>[];
   close(): Promise<void>;
 }
 
@@ -131,13 +137,14 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** `/[r/<region>/][internal|admin/]<identity|compute|image>/...` */
-const PREFIX = /^(?:\/r\/([^/]+))?(?:\/(internal|admin))?\/(identity|compute|image)(\/.*)?$/;
+/** `/[r/<region>/][internal|admin/]<identity|compute|image|volume>/...` */
+const PREFIX = /^(?:\/r\/([^/]+))?(?:\/(internal|admin))?\/(identity|compute|image|volume)(\/.*)?$/;
 
-type Service = 'identity' | 'compute' | 'image';
+type Service = 'identity' | 'compute' | 'image' | 'volume';
 
 function serviceError(service: Service, status: number, message: string, req?: SimRequest): SimReply {
   if (service === 'compute') return novaError(status, message);
+  if (service === 'volume') return cinderError(status, message);
   if (service === 'image') return glanceError(status, message, req);
   return keystoneError(status, message);
 }
@@ -172,6 +179,7 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
   const faults = new FaultEngine(structuredClone(cloud.faults));
   faults.onExpireTokens = () => void state.expireAllTokens();
   state.shouldKill = (s) => faults.killImage(s.id);
+  state.shouldFailSnapshot = (snap) => faults.killSnapshot(snap.volumeId);
   const log: SimRequestRecord[] = [];
   const controlExtensions: SimControlHandler[] = [];
   const ctx: ServiceContext = { state };
@@ -195,7 +203,9 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
         }
       }
       if (path === '/_sim/requests' && method === 'GET') return ok(log);
-      if (path === '/_sim/state' && method === 'GET') return ok({ servers: serversView(), images: imagesView(), tokens: state.tokens.size });
+      if (path === '/_sim/state' && method === 'GET') {
+        return ok({ servers: serversView(), images: imagesView(), volumes: volumesView(), snapshots: snapshotsView(), tokens: state.tokens.size });
+      }
       const gs = /^\/_sim\/servers\/([^/]+)\/guest-shutdown$/.exec(path);
       if (gs && method === 'POST') {
         const delayMs = Number((body as { delayMs?: unknown } | undefined)?.delayMs ?? 0);
@@ -225,6 +235,12 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
       powerState: s.powerState,
     }));
   const imagesView = () => [...state.images.values()].map(imageJson);
+  const viewCall = () => ({
+    mv: [3, Number(cloud.cinderMaxMicroversion.split('.')[1])] as [number, number],
+    linkRoot: `${origin}/volume/v3/${cloud.projectId}`,
+  });
+  const volumesView = () => [...state.volumes.values()].map((v) => volumeJson(ctx, viewCall(), v));
+  const snapshotsView = () => [...state.snapshots.values()].map((snap) => snapshotJson(ctx, viewCall(), snap, true));
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = `req-${randomUUID()}`;
@@ -273,7 +289,13 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
       requestId,
     };
     const routed: SimRoute | SimReply =
-      service === 'identity' ? keystoneRoute(ctx, sreq) : service === 'compute' ? novaRoute(ctx, sreq) : glanceRoute(ctx, sreq);
+      service === 'identity'
+        ? keystoneRoute(ctx, sreq)
+        : service === 'compute'
+          ? novaRoute(ctx, sreq)
+          : service === 'volume'
+            ? cinderRoute(ctx, sreq)
+            : glanceRoute(ctx, sreq);
     const record = (endpoint: string, status: number | 'reset') => {
       faults.record(endpoint, status);
       log.push({
@@ -385,6 +407,7 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
       identity: `${origin}/identity/v3`,
       compute: `${origin}/compute/v2.1`,
       image: `${origin}/image/v2`,
+      volume: `${origin}/volume/v3/${cloud.projectId}`,
       control: `${origin}/_sim`,
     },
     cloudsYamlPath,
@@ -415,6 +438,8 @@ export async function startCloudSimulator(scenario: Scenario, opts: StartCloudSi
     extendControl: (handler) => void controlExtensions.push(handler),
     servers: serversView,
     images: imagesView,
+    volumes: volumesView,
+    snapshots: snapshotsView,
     close: async () => {
       if (closed) return;
       closed = true;
@@ -436,6 +461,7 @@ export function describeCloudSimulator(sim: CloudSimulator): string {
     `  identity:    ${sim.endpoints.identity}`,
     `  compute:     ${sim.endpoints.compute}`,
     `  image:       ${sim.endpoints.image}`,
+    `  volume:      ${sim.endpoints.volume}`,
     `  control:     ${sim.endpoints.control}/{faults,counters,requests,state}`,
   ].join('\n');
 }

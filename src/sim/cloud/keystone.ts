@@ -58,10 +58,10 @@ function tokenBody(ctx: ServiceContext, req: SimRequest, t: SimToken): Obj {
   const c = ctx.state.cloud;
   const domain = { id: c.domainId, name: c.domainName };
   const regions = [c.region, ...c.extraRegions];
-  const endpoints = (service: string, suffix: string) =>
+  const endpoints = (service: string, suffix: string, idPrefix = service.slice(0, 3)) =>
     regions.flatMap((region, ri) =>
       (['public', 'internal', 'admin'] as const).map((iface, ii) => ({
-        id: `${service.slice(0, 3)}${ri}${ii}`.padEnd(32, '0'),
+        id: `${idPrefix}${ri}${ii}`.padEnd(32, '0'),
         interface: iface,
         region,
         region_id: region,
@@ -84,6 +84,10 @@ function tokenBody(ctx: ServiceContext, req: SimRequest, t: SimToken): Obj {
       { endpoints: endpoints('identity', ''), id: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', type: 'identity', name: 'keystone' },
       { endpoints: endpoints('compute', '/v2.1'), id: 'b2c3d4e5f60718293a4b5c6d7e8f90a1', type: 'compute', name: 'nova' },
       { endpoints: endpoints('image', ''), id: 'c3d4e5f60718293a4b5c6d7e8f90a1b2', type: 'image', name: 'glance' },
+      // As devstack registers Cinder (lib/cinder `create_cinder_accounts`): the official type
+      // `block-storage` and the legacy `volumev3`, both with the project in the URL.
+      { endpoints: endpoints('volume', `/v3/${c.projectId}`, 'b5'), id: 'd4e5f60718293a4b5c6d7e8f90a1b2c3', type: 'block-storage', name: 'cinder' },
+      { endpoints: endpoints('volume', `/v3/${c.projectId}`, 'c3'), id: 'e5f60718293a4b5c6d7e8f90a1b2c3d4', type: 'volumev3', name: 'cinderv3' },
     ],
   };
   if (t.appCredential) {

@@ -7,8 +7,8 @@ import { CloudState, type SimServer } from './state.js';
 /**
  * Nova v2.1 subset (Compute API reference: "Servers", "Servers - run an action", "Flavors"):
  * `GET /v2.1/servers/{id}`, `GET /v2.1/servers[/detail]` (nova-list.ts), `GET /v2.1/flavors[/detail|/{id}]`
- * (nova-flavors.ts), `POST /v2.1/servers/{id}/action` with
- * `createImage`, `os-stop`, `os-start`. Microversions 2.1 … max, both request headers understood.
+ * (nova-flavors.ts), `GET /v2.1/servers/{id}/os-volume_attachments[/{volume_id}]`, `POST /v2.1/servers/{id}/action` with
+ * `createImage` (of a volume-backed server as well), `os-stop`, `os-start`. Microversions 2.1 … max, both request headers understood.
  */
 
 /** nova/api/openstack/wsgi.py `Fault._fault_names`; anything else is `computeFault`. */
@@ -83,7 +83,8 @@ function serverJson(ctx: ServiceContext, req: SimRequest, s: SimServer, mv: Mv):
     hostId: createHash('sha224')
       .update(c.projectId + 'compute-0')
       .digest('hex'),
-    image: { id: s.imageRef, links: [{ rel: 'bookmark', href: `${req.serviceRoot}/images/${s.imageRef}` }] },
+    // A server booted from a volume has no image: Nova shows an empty string.
+    image: s.imageRef ? { id: s.imageRef, links: [{ rel: 'bookmark', href: `${req.serviceRoot}/images/${s.imageRef}` }] } : '',
     // ≥ 2.47 the flavor is embedded (extra_specs need a policy this user has); before, a link.
     flavor: mvAtLeast(mv, [2, 47])
       ? {
@@ -118,7 +119,9 @@ function serverJson(ctx: ServiceContext, req: SimRequest, s: SimServer, mv: Mv):
     'OS-EXT-STS:task_state': s.taskState,
     'OS-EXT-STS:vm_state': s.vmState,
     'OS-EXT-STS:power_state': s.powerState,
-    'os-extended-volumes:volumes_attached': [],
+    'os-extended-volumes:volumes_attached': ctx.state
+      .attachmentsOf(s.id)
+      .map(({ volume }) => (mvAtLeast(mv, [2, 3]) ? { id: volume.id, delete_on_termination: false } : { id: volume.id })),
   };
   if (mvAtLeast(mv, [2, 3])) j['OS-EXT-SRV-ATTR:reservation_id'] = `r-${s.id.slice(0, 8)}`;
   if (mvAtLeast(mv, [2, 9])) j.locked = false;
@@ -178,6 +181,12 @@ export function novaRoute(ctx: ServiceContext, req: SimRequest): SimRoute | SimR
       const f = flavors.find((x) => x.id === fid);
       return f ? { status: 200, json: { flavor: flavorJson(req, f, mv, true) } } : novaError(404, `Flavor ${fid} could not be found.`);
     });
+  }
+  const va = /^\/v2\.1(?:\/[0-9a-f]{32})?\/servers\/([^/]+)\/os-volume_attachments(?:\/([^/]+))?$/.exec(p);
+  if (va) {
+    const [, sid, vid] = va;
+    if (req.method !== 'GET') return notAllowed(vid ? ['GET', 'PUT', 'DELETE'] : ['GET', 'POST']);
+    return guard('compute.servers.volumeAttachments', (mv) => volumeAttachments(ctx, sid!, vid, mv));
   }
   const m = /^\/v2\.1(?:\/[0-9a-f]{32})?\/servers(?:\/([^/]+))?(?:\/(action))?$/.exec(p);
   if (!m) return novaError(404, 'The resource could not be found.');
@@ -273,9 +282,34 @@ function createImage(ctx: ServiceContext, req: SimRequest, s: SimServer, args: u
     }
   }
   if (s.taskState) return conflict(s, 'createImage', 'task_state', s.taskState);
-  const image = ctx.state.snapshot(s, a.name, metadata);
+  // nova/api/openstack/compute/servers.py `_create_image`: a volume-backed server is snapshotted by `snapshot_volume_backed`.
+  const image = s.rootVolumeId ? ctx.state.snapshotVolumeBacked(s, a.name.trim(), metadata) : ctx.state.snapshot(s, a.name, metadata);
   if (mvAtLeast(mv, [2, 45])) return { status: 202, json: { image_id: image.id } };
   // Before 2.45 the answer is empty and the image is in the Location header.
   const imageRoot = req.serviceRoot.replace(/\/compute$/, '/image');
   return { status: 202, headers: { Location: `${imageRoot}/v2/images/${image.id}` } };
+}
+
+/**
+ * `GET /servers/{id}/os-volume_attachments[/{volume_id}]` (Compute API reference, "Servers with volume
+ * attachments"): `id` is the volume id until 2.89 replaced it by `attachment_id` and `bdm_uuid`; `tag`
+ * from 2.70, `delete_on_termination` from 2.79.
+ */
+function volumeAttachments(ctx: ServiceContext, serverId: string, volumeId: string | undefined, mv: Mv): SimReply {
+  if (!ctx.state.servers.has(serverId)) return novaError(404, `Instance ${serverId} could not be found.`);
+  const view = ({ volume, attachment }: ReturnType<CloudState['attachmentsOf']>[number]) => {
+    const j: Record<string, unknown> = { device: attachment.device, serverId, volumeId: volume.id };
+    if (!mvAtLeast(mv, [2, 89])) j.id = volume.id;
+    if (mvAtLeast(mv, [2, 70])) j.tag = null;
+    if (mvAtLeast(mv, [2, 79])) j.delete_on_termination = false;
+    if (mvAtLeast(mv, [2, 89])) {
+      j.attachment_id = attachment.id;
+      j.bdm_uuid = attachment.bdmUuid;
+    }
+    return j;
+  };
+  const all = ctx.state.attachmentsOf(serverId);
+  if (volumeId === undefined) return { status: 200, json: { volumeAttachments: all.map(view) } };
+  const one = all.find((a) => a.volume.id === volumeId.toLowerCase());
+  return one ? { status: 200, json: { volumeAttachment: view(one) } } : novaError(404, `No volume Block Device Mapping with id ${volumeId}.`);
 }

@@ -29,6 +29,16 @@ export const SIM_ENDPOINTS = [
   'image.images.delete',
   'image.tags.add',
   'image.tags.delete',
+  'compute.servers.volumeAttachments',
+  'volume.versions',
+  'volume.volumes.list',
+  'volume.volumes.get',
+  'volume.snapshots.create',
+  'volume.snapshots.list',
+  'volume.snapshots.get',
+  'volume.snapshots.update',
+  'volume.snapshots.delete',
+  'volume.snapshots.metadata',
 ] as const;
 export type SimEndpoint = (typeof SIM_ENDPOINTS)[number];
 
@@ -67,6 +77,12 @@ export const cloudFaultsSchema = z
     killImagesOfServers: z.array(z.string()).default([]),
     /** One-shot per server: the next N snapshots of server `uuid` end `killed`. Counts down, then the entry goes. */
     killNextImagesOf: z.record(z.string(), z.number().int().min(0)).default({}),
+    /** The next N Cinder snapshots (of any volume, Nova's included) end with status `error`. Counts down. */
+    killNextSnapshots: z.number().int().min(0).default(0),
+    /** Snapshots of these volumes (uuids) end `error`. */
+    killSnapshotsOfVolumes: z.array(z.string()).default([]),
+    /** One-shot per volume: the next N snapshots of volume `uuid` end `error`. Counts down, then the entry goes. */
+    killNextSnapshotsOf: z.record(z.string(), z.number().int().min(0)).default({}),
   })
   .strict();
 export type CloudFaults = z.output<typeof cloudFaultsSchema>;
@@ -86,6 +102,10 @@ export const cloudLatenciesSchema = z
     powerOffMs: z.number().min(0).default(2000),
     /** `os-start` (`powering-on`) until `ACTIVE`, ms. */
     powerOnMs: z.number().min(0).default(3000),
+    /** A Cinder snapshot `creating` until `available` (or `error`), ms. */
+    volumeSnapshotMs: z.number().min(0).default(3000),
+    /** A Cinder snapshot `deleting` until it is gone, ms. */
+    volumeSnapshotDeleteMs: z.number().min(0).default(1000),
   })
   .strict();
 
@@ -170,6 +190,13 @@ export const cloudScenarioSchema = z
       .default(() => DEFAULT_FLAVORS.map((f) => flavorSchema.parse(f))),
     /** Nova `[api]max_limit`: the largest page of a server list. */
     novaMaxLimit: z.number().int().positive().default(1000),
+    /** Highest Cinder microversion the simulator speaks (Cinder 2025.x: 3.71). */
+    cinderMaxMicroversion: z
+      .string()
+      .regex(/^3\.\d+$/)
+      .default('3.71'),
+    /** Cinder `osapi_max_limit`: the largest page of a volume or snapshot list. */
+    cinderMaxLimit: z.number().int().positive().default(1000),
     latencies: cloudLatenciesSchema.prefault({}),
     /** Size of every snapshot image, bytes. */
     imageSizeBytes: z.number().int().min(0).default(10_737_418_240),

@@ -3,9 +3,10 @@ import type { Scenario } from '../scenario.js';
 import type { CloudScenario } from './scenario.js';
 
 /**
- * The simulated cloud's data: Keystone tokens, Nova servers, Glance images, and the timers that move
- * them through their state machines (server ACTIVE ⇄ SHUTOFF, snapshot task_states, image
- * queued → saving → active|killed). Pure state; HTTP lives in the service modules.
+ * The simulated cloud's data: Keystone tokens, Nova servers, Glance images, Cinder volumes and
+ * snapshots, and the timers that move them through their state machines (server ACTIVE ⇄ SHUTOFF,
+ * snapshot task_states, image queued → saving → active|killed, volume snapshot creating →
+ * available|error, deleting → gone). Pure state; HTTP lives in the service modules.
  */
 
 export interface SimServer {
@@ -20,7 +21,53 @@ export interface SimServer {
   created: string;
   updated: string;
   launchedAt: string;
+  /** The image it booted from; '' for a server booted from a volume (Nova shows `"image": ""`). */
   imageRef: string;
+  /** The root volume of a volume-backed server (attached at `rootDeviceName`). */
+  rootVolumeId?: string;
+  rootDeviceName: string;
+}
+
+/** One attachment of a volume (Cinder's `attachments[]`, Nova's `os-volume_attachments`). */
+export interface SimAttachment {
+  /** Cinder's attachment id. */
+  id: string;
+  serverId: string;
+  device: string;
+  attachedAt: string;
+  /** Nova's block device mapping uuid of it. */
+  bdmUuid: string;
+  bootIndex: number;
+}
+
+export interface SimVolume {
+  id: string;
+  name: string | null;
+  description: string | null;
+  /** GiB. */
+  size: number;
+  /** `available`, `in-use`, ... */
+  status: string;
+  bootable: boolean;
+  metadata: Record<string, string>;
+  createdAt: string;
+  updatedAt: string | null;
+  attachments: SimAttachment[];
+}
+
+export interface SimSnapshot {
+  id: string;
+  name: string | null;
+  description: string | null;
+  volumeId: string;
+  /** GiB: the volume's size when taken. */
+  size: number;
+  /** `creating`, `available`, `error`, `deleting`. */
+  status: string;
+  metadata: Record<string, string>;
+  createdAt: string;
+  updatedAt: string | null;
+  progress: string;
 }
 
 export interface SimImage {
@@ -65,6 +112,12 @@ export function isoSeconds(d = new Date()): string {
   return `${d.toISOString().slice(0, 19)}Z`;
 }
 
+/** Cinder timestamps: microseconds, no zone (e.g. `2019-03-12T08:32:16.987617`). */
+export function isoCinder(micros = Date.now() * 1000): string {
+  const d = new Date(Math.floor(micros / 1000));
+  return `${d.toISOString().slice(0, 19)}.${String(micros % 1_000_000).padStart(6, '0')}`;
+}
+
 /** Keystone timestamps: microseconds, `Z` (e.g. `2015-11-07T02:58:43.578887Z`). */
 export function isoMicros(d: Date): string {
   return `${d.toISOString().slice(0, 23)}000Z`;
@@ -84,13 +137,19 @@ const BASE_IMAGE_ID = 'b1d1f4c6-0a7e-4c1b-9f53-3e6f1c2a9d10';
 export class CloudState {
   readonly servers = new Map<string, SimServer>();
   readonly images = new Map<string, SimImage>();
+  readonly volumes = new Map<string, SimVolume>();
+  readonly snapshots = new Map<string, SimSnapshot>();
   readonly tokens = new Map<string, SimToken>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
   /** Decides, when a snapshot finishes, whether its image ends `killed`. */
   shouldKill: (server: SimServer, image: SimImage) => boolean = () => false;
+  /** Decides, when a volume snapshot finishes, whether it ends `error`. */
+  shouldFailSnapshot: (snapshot: SimSnapshot) => boolean = () => false;
   /** Told when a stopped server runs again (the controller simulator boots its guest). */
   readonly powerOnListeners = new Set<(uuid: string) => void>();
+  /** The last Cinder timestamp given out, µs: each is later than the one before, as the newest-first order needs. */
+  private lastMicros = 0;
   /** Boots per server: an in-guest shutdown scheduled before a boot does not fire after it. */
   private readonly boots = new Map<string, number>();
 
@@ -113,8 +172,28 @@ export class CloudState {
         created: now,
         updated: now,
         launchedAt: now,
-        imageRef: BASE_IMAGE_ID,
+        imageRef: inst.rootVolume ? '' : BASE_IMAGE_ID,
+        rootVolumeId: inst.rootVolume?.id,
+        rootDeviceName: '/dev/vda',
       });
+      const attach = (rawId: string, name: string | null, size: number, device: string, bootIndex: number) => {
+        const id = rawId.toLowerCase();
+        const created = this.cinderNow();
+        this.volumes.set(id, {
+          id,
+          name,
+          description: null,
+          size,
+          status: 'in-use',
+          bootable: bootIndex === 0,
+          metadata: {},
+          createdAt: created,
+          updatedAt: created,
+          attachments: [{ id: randomUUID(), serverId: inst.uuid, device, attachedAt: created, bdmUuid: randomUUID(), bootIndex }],
+        });
+      };
+      if (inst.rootVolume) attach(inst.rootVolume.id, `${name}-root`, inst.rootVolume.size, '/dev/vda', 0);
+      for (const [vname, v] of Object.entries(inst.volumes)) attach(v.id, vname, v.size, v.device, -1);
     }
     this.images.set(BASE_IMAGE_ID, {
       id: BASE_IMAGE_ID,
@@ -353,4 +432,142 @@ export class CloudState {
     });
     return image;
   }
+
+  // ---- Cinder ----
+
+  /** Now as Cinder writes it, strictly after the previous call's. */
+  cinderNow(): string {
+    this.lastMicros = Math.max(Date.now() * 1000, this.lastMicros + 1);
+    return isoCinder(this.lastMicros);
+  }
+
+  /** The attachments of a server, root disk first, then by device name (Nova's BDM order). */
+  attachmentsOf(serverId: string): { volume: SimVolume; attachment: SimAttachment }[] {
+    const out: { volume: SimVolume; attachment: SimAttachment }[] = [];
+    for (const volume of this.volumes.values()) {
+      for (const attachment of volume.attachments) if (attachment.serverId === serverId) out.push({ volume, attachment });
+    }
+    return out.sort((a, b) => (a.attachment.bootIndex === 0 ? -1 : b.attachment.bootIndex === 0 ? 1 : a.attachment.device.localeCompare(b.attachment.device)));
+  }
+
+  /**
+   * A snapshot accepted by Cinder (`creating`, progress 0%), `available` after the snapshot latency,
+   * or `error` when a fault says so. The caller has checked the volume's status and `force`.
+   */
+  createSnapshot(volume: SimVolume, req: { name: string | null; description: string | null; metadata: Record<string, string> }): SimSnapshot {
+    const now = this.cinderNow();
+    const snap: SimSnapshot = {
+      id: randomUUID(),
+      name: req.name,
+      description: req.description,
+      volumeId: volume.id,
+      size: volume.size,
+      status: 'creating',
+      metadata: { ...req.metadata },
+      createdAt: now,
+      updatedAt: null,
+      progress: '0%',
+    };
+    this.snapshots.set(snap.id, snap);
+    this.after(this.scaled(this.cloud.latencies.volumeSnapshotMs), () => {
+      if (this.snapshots.get(snap.id) !== snap || snap.status !== 'creating') return;
+      if (this.shouldFailSnapshot(snap)) {
+        snap.status = 'error';
+      } else {
+        snap.status = 'available';
+        snap.progress = '100%';
+      }
+      snap.updatedAt = this.cinderNow();
+    });
+    return snap;
+  }
+
+  /** A delete accepted by Cinder: `deleting`, then gone. The caller has checked the status. */
+  deleteSnapshot(snap: SimSnapshot): void {
+    snap.status = 'deleting';
+    snap.updatedAt = this.cinderNow();
+    this.after(this.scaled(this.cloud.latencies.volumeSnapshotDeleteMs), () => {
+      if (this.snapshots.get(snap.id) === snap) this.snapshots.delete(snap.id);
+    });
+  }
+
+  /**
+   * `createImage` of a volume-backed server, as nova/compute/api.py `snapshot_volume_backed` does it,
+   * synchronously in the API call (no task_state): a forced Cinder snapshot of every attached volume,
+   * named "snapshot for <image name>", then an image that is only a bucket of properties — zero size,
+   * `block_device_mapping` (the BDMs as `snapshot_from_bdm(...).get_image_mapping()` dicts, a JSON
+   * string: nova/image/glance.py `_convert_to_string`), `bdm_v2`, `root_device_name`.
+   *
+   * Its status: Glance v2 leaves an image without data `queued`, but nova/image/glance.py `API.create`
+   * sets `force_activate` for `size == 0` without data, and `_create_v2` then forces
+   * `disk_format: raw`, `container_format: bare` and uploads zero bytes: the image is `active` (size 0)
+   * by the time Nova answers 202, while its volume snapshots may still be `creating`.
+   */
+  snapshotVolumeBacked(s: SimServer, name: string, metadata: Record<string, string>): SimImage {
+    const mapping = this.attachmentsOf(s.id).map(({ volume, attachment }) => {
+      const snap = this.createSnapshot(volume, { name: `snapshot for ${name}`, description: volume.description, metadata: {} });
+      // Every bdm_new_fields key but connection_info (get_image_mapping), in a fixed order.
+      return {
+        source_type: 'snapshot',
+        destination_type: 'volume',
+        snapshot_id: snap.id,
+        volume_id: null,
+        image_id: null,
+        boot_index: attachment.bootIndex,
+        device_name: attachment.device,
+        device_type: 'disk',
+        disk_bus: 'virtio',
+        delete_on_termination: false,
+        volume_size: volume.size,
+        guest_format: null,
+        no_device: null,
+        tag: null,
+        volume_type: null,
+        encrypted: null,
+        encryption_secret_uuid: null,
+        encryption_format: null,
+        encryption_options: null,
+      };
+    });
+    const properties: Record<string, string> = { ...metadata, root_device_name: s.rootDeviceName };
+    if (mapping.length) {
+      properties.block_device_mapping = pythonJson(mapping);
+      properties.bdm_v2 = 'True';
+    }
+    const now = isoSeconds();
+    const image: SimImage = {
+      id: randomUUID(),
+      name,
+      status: 'queued',
+      tags: [],
+      properties,
+      createdAt: now,
+      updatedAt: now,
+      size: null,
+      checksum: null,
+      osHashValue: null,
+      owner: this.cloud.projectId,
+      visibility: 'private',
+      protected: false,
+      minDisk: 0,
+      diskFormat: 'raw',
+      containerFormat: 'bare',
+      fromServer: s.id,
+    };
+    activateImage(image, Buffer.alloc(0), 0);
+    this.images.set(image.id, image);
+    this.touch(s);
+    return image;
+  }
+}
+
+/** Python's `json.dumps` layout (`", "` and `": "` separators), as oslo's jsonutils writes it. */
+export function pythonJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(pythonJson).join(', ')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${JSON.stringify(k)}: ${pythonJson(x)}`)
+      .join(', ')}}`;
+  }
+  return JSON.stringify(v);
 }
