@@ -1,4 +1,18 @@
-import { authToken, header, INVALID_JSON, unauthorizedByMiddleware, type ServiceContext, type SimReply, type SimRequest, type SimRoute } from './http.js';
+import {
+  authToken,
+  header,
+  INVALID_JSON,
+  unauthorizedByMiddleware,
+  type ServiceContext,
+  type SimReply,
+  type SimRequest,
+  type SimRoute,
+  mvAtLeast,
+  mvStr,
+  openstackFault,
+  parseMv,
+  type Mv,
+} from './http.js';
 import type { SimSnapshot, SimVolume } from './state.js';
 
 /**
@@ -11,32 +25,8 @@ import type { SimSnapshot, SimVolume } from './state.js';
  * of the URL (3.67). Microversions 3.0 … max through `OpenStack-API-Version: volume X`.
  */
 
-/** cinder/api/openstack/wsgi.py `Fault._fault_names` (the same table as Nova's). */
-const FAULT_NAMES: Record<number, string> = {
-  400: 'badRequest',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'itemNotFound',
-  405: 'badMethod',
-  409: 'conflictingRequest',
-  413: 'overLimit',
-  415: 'badMediaType',
-  429: 'overLimit',
-  501: 'notImplemented',
-  503: 'serviceUnavailable',
-};
-
-export function cinderError(status: number, message: string): SimReply {
-  return { status, json: { [FAULT_NAMES[status] ?? 'computeFault']: { code: status, message } } };
-}
-
-type Mv = [number, number];
-const parseMv = (v: string): Mv | undefined => {
-  const m = /^(\d+)\.(\d+)$/.exec(v.trim());
-  return m ? [Number(m[1]), Number(m[2])] : undefined;
-};
-const mvAtLeast = (a: Mv, b: Mv) => a[0] > b[0] || (a[0] === b[0] && a[1] >= b[1]);
-const mvStr = (v: Mv) => `${v[0]}.${v[1]}`;
+/** Nova's and Cinder's error body (the same oslo wsgi `Fault`). */
+export const cinderError = openstackFault;
 
 /** cinder/api/microversions.py: the versions whose behaviour the simulator models. */
 const MV = {

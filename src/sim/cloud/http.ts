@@ -96,3 +96,32 @@ export function header(req: SimRequest, name: string): string | undefined {
   const v = req.headers[name.toLowerCase()];
   return Array.isArray(v) ? v[0] : v;
 }
+
+/** nova/api/openstack/wsgi.py `Fault._fault_names` (Cinder's wsgi has the same); anything else is `computeFault`. */
+const FAULT_NAMES: Record<number, string> = {
+  400: 'badRequest',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'itemNotFound',
+  405: 'badMethod',
+  409: 'conflictingRequest',
+  413: 'overLimit',
+  415: 'badMediaType',
+  429: 'overLimit',
+  501: 'notImplemented',
+  503: 'serviceUnavailable',
+};
+
+/** An OpenStack wsgi fault body: `{"itemNotFound": {"code": 404, "message": …}}`. */
+export function openstackFault(status: number, message: string): SimReply {
+  return { status, json: { [FAULT_NAMES[status] ?? 'computeFault']: { code: status, message } } };
+}
+
+/** A microversion `major.minor`. */
+export type Mv = [number, number];
+export const parseMv = (v: string): Mv | undefined => {
+  const m = /^(\d+)\.(\d+)$/.exec(v.trim());
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+};
+export const mvAtLeast = (a: Mv, b: Mv) => a[0] > b[0] || (a[0] === b[0] && a[1] >= b[1]);
+export const mvStr = (v: Mv) => `${v[0]}.${v[1]}`;

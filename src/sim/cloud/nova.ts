@@ -1,5 +1,19 @@
 import { createHash } from 'node:crypto';
-import { authToken, header, INVALID_JSON, unauthorizedByMiddleware, type ServiceContext, type SimReply, type SimRequest, type SimRoute } from './http.js';
+import {
+  authToken,
+  header,
+  INVALID_JSON,
+  unauthorizedByMiddleware,
+  type ServiceContext,
+  type SimReply,
+  type SimRequest,
+  type SimRoute,
+  mvAtLeast,
+  mvStr,
+  openstackFault,
+  parseMv,
+  type Mv,
+} from './http.js';
 import { flavorJson, listFlavors } from './nova-flavors.js';
 import { selectServers, serversLinks } from './nova-list.js';
 import { CloudState, type SimServer } from './state.js';
@@ -11,32 +25,8 @@ import { CloudState, type SimServer } from './state.js';
  * `createImage` (of a volume-backed server as well), `os-stop`, `os-start`. Microversions 2.1 … max, both request headers understood.
  */
 
-/** nova/api/openstack/wsgi.py `Fault._fault_names`; anything else is `computeFault`. */
-const FAULT_NAMES: Record<number, string> = {
-  400: 'badRequest',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'itemNotFound',
-  405: 'badMethod',
-  409: 'conflictingRequest',
-  413: 'overLimit',
-  415: 'badMediaType',
-  429: 'overLimit',
-  501: 'notImplemented',
-  503: 'serviceUnavailable',
-};
-
-export function novaError(status: number, message: string): SimReply {
-  return { status, json: { [FAULT_NAMES[status] ?? 'computeFault']: { code: status, message } } };
-}
-
-type Mv = [number, number];
-const parseMv = (v: string): Mv | undefined => {
-  const m = /^(\d+)\.(\d+)$/.exec(v.trim());
-  return m ? [Number(m[1]), Number(m[2])] : undefined;
-};
-const mvAtLeast = (a: Mv, b: Mv) => a[0] > b[0] || (a[0] === b[0] && a[1] >= b[1]);
-const mvStr = (v: Mv) => `${v[0]}.${v[1]}`;
+/** Nova's and Cinder's error body (the same oslo wsgi `Fault`). */
+export const novaError = openstackFault;
 
 /** The requested microversion (`OpenStack-API-Version: compute X`, else `X-OpenStack-Nova-API-Version`). */
 function requestedMicroversion(req: SimRequest, max: Mv): Mv | SimReply {
