@@ -29,7 +29,7 @@ import { writeWorkflowBundle } from '../src/dev/bundle.js';
 import { startDevServer, type DevServer } from '../src/dev/dev-server.js';
 import { loadToolchain } from '../src/dev/toolchain.js';
 import { CloudsYamlClientProvider, type OpenStackClient } from '../src/openstack/index.js';
-import { SEARCH_ATTRIBUTES } from '../src/shared/workflow-api.js';
+import { SEARCH_ATTRIBUTES, stackLockWorkflowId } from '../src/shared/workflow-api.js';
 import { seedTags, COMPLETE_TAG } from '../src/shared/snapset/index.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
 import { manyLabsScenario, type ScenarioInput } from '../src/sim/scenario.js';
@@ -226,7 +226,9 @@ async function concurrency(server: DevServer, bundle: string, runs: number) {
   const taskQueue = `bench-conc-${Math.random().toString(36).slice(2, 8)}`;
   // Started as `npm run worker` starts it (WORKER_NODE_FLAGS, WORKER_ENV); SNAPSET_BENCH_WORKER_PLAIN=1: plain `node`, for the before/after.
   const plain = process.env.SNAPSET_BENCH_WORKER_PLAIN === '1';
-  const worker = spawn(process.execPath, [...(plain ? [] : WORKER_NODE_FLAGS), join(root, 'dist/test/helpers/worker-process.js')], {
+  // SNAPSET_BENCH_WORKER_FLAGS: more Node flags for the worker, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (not allowed in NODE_OPTIONS).
+  const extraFlags = (process.env.SNAPSET_BENCH_WORKER_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const worker = spawn(process.execPath, [...(plain ? [] : WORKER_NODE_FLAGS), ...extraFlags, join(root, 'dist/test/helpers/worker-process.js')], {
     env: {
       ...(plain ? {} : WORKER_ENV),
       ...process.env,
@@ -255,10 +257,30 @@ async function concurrency(server: DevServer, bundle: string, runs: number) {
     });
     return Date.now() - t0;
   };
+  /** Events and workflow tasks of one run, its stack-lock child included: what the server persists per run. */
+  const historyOf = async (stack: string, tag: string) => {
+    const counts = { events: 0, workflowTasks: 0, byType: {} as Record<string, number> };
+    for (const id of [`bench-${tag}-${stack}-${taskQueue}`, stackLockWorkflowId(stack)]) {
+      const { events } = await client.workflow.getHandle(id).fetchHistory();
+      if (process.env.BENCH_DUMP) writeFileSync(`${process.env.BENCH_DUMP}-${counts.events}.json`, JSON.stringify(events, null, 1));
+      for (const e of events ?? []) {
+        const type =
+          Object.keys(e)
+            .find((k) => k.endsWith('EventAttributes') && (e as Record<string, unknown>)[k])
+            ?.replace(/EventAttributes$/, '') ?? 'unknown';
+        counts.events++;
+        counts.byType[type] = (counts.byType[type] ?? 0) + 1;
+        if (e.workflowTaskCompletedEventAttributes) counts.workflowTasks++;
+      }
+    }
+    return counts;
+  };
   try {
     const alone: number[] = [];
+    let history: Awaited<ReturnType<typeof historyOf>> | undefined;
     for (let i = 0; i < 2; i++) {
       alone.push(await runOne(stacks[0]!, `alone${i}`));
+      if (i === 0) history = await historyOf(stacks[0]!, `alone${i}`);
       sim.resetLab(stacks[0]!);
     }
     const before = procStats(worker.pid!);
@@ -285,6 +307,9 @@ async function concurrency(server: DevServer, bundle: string, runs: number) {
       // 1-minute load average of the machine (2 cores, shared) when the runs started and ended.
       loadBefore: round(loadBefore, 1),
       loadAfter: round(loadavg()[0]!, 1),
+      eventsPerRun: history?.events,
+      workflowTasksPerRun: history?.workflowTasks,
+      eventTypesPerRun: history?.byType,
       workerPeakRssMb: after.peakRssMb,
       workerCpuSeconds: round(after.cpuSeconds - before.cpuSeconds, 1),
       // Where the 2 cores went meanwhile: the Temporal dev server, and this process (the simulator: HTTP and every lab's SSH server).

@@ -1,13 +1,25 @@
 #!/usr/bin/env node
-// Records the history of one complete createSnapset run (dev server + simulator) into
-// test/fixtures/histories/, for the replay test that guards workflow determinism.
-// Run after `npm run build` whenever a workflow change is meant to be incompatible (and version it).
+// Records the history of one complete createSnapset run (dev server + simulator, the default
+// snapshot-sno scenario) into test/fixtures/histories/<file>, for the replay test that guards workflow
+// determinism. A recorded history is never re-recorded: new code must replay it, so this refuses to
+// overwrite one. Run after `npm run build` when a workflow change (behind patched()) adds a new path.
+//   node scripts/record-history.mjs create-snapset-<what>.json
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
+const file = process.argv[2];
+if (!file || !/^[\w.-]+\.json$/.test(file)) {
+  console.error('usage: node scripts/record-history.mjs <name>.json   (written to test/fixtures/histories/)');
+  process.exit(2);
+}
+const out = `${root}/test/fixtures/histories/${file}`;
+if (existsSync(out)) {
+  console.error(`${out} exists: recorded histories are never re-recorded (new workflow code must replay them); choose a new name`);
+  process.exit(2);
+}
 const { loadToolchain } = await import(`${root}/dist/src/dev/toolchain.js`);
 const { startDevServer } = await import(`${root}/dist/src/dev/dev-server.js`);
 const { devServerEnv, withSimWorker } = await import(`${root}/dist/test/helpers/temporal.js`);
@@ -28,7 +40,7 @@ await withSimWorker(env, async ({ sim, taskQueue }) => {
   await handle.result();
 });
 const json = execFileSync(temporalCli, ['workflow', 'show', '--workflow-id', workflowId, '--address', server.address, '--output', 'json']);
-writeFileSync(`${root}/test/fixtures/histories/create-snapset-complete.json`, json);
+writeFileSync(out, json);
 await env.teardown();
 await server.stop();
-console.log('recorded test/fixtures/histories/create-snapset-complete.json');
+console.log(`recorded ${out}`);

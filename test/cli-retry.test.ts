@@ -46,6 +46,24 @@ describe('the reset point snapset retry chooses', () => {
     assert.equal(events.find((e) => Number(e.eventId) === start.eventId)?.eventType, 'EVENT_TYPE_WORKFLOW_TASK_COMPLETED');
   });
 
+  test('local activities (the quick steps) are steps too: the workflow task that ran the one it stopped in', () => {
+    const events = history('create-snapset-volumes-local-steps.json');
+    assert.equal(planRetry('createSnapset', events).from, 'captureImages');
+    const marker = (type: string) =>
+      events.findIndex(
+        (e) =>
+          e.markerRecordedEventAttributes?.markerName === 'core_local_activity' &&
+          Buffer.from(String(e.markerRecordedEventAttributes.details?.data?.payloads?.[0]?.data), 'base64').toString().includes(`"activity_type":"${type}"`),
+      );
+    const at = marker('shutdownController');
+    assert.ok(at > 0, 'the fixture ran shutdownController as a local activity');
+    const plan = planRetry('createSnapset', events.slice(0, at + 1));
+    assert.equal(plan.from, 'shutdownController');
+    assert.equal(plan.eventId, Number(events[at]!.markerRecordedEventAttributes!.workflowTaskCompletedEventId));
+    assert.equal(events.find((e) => Number(e.eventId) === plan.eventId)?.eventType, 'EVENT_TYPE_WORKFLOW_TASK_COMPLETED');
+    assert.equal(planRetry('createSnapset', events.slice(0, marker('preflightCloud') + 1)).from, 'preflightCloud');
+  });
+
   test('a revive: the last step it scheduled', () => {
     const plan = planRetry('reviveSnapset', history('revive-snapset-complete.json'));
     assert.notEqual(plan.from, 'start');

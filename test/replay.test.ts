@@ -36,6 +36,8 @@ test('the replay check can fail: a history with an activity swapped is refused',
 for (const [file, what] of [
   ['create-snapset-image-retried.json', 'a run with a snapshot taken again'],
   ['create-snapset-reset.json', 'a failed run reset to its capture (the lock taken again)'],
+  // scripts/record-history.mjs: the snapshot-sno lab (master0's four volumes snapshotted), the quick steps as local activities.
+  ['create-snapset-volumes-local-steps.json', 'a run with volume snapshots and the quick steps as local activities'],
 ] as const) {
   test(`${what} replays on the current code`, async () => {
     const history = JSON.parse(readFileSync(fixtures('histories', file), 'utf8')) as { events: { eventType: string }[] };

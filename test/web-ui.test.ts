@@ -16,6 +16,7 @@ import { findChromium, freePort } from '../src/dev/toolchain.js';
 import {
   currentDetails,
   eventsWithMetadata,
+  LOCAL_STEP_STATE,
   launchChromium,
   openRunTab,
   resultPanel,
@@ -97,13 +98,14 @@ describe('the Temporal Web UI in a real browser', { skip }, () => {
     const wakeIn = Date.parse(run.wakeAt) - Date.now();
     assert.ok(wakeIn > 24 * 3_600_000 && wakeIn <= 25 * 3_600_000, `a lab installed now wakes up in 25 h, not in ${wakeIn} ms`);
 
-    const events = await eventsWithMetadata(page, 'preflight: controller controller and oc', 'Completed');
+    // The quick steps are local activities: listed with their summaries, without a state of their own.
+    const events = await eventsWithMetadata(page, 'preflight: controller controller and oc', LOCAL_STEP_STATE);
     assert.deepEqual(
       events.map((e) => [e.kind, e.summary, e.state]),
       [
         ['Child Workflow', `lock of stack ${run.stackName}, held by ${run.workflowId}`, 'Started'],
-        ['Activity', 'preflight: cloud and 4 servers', 'Completed'],
-        ['Activity', 'preflight: controller controller and oc', 'Completed'],
+        ['Local Activity', 'preflight: cloud and 4 servers', LOCAL_STEP_STATE],
+        ['Local Activity', 'preflight: controller controller and oc', LOCAL_STEP_STATE],
       ],
       'while it waits, the run has only checked: nothing was changed',
     );
@@ -132,16 +134,16 @@ describe('the Temporal Web UI in a real browser', { skip }, () => {
     assert.ok(details.includes('VMs now: 4 SHUTOFF (controller, master0, master1, worker0)'), `the VMs' states read from Nova: ${details}`);
 
     const events = await eventsWithMetadata(page, `delete every image of set ${run.snapId}`, 'Completed');
-    const after = events.map((e) => [e.summary, e.state]).slice(events.findIndex((e) => e.summary === 'wait SHUTOFF (4)'));
+    const after = events.map((e) => [e.kind, e.summary, e.state]).slice(events.findIndex((e) => e.summary === 'wait SHUTOFF (4)'));
     assert.deepEqual(
       after,
       [
-        ['wait SHUTOFF (4)', 'Completed'],
-        [`create 4 images of set ${run.snapId}`, 'Completed'],
-        ['delete the failed image of master1 to take it again', 'Completed'],
-        [`capture set ${run.snapId} again: master1 (attempt 2 of 2)`, 'Completed'],
-        [`delete every image of set ${run.snapId}`, 'Completed'],
-        ['read the state of 4 VMs', 'Completed'],
+        ['Activity', 'wait SHUTOFF (4)', 'Completed'],
+        ['Activity', `create 4 images of set ${run.snapId}`, 'Completed'],
+        ['Activity', 'delete the failed image of master1 to take it again', 'Completed'],
+        ['Activity', `capture set ${run.snapId} again: master1 (attempt 2 of 2)`, 'Completed'],
+        ['Activity', `delete every image of set ${run.snapId}`, 'Completed'],
+        ['Local Activity', 'read the state of 4 VMs', LOCAL_STEP_STATE],
       ],
       'the capture, the retake, the second capture that found master1 killed again, the cleanup',
     );
@@ -168,11 +170,17 @@ describe('the Temporal Web UI in a real browser', { skip }, () => {
     await openRunTab(page, uiUrl, namespace, run, 'user-metadata');
     const details = await currentDetails(page, snapId);
     assert.equal(details, `completed — SnapSet ${snapId} complete: 4 images`);
-    const events = await eventsWithMetadata(page, `verify set ${snapId} and mark it complete`, 'Completed');
-    const summaries = events.map((e) => e.summary);
-    assert.deepEqual(summaries.slice(-3), [`create 4 images of set ${snapId}`, 'tag 4 images', `verify set ${snapId} and mark it complete`]);
+    const events = await eventsWithMetadata(page, `verify set ${snapId} and mark it complete`, LOCAL_STEP_STATE);
+    assert.deepEqual(
+      events.slice(-3).map((e) => [e.kind, e.summary]),
+      [
+        ['Activity', `create 4 images of set ${snapId}`],
+        ['Local Activity', 'tag 4 images'],
+        ['Local Activity', `verify set ${snapId} and mark it complete`],
+      ],
+    );
     assert.ok(
-      events.every((e) => e.state === 'Completed'),
+      events.every((e) => e.state === (e.kind === 'Local Activity' ? LOCAL_STEP_STATE : 'Completed')),
       JSON.stringify(events),
     );
 

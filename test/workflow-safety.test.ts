@@ -15,6 +15,7 @@ import { SshConnector } from '../src/cluster/index.js';
 import { COMPLETE_TAG } from '../src/shared/snapset/index.js';
 import { progressQuery, type SnapsetProgress } from '../src/shared/workflow-api.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
+import { historySteps, type HistoryEventLike } from '../src/cli/retry-plan.js';
 import { createSnapset } from '../src/workflows/index.js';
 import { simInput } from './helpers/inputs.js';
 import { labOf } from './helpers/labs.js';
@@ -156,9 +157,7 @@ describe('safe on a real lab (time-skipping server + simulator)', () => {
         assert.equal(f.type, 'StackLockedError');
         assert.match(f.message, new RegExp(`stack hs-sno-1 is busy: workflow snapset-first-${taskQueue} \\(createSnapset\\)`));
         const history = await second.fetchHistory();
-        const scheduled = history.events!.flatMap((e) =>
-          e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType!.name] : [],
-        );
+        const scheduled = historySteps(history.events! as HistoryEventLike[]).map((s) => s.name);
         assert.deepEqual(scheduled, ['describeStackLock'], 'the refused run only asked who holds the lock');
         const result = await first.result();
         assert.ok(sim.controller.commands().length >= commandsBefore);
@@ -267,9 +266,10 @@ describe('safe on a real lab (time-skipping server + simulator)', () => {
       details: /cancelled; nothing outside was changed|cancelled; changed before it stopped: (uncordoned|cordoned)/,
     },
     {
-      // Tagging held up by a slow Glance PATCH: the images exist, so cancelling deletes them.
+      // Tagging held up by a slow Glance PATCH: the images exist, so cancelling deletes them. Tagging is a
+      // local activity: the phase shows once its workflow task heartbeats (~8 s), so each PATCH takes 30 s.
       phase: 'tagging' as const,
-      scenario: labOf(3, { cloud: { faults: { endpoints: { 'image.images.update': { latencyMs: 300_000 } } } } }),
+      scenario: labOf(3, { cloud: { faults: { endpoints: { 'image.images.update': { latencyMs: 3_000_000 } } } } }),
       details: /cancelled; changed before it stopped: .*every image of set \S+ deleted \(3\)/,
     },
   ]) {

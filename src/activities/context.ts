@@ -20,7 +20,7 @@ export interface ActivityCtx {
   sleep(ms: number, details: () => unknown): Promise<void>;
 }
 
-/** The current activity's context; outside an activity (unit tests, the CLI) heartbeats are no-ops. */
+/** The current activity's context; outside an activity (unit tests, the CLI) and in a local one, heartbeats are no-ops. */
 export function activityCtx(): ActivityCtx {
   let c: Context | undefined;
   try {
@@ -28,7 +28,8 @@ export function activityCtx(): ActivityCtx {
   } catch {
     c = undefined;
   }
-  const heartbeat = (d: unknown) => c?.heartbeat(d);
+  // A local activity (the quick steps, src/workflows/common.ts) has no heartbeats: the server knows nothing of it.
+  const heartbeat = c && !c.info.isLocal ? (d: unknown) => c.heartbeat(d) : () => undefined;
   const signal = c?.cancellationSignal;
   return {
     heartbeat,

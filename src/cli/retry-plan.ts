@@ -9,6 +9,27 @@ export interface HistoryEventLike {
   eventId?: unknown;
   workflowTaskCompletedEventAttributes?: unknown;
   activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null; workflowTaskCompletedEventId?: unknown } | null;
+  /** A local activity (the quick steps) is a `core_local_activity` marker recorded by the workflow task that ran it. */
+  markerRecordedEventAttributes?: {
+    markerName?: string | null;
+    details?: Record<string, { payloads?: { data?: Uint8Array | string | null }[] | null } | null> | null;
+    workflowTaskCompletedEventId?: unknown;
+  } | null;
+}
+
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+
+/** The activity type a local-activity marker names (its `data` detail: JSON, raw from the SDK or base64 from the CLI's JSON). */
+function localActivityType(m: NonNullable<HistoryEventLike['markerRecordedEventAttributes']>): string | undefined {
+  const data = m.details?.data?.payloads?.[0]?.data;
+  if (data === undefined || data === null) return undefined;
+  try {
+    const text = typeof data === 'string' ? Buffer.from(data, 'base64').toString('utf8') : Buffer.from(data).toString('utf8');
+    const type = (JSON.parse(text) as { activity_type?: unknown }).activity_type;
+    return typeof type === 'string' ? type : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface RetryPlan {
@@ -28,12 +49,31 @@ const num = (v: unknown): number => Number(typeof v === 'object' && v !== null ?
 /** Thrown when a history has no workflow task to reset to (it never ran one). */
 export class NoResetPointError extends Error {}
 
-export function planRetry(workflowType: string, events: readonly HistoryEventLike[]): RetryPlan {
-  const scheduled = events.flatMap((e) => {
+/** A step of a run: an activity, or a local activity (the quick steps). */
+export interface HistoryStep {
+  /** The activity type. */
+  name: string;
+  /** The WorkflowTaskCompleted event of the task that scheduled it (an activity) or ran it (a local one): a reset to it runs the step again. */
+  task: number;
+  local: boolean;
+  /** Index of the step's event in `events`. */
+  index: number;
+}
+
+/** Every step of a history, in history order. */
+export function historySteps(events: readonly HistoryEventLike[]): HistoryStep[] {
+  return events.flatMap((e, index): HistoryStep[] => {
     const a = e.activityTaskScheduledEventAttributes;
     const name = a?.activityType?.name;
-    return a && name ? [{ name, task: num(a.workflowTaskCompletedEventId) }] : [];
+    if (a && name) return [{ name, task: num(a.workflowTaskCompletedEventId), local: false, index }];
+    const m = e.markerRecordedEventAttributes;
+    const local = m?.markerName === LOCAL_ACTIVITY_MARKER ? localActivityType(m) : undefined;
+    return m && local ? [{ name: local, task: num(m.workflowTaskCompletedEventId), local: true, index }] : [];
   });
+}
+
+export function planRetry(workflowType: string, events: readonly HistoryEventLike[]): RetryPlan {
+  const scheduled = historySteps(events);
   if (workflowType === 'createSnapset') {
     const capture = scheduled.find((s) => s.name === 'captureImages');
     if (capture) {

@@ -18,6 +18,7 @@ import { ensureToolchain, freePort } from './toolchain.js';
 import {
   currentDetails,
   eventsWithMetadata,
+  LOCAL_STEP_STATE,
   launchChromium,
   openRunTab,
   resultPanel,
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
 
     await openRunTab(page, ui, 'default', runs.waiting, 'user-metadata');
     await currentDetails(page, runs.waiting.wakeAt);
-    await eventsWithMetadata(page, 'preflight: controller controller and oc', 'Completed');
+    await eventsWithMetadata(page, 'preflight: controller controller and oc', LOCAL_STEP_STATE);
     await shot('web-ui-cert-wait.png');
 
     await openRunTab(page, ui, 'default', runs.failed, 'history');

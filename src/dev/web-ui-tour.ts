@@ -27,7 +27,7 @@ export interface TourRuns {
 }
 
 /** Generous: the test machine is a loaded 2-core box (a page, a query, a run of a few seconds). */
-export const UI_TIMEOUT_MS = 90_000;
+export const UI_TIMEOUT_MS = Number(process.env.SNAPSET_UI_TIMEOUT_MS ?? 90_000);
 
 /**
  * Three labs of a controller, two masters and a worker in one simulated cloud, named after `tag`
@@ -62,12 +62,12 @@ export function tourScenario(tag: string): ScenarioInput & { stacks: { waiting: 
 }
 
 /** Polls `fn` until it returns a value, or fails after `timeoutMs` naming `what`. */
-async function eventually<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = UI_TIMEOUT_MS): Promise<T> {
+async function eventually<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = UI_TIMEOUT_MS, seen?: () => string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
     if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${seen ? `; the page showed: ${seen()}` : ''}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -158,6 +158,12 @@ export interface MetadataEvent {
 }
 
 /**
+ * The state the Web UI shows for a local activity (the quick steps): a marker in the history, which the
+ * UI lists with its summary but without a state of its own.
+ */
+export const LOCAL_STEP_STATE = 'Unspecified';
+
+/**
  * The "Events with Metadata" list of the User Metadata tab (the activity and child summaries, each
  * with its state), once a row reads `expectSummary` in state `expectState`.
  */
@@ -174,10 +180,16 @@ export async function eventsWithMetadata(page: Page, expectSummary: string, expe
     return rows;
   };
   await section.getByText(expectSummary, { exact: true }).first().waitFor({ timeout: UI_TIMEOUT_MS });
-  return eventually(async () => {
-    const rows = await read();
-    return rows.some((r) => r.summary === expectSummary && r.state === expectState) ? rows : undefined;
-  }, `the event "${expectSummary}" to read ${expectState}`);
+  let last: MetadataEvent[] = [];
+  return eventually(
+    async () => {
+      last = await read();
+      return last.some((r) => r.summary === expectSummary && r.state === expectState) ? last : undefined;
+    },
+    `the event "${expectSummary}" to read ${expectState}`,
+    UI_TIMEOUT_MS,
+    () => JSON.stringify(last),
+  );
 }
 
 /** The Search Attributes tab's JSON (`indexedFields`), once it shows `expectKey`. */

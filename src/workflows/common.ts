@@ -18,6 +18,7 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   startChild,
@@ -42,16 +43,12 @@ export const HEARTBEAT_TIMEOUT = '10s';
 const BACKOFF = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 
 /** Read-only checks before anything is changed: a few quick tries, then the run ends with nothing touched. */
-export const checks = proxyActivities<Activities>({
-  startToCloseTimeout: '2m',
-  retry: { ...BACKOFF, maximumInterval: '10s', maximumAttempts: 4 },
-});
+const CHECK_RETRY = { ...BACKOFF, maximumInterval: '10s', maximumAttempts: 4 } as const;
+export const checks = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry: CHECK_RETRY });
 
 /** One call that changes the lab (cordon, a shutdown): idempotent, retried with backoff. */
-export const changes = proxyActivities<Activities>({
-  startToCloseTimeout: '2m',
-  retry: { ...BACKOFF, initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 10 },
-});
+const CHANGE_RETRY = { ...BACKOFF, initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 10 } as const;
+export const changes = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry: CHANGE_RETRY });
 
 /** A long wait (SHUTOFF, a stable cluster): heartbeats, honours cancellation, a few attempts. */
 export function waits(timeoutMs: number) {
@@ -73,6 +70,33 @@ export function persistent(budgetMs: number, stepMs = 300_000) {
     startToCloseTimeout: Math.min(stepMs, budgetMs),
     scheduleToCloseTimeout: budgetMs,
     heartbeatTimeout: HEARTBEAT_TIMEOUT,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: BACKOFF,
+  });
+}
+
+/**
+ * The quick steps (preflight, one `oc` command, a controller shutdown, tags, the verification) as
+ * local activities: run by the worker inside the workflow task, they cost one marker event each
+ * instead of three events and a workflow task of their own — at 200 open runs, most of what the
+ * server spends per run (docs/operations.md, "CPU per run"). Same timeouts and retries as their
+ * regular counterparts. Runs that began before PATCHES.localSteps keep their regular activities.
+ */
+export function quick() {
+  return patched(PATCHES.localSteps) ? LOCAL : REGULAR;
+}
+const REGULAR = { checks, changes } as const;
+const LOCAL = {
+  checks: proxyLocalActivities<Activities>({ startToCloseTimeout: '2m', retry: CHECK_RETRY }),
+  changes: proxyLocalActivities<Activities>({ startToCloseTimeout: '2m', retry: CHANGE_RETRY }),
+} as const;
+
+/** {@link persistent} for a quick step after the capture (tags, verification): a local activity in runs with PATCHES.localSteps. */
+export function persistentQuick(budgetMs: number, stepMs = 300_000) {
+  if (!patched(PATCHES.localSteps)) return persistent(budgetMs, stepMs);
+  return proxyLocalActivities<Activities>({
+    startToCloseTimeout: Math.min(stepMs, budgetMs),
+    scheduleToCloseTimeout: budgetMs,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: BACKOFF,
   });
@@ -276,6 +300,8 @@ export const PATCHES = {
   pruneStackName: 'prune-child-stack-name',
   /** Attached Cinder volumes are snapshotted with the images (capture.volumes), a volume-backed server's adopted. */
   volumes: 'capture-cinder-volumes',
+  /** The quick steps are local activities ({@link quick}). */
+  localSteps: 'quick-steps-local',
 } as const;
 
 /** Microtask turns a child's result takes to reach a `.then` on `handle.result()` (a few), with room to spare. */

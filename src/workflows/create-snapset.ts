@@ -51,11 +51,11 @@ import { isoAt, workflowNow } from './clock.js';
 import type { CaptureImagesInput, CaptureImagesResult } from '../activities/snapset-images.js';
 import {
   acquireStackLock,
-  changes,
-  checks,
   failureInfo,
   PATCHES,
   persistent,
+  persistentQuick,
+  quick,
   releaseStackLock,
   RunTracker,
   step,
@@ -160,7 +160,7 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
 
       // DESIGN §2 Prepare: uncordon → stable → cordon → shut down every node from inside.
       run.enter('preparing-cluster', 'uncordoning all nodes');
-      const uncordoned = await step(changes.uncordonNodes, 'uncordon all nodes', { controller });
+      const uncordoned = await step(quick().changes.uncordonNodes, 'uncordon all nodes', { controller });
       if (uncordoned.changed.length > 0) run.changed(`uncordoned ${uncordoned.changed.join(', ')}`);
       run.say(`waiting until no cluster operator has changed for ${formatDuration(input.prepare.stablePeriod)} (at once when they have been stable that long)`);
       await step(waits(input.prepare.stableTimeout).waitClusterStable, `wait stable cluster (${formatDuration(input.prepare.stablePeriod)})`, {
@@ -169,9 +169,9 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
         timeoutSeconds: seconds(input.prepare.stableTimeout),
       });
       run.say('cordoning all nodes');
-      const cordoned = await step(changes.cordonNodes, 'cordon all nodes', { controller });
+      const cordoned = await step(quick().changes.cordonNodes, 'cordon all nodes', { controller });
       if (cordoned.changed.length > 0) run.changed(`cordoned ${cordoned.changed.join(', ')}`);
-      const { nodes } = await step(changes.listNodes, 'list nodes', { controller });
+      const { nodes } = await step(quick().changes.listNodes, 'list nodes', { controller });
       run.say(`shutting down ${nodes.length} node(s) from inside`);
       if (nodes.length > 0) {
         run.changed(`shutting down nodes ${nodes.map((n) => n.name).join(', ')}`);
@@ -193,7 +193,7 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
       run.changed(`controller ${controller.name} shutdown sent`);
       // A retry after the host went away finds it unreachable: that is the state we want, and the
       // SHUTOFF check below is what proves it.
-      await step(changes.shutdownController, `shut down controller ${controller.name}`, { controller, acceptUnreachable: true });
+      await step(quick().changes.shutdownController, `shut down controller ${controller.name}`, { controller, acceptUnreachable: true });
     }
 
     run.enter('waiting-shutoff', `waiting until Nova reports all ${uuids.length} servers SHUTOFF`);
@@ -284,7 +284,7 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
     }
 
     // Idempotent from here on: transient errors are retried for as long as the capture timeout allows.
-    const afterCapture = persistent(input.capture.imageTimeout);
+    const afterCapture = persistentQuick(input.capture.imageTimeout);
     const expected = Object.fromEntries(names.map((n) => [n, { imageId: images[n]!.imageId, tags: seedTags(n, instances[n]!, setId) }]));
     run.enter('tagging', `tagging ${names.length} images`);
     await beforeChange();
@@ -365,7 +365,7 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
       }
       if (!run.untouched) {
         try {
-          const { statuses } = await step(checks.getServerStatuses, `read the state of ${uuids.length} VMs`, { ...cloud, uuids });
+          const { statuses } = await step(quick().checks.getServerStatuses, `read the state of ${uuids.length} VMs`, { ...cloud, uuids });
           failure.finalServerStatus = Object.fromEntries(names.map((n) => [n, statuses[uuidOf[n]!] ?? 'UNKNOWN']));
         } catch {
           // The report says the states could not be read.
@@ -557,7 +557,7 @@ async function waitShutoff(
   }
   run.say(`servers still running after ${formatDuration(force)}: stopping them through Nova os-stop`);
   run.changed('stragglers stopped through Nova os-stop');
-  await step(changes.stopServers, `os-stop stragglers (${uuids.length})`, { ...cloud, uuids });
+  await step(quick().changes.stopServers, `os-stop stragglers (${uuids.length})`, { ...cloud, uuids });
   await wait(total - force);
 }
 
@@ -572,7 +572,7 @@ async function certRotationWait(input: SnapsetInput, progress: SnapsetProgress, 
   let clusterCreatedAt = input.prepare.clusterCreatedAt;
   let source: CertWaitStatus['clusterCreatedAtSource'] = 'input';
   if (!clusterCreatedAt) {
-    clusterCreatedAt = (await step(checks.getClusterCreationTime, 'read the cluster install time', { controller: input.controller })).createdAt;
+    clusterCreatedAt = (await step(quick().checks.getClusterCreationTime, 'read the cluster install time', { controller: input.controller })).createdAt;
     source = 'cluster';
   }
   const waitMs = input.prepare.certRotationWait;

@@ -6,7 +6,7 @@ import { progressQuery, StackNameKey, stackLockWorkflowId, type RunProgress } fr
 import type { PreflightServer } from '../activities/snapset-images.js';
 import type { AttachedVolume } from '../shared/snapset/index.js';
 import { isoAt, workflowNow } from './clock.js';
-import { checks, failureInfo, PATCHES, RunTracker, step, validateInput } from './common.js';
+import { checks, failureInfo, PATCHES, quick, RunTracker, step, validateInput } from './common.js';
 
 export interface PreflightOutcome {
   servers: Record<string, PreflightServer>;
@@ -34,7 +34,7 @@ export async function runPreflight(input: SnapsetInput, run: RunTracker<string>,
   const instances = input.snapsetData.instances;
   const names = Object.keys(instances);
   run.enter('preflight', `${why}: cloud credentials, ${names.length} servers, image service`);
-  const cloudCheck = await step(checks.preflightCloud, `preflight: cloud and ${names.length} servers`, {
+  const cloudCheck = await step(quick().checks.preflightCloud, `preflight: cloud and ${names.length} servers`, {
     ...cloud,
     instances: Object.fromEntries(names.map((n) => [n, instances[n]!.uuid])),
     // Activity input only (no command): what preflight reads of the volumes, for the capture's plan.
@@ -69,7 +69,7 @@ export async function runPreflight(input: SnapsetInput, run: RunTracker<string>,
     return { servers: cloudCheck.servers, ...volumes, nodes: [], checks: cloudCheck.checks, controllerShutoff: true };
   }
   run.say(`${why}: controller ${controller.user}@${controller.host}:${controller.port} over SSH${input.prepare.enabled ? ' and oc' : ''}`);
-  const ctl = await step(checks.preflightController, `preflight: controller ${controller.name}${input.prepare.enabled ? ' and oc' : ''}`, {
+  const ctl = await step(quick().checks.preflightController, `preflight: controller ${controller.name}${input.prepare.enabled ? ' and oc' : ''}`, {
     controller,
     instances: Object.fromEntries(
       names.map((n) => [n, { role: instances[n]!.role, ...(cloudCheck.servers[n] ? { serverName: cloudCheck.servers[n].serverName } : {}) }]),
