@@ -18,7 +18,7 @@ import { writeWorkflowBundle } from './dev/bundle.js';
 import { loadDevConfig, projectRoot } from './dev/config.js';
 import { ensureSearchAttributes, startConfiguredDevServer, type DevServer } from './dev/dev-server.js';
 import { ensureToolchain, waitForPort } from './dev/toolchain.js';
-import { SshConnector } from './cluster/index.js';
+import { controllerConnector } from './cluster/index.js';
 import { readSnapsets } from './openstack/snapset-store.js';
 import { COMPLETE_TAG, latestYaml, selectLatest, SNAPSET_TAG, tag, tagValue } from './shared/snapset/index.js';
 import { CloudsYamlClientProvider } from './openstack/index.js';
@@ -99,7 +99,7 @@ async function main(): Promise<number> {
       openstack: new CloudsYamlClientProvider({
         lookup: { env: { ...process.env, OS_CLIENT_CONFIG_FILE: sim.cloud.cloudsYamlPath, OS_CLOUD: sim.cloud.cloudName } },
       }),
-      ssh: new SshConnector(),
+      ssh: controllerConnector(),
       clusterPollIntervalMs: 500,
     },
   });

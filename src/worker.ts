@@ -12,7 +12,7 @@ import { access, constants } from 'node:fs/promises';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { createActivities, type ActivityDeps } from './activities/index.js';
-import { SshConnector } from './cluster/index.js';
+import { controllerConnector } from './cluster/index.js';
 import { keepPreloads, workflowInterceptorModules, workflowPreloadModules, workflowsPath } from './dev/bundle.js';
 import { CONNECT_TIMEOUT_MS, probeTcp, resolvedAddress, rootMessage, TemporalUnreachableError } from './client.js';
 import {
@@ -43,7 +43,7 @@ export interface SnapsetWorkerOptions {
 export function defaultDeps(): ActivityDeps {
   return {
     openstack: new CloudsYamlClientProvider({ timeoutMs: 30_000 }),
-    ssh: new SshConnector(),
+    ssh: controllerConnector(),
   };
 }
 
@@ -213,7 +213,8 @@ async function main(): Promise<number> {
     return 3;
   }
   for (const w of await startupWarnings(opts)) console.error(`snapset worker: warning: ${w}`);
-  const worker = await createWorker({ connection, ...(namespace ? { namespace } : {}), extra: { shutdownGraceTime: '30s' } });
+  const deps = defaultDeps();
+  const worker = await createWorker({ connection, ...(namespace ? { namespace } : {}), deps, extra: { shutdownGraceTime: '30s' } });
   console.error(
     `hotstack-snapset worker: ${address}, namespace ${namespace ?? 'default'}, task queue ${worker.options.taskQueue}` +
       `${opts.metrics ? `, metrics http://${opts.metrics}/metrics` : ''}. Ctrl-C stops it (in-flight activities get 30 s).`,
@@ -223,6 +224,7 @@ async function main(): Promise<number> {
     process.once(signal, () => console.error(`snapset worker: ${signal}: stopping (finishing in-flight tasks)`));
   }
   await worker.run();
+  deps.ssh.close?.();
   await connection.close();
   console.error('snapset worker: stopped');
   return 0;

@@ -6,3 +6,4 @@ export * from './ssh.js';
 export * from './oc.js';
 export * from './csr.js';
 export * from './controller.js';
+export * from './reuse.js';

@@ -67,11 +67,15 @@ export interface RunOptions {
 export interface CommandSession {
   run(command: SafeCommand, opts?: RunOptions): Promise<CommandResult>;
   close(): void;
+  /** False once closed or once the connection is known lost (absent: assume open). */
+  isOpen?(): boolean;
 }
 
 /** Opens sessions to a controller. The seam activities depend on (tests may pass a fake). */
 export interface ControllerConnector {
   connect(target: ControllerTarget, opts?: { signal?: AbortSignal }): Promise<CommandSession>;
+  /** Closes what the connector keeps open (connections handed on between steps); at worker shutdown. */
+  close?(): void;
 }
 
 export interface SshConnectorOptions {
@@ -451,5 +455,9 @@ class Ssh2Session implements CommandSession {
     if (this.closed) return;
     this.closed = true;
     this.client.end();
+  }
+
+  isOpen(): boolean {
+    return !this.closed && !this.lost;
   }
 }

@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { SshConnector } from '../cluster/index.js';
+import { controllerConnector } from '../cluster/index.js';
 import { CloudsYamlClientProvider } from '../openstack/index.js';
 import { startSimulator } from '../sim/index.js';
 import { createWorker } from '../worker.js';
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     taskQueue,
     deps: {
       openstack: new CloudsYamlClientProvider({ lookup: { env: { OS_CLIENT_CONFIG_FILE: sim.cloud.cloudsYamlPath, OS_CLOUD: sim.cloud.cloudName } } }),
-      ssh: new SshConnector(),
+      ssh: controllerConnector(),
       clusterPollIntervalMs: 200,
     },
   });

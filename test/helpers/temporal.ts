@@ -17,7 +17,7 @@ import { loadToolchain, type Toolchain } from '../../src/dev/toolchain.js';
 import { workflowsPath } from '../../src/dev/bundle.js';
 import { SEARCH_ATTRIBUTES } from '../../src/shared/workflow-api.js';
 import { createActivities, type ActivityDeps } from '../../src/activities/index.js';
-import { SshConnector } from '../../src/cluster/index.js';
+import { controllerConnector } from '../../src/cluster/index.js';
 import { CloudsYamlClientProvider } from '../../src/openstack/index.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { DEFAULT_SCENARIO, type ScenarioInput } from '../../src/sim/scenario.js';
@@ -92,7 +92,7 @@ export function simDeps(sim: Simulator): ActivityDeps {
       timeoutMs: 10_000,
       lookup: { env: { OS_CLIENT_CONFIG_FILE: sim.cloud.cloudsYamlPath, OS_CLOUD: sim.cloud.cloudName } },
     }),
-    ssh: new SshConnector(),
+    ssh: controllerConnector(),
     clusterPollIntervalMs: 200,
   };
 }

@@ -5,18 +5,19 @@
  * SNAPSET_TEST_WORKFLOW_BUNDLE. Prints `ready` once it polls.
  */
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
-import { SshConnector } from '../../src/cluster/index.js';
+import { controllerConnector } from '../../src/cluster/index.js';
 import { CloudsYamlClientProvider } from '../../src/openstack/index.js';
 import { createWorker } from '../../src/worker.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+const ssh = controllerConnector();
 const worker = await createWorker({
   connection,
   taskQueue: process.env.SNAPSET_TASK_QUEUE!,
   deps: {
     openstack: new CloudsYamlClientProvider({ timeoutMs: 10_000 }),
-    ssh: new SshConnector(),
+    ssh,
     clusterPollIntervalMs: 200,
   },
   ...(process.env.SNAPSET_TEST_WORKFLOW_BUNDLE ? { workflowBundlePath: process.env.SNAPSET_TEST_WORKFLOW_BUNDLE } : {}),
@@ -24,3 +25,4 @@ const worker = await createWorker({
 const running = worker.run();
 console.log('ready');
 await running;
+ssh.close();
