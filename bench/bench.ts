@@ -7,15 +7,20 @@
  *   next to a model of the original (a pool of 4 threads, each createImage then a status poll every
  *   2 s as openstacksdk's wait does) on the same simulator;
  * - Nova + Glance requests per image, by endpoint, for a whole run (preflight to the marker);
+ * - volumes (issue #15): Nova + Glance + Cinder requests per image and per artifact (image or volume
+ *   snapshot), by endpoint, and creating-images ÷ L, for snapshot-sno's shape (controller + master0
+ *   with 4 data volumes), the same booted from volume, and 24 VMs with 4 volumes per master (L = 10 s,
+ *   a volume snapshot takes L too, one run each);
  * - orchestration overhead at zero latency: run wall ÷ time any activity was running, by activity;
  * - concurrency: C runs × 6 VMs (each its own lab, SSH included) on one worker process (C = 200):
  *   p50/p95 ÷ a run alone, worker peak RSS, CPU per run of the worker, the dev server, the simulator.
  * Every target stands beside its figure in results.md, met or not.
  *
- *   npm run bench                 # everything (≈ 8 min here)
+ *   npm run bench                 # everything (≈ 9 min here)
  *   npm run bench -- --quick      # fewer repeats, N ≤ 24, 20 concurrent runs
  *   npm run bench -- --concurrency 200
  *   npm run bench -- --only concurrency   # that part alone, printed (results.* untouched)
+ *   npm run bench -- --only volumes       # the same for the volumes part
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -39,9 +44,10 @@ import { createWorker, WORKER_ENV, WORKER_NODE_FLAGS } from '../src/worker.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-/** `--only concurrency` (or fanout, pool, overhead): one part alone, results.* untouched. */
+/** `--only concurrency` or `--only volumes`: that part alone, its JSON printed, results.* untouched. */
 const onlyArg = args.indexOf('--only');
 const ONLY = onlyArg >= 0 ? args[onlyArg + 1] : undefined;
+if (ONLY !== undefined && ONLY !== 'concurrency' && ONLY !== 'volumes') throw new Error(`--only takes concurrency or volumes, got ${ONLY}`);
 const concurrencyArg = args.indexOf('--concurrency');
 const CONCURRENT = concurrencyArg >= 0 ? Number(args[concurrencyArg + 1]) : quick ? 20 : 200;
 const REPEATS = quick ? 1 : 2;
@@ -60,14 +66,17 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
 
-/** One image takes `l` ms in the simulator: snapshot 15 %, pending upload 5 %, upload 80 %. */
+/** One image takes `l` ms in the simulator: snapshot 15 %, pending upload 5 %, upload 80 %; one Cinder snapshot takes `l` too. */
 function latencies(l: number) {
-  return { requestMs: 0, snapshotMs: 0.15 * l, pendingUploadMs: 0.05 * l, uploadMs: 0.8 * l, powerOffMs: 0, powerOnMs: 0 };
+  return { requestMs: 0, snapshotMs: 0.15 * l, pendingUploadMs: 0.05 * l, uploadMs: 0.8 * l, powerOffMs: 0, powerOnMs: 0, volumeSnapshotMs: l };
 }
 
+/** Data volumes per master, root volumes (manyLabsScenario); none by default. */
+type Shape = { volumesPerMaster?: number; bootFromVolume?: boolean };
+
 /** A lab of `n` VMs, every one SHUTOFF already: the capture alone is measured (no SSH, no shutdown). */
-function shutoffLab(n: number, l: number): ScenarioInput {
-  const s = manyLabsScenario(1, n, { timeScale: 1, cloud: { latencies: latencies(l) } });
+function shutoffLab(n: number, l: number, shape: Shape = {}): ScenarioInput {
+  const s = manyLabsScenario(1, n, { timeScale: 1, cloud: { latencies: latencies(l) }, ...shape });
   for (const i of Object.values(s.instances)) i.status = 'SHUTOFF';
   return s;
 }
@@ -113,20 +122,21 @@ function activitySpans(history: History): { type: string; start: number; end: nu
   return out;
 }
 
-function requestsPerImage(sim: Simulator, n: number): { total: number; byEndpoint: Record<string, number> } {
+/** Nova + Glance requests (Cinder's too when `cinder`) ÷ `n` (VMs, or artifacts), by endpoint. */
+function requestsPerImage(sim: Simulator, n: number, cinder = false): { total: number; byEndpoint: Record<string, number> } {
   const byEndpoint: Record<string, number> = {};
   let total = 0;
   for (const [ep, c] of Object.entries(sim.cloud.counters())) {
-    if (!/^(compute|image)\./.test(ep) || c.requests === 0) continue;
+    if (!(cinder ? /^(compute|image|volume)\./ : /^(compute|image)\./).test(ep) || c.requests === 0) continue;
     byEndpoint[ep] = round(c.requests / n);
     total += c.requests;
   }
   return { total: round(total / n), byEndpoint };
 }
 
-async function fanout(server: DevServer, bundle: string, n: number, lSeconds: number) {
+async function fanout(server: DevServer, bundle: string, n: number, lSeconds: number, shape: Shape = {}) {
   const l = lSeconds * 1000;
-  const sim = await startSimulator(shutoffLab(n, l));
+  const sim = await startSimulator(shutoffLab(n, l, shape));
   try {
     return await withWorker(server, sim, bundle, async (client, taskQueue) => {
       const input = { ...sim.snapsetInput(), prepare: { enabled: false }, capture: { shutoffPollInterval: '1s', imageTimeout: '20m' } };
@@ -135,13 +145,48 @@ async function fanout(server: DevServer, bundle: string, n: number, lSeconds: nu
         workflowId: `bench-fanout-${n}-${lSeconds}-${taskQueue}`,
         args: [input],
       });
-      await handle.result();
+      const images = Object.values((await handle.result()).images);
       const capture = activitySpans(await handle.fetchHistory()).find((a) => a.type === 'captureImages')!;
-      return { ratio: (capture.end - capture.scheduled) / l, requests: requestsPerImage(sim, n) };
+      // Artifacts of the set: its images and its volume snapshots (Nova's of a volume-backed server included).
+      const artifacts = images.length + images.reduce((k, i) => k + (i.volumes?.length ?? 0), 0);
+      const cinder = { perImage: requestsPerImage(sim, n, true), perArtifact: requestsPerImage(sim, artifacts, true).total };
+      return { ratio: (capture.end - capture.scheduled) / l, requests: requestsPerImage(sim, n), artifacts, cinder };
     });
   } finally {
     await sim.close();
   }
+}
+
+/** snapshot-sno's shape (controller + master0 with 4 data volumes of 20 GiB), booted from volume too, and 24 VMs of that shape. */
+const VOLUME_SHAPES: (Shape & { shape: string; n: number })[] = [
+  { shape: 'snapshot-sno', n: 2, volumesPerMaster: 4 },
+  { shape: 'snapshot-sno, boot from volume', n: 2, volumesPerMaster: 4, bootFromVolume: true },
+  { shape: '24 VMs, 4 volumes per master', n: 24, volumesPerMaster: 4 },
+];
+const VOLUME_L_S = 10;
+
+/** Nova + Glance + Cinder requests of a whole run per image and per artifact (image or volume snapshot), one run per shape. */
+async function volumes(server: DevServer, bundle: string) {
+  const rows = [];
+  for (const { shape, n, ...extra } of VOLUME_SHAPES) {
+    const r = await fanout(server, bundle, n, VOLUME_L_S, extra);
+    const row = {
+      shape,
+      n,
+      lSeconds: VOLUME_L_S,
+      artifacts: r.artifacts,
+      creatingImagesOverL: round(r.ratio),
+      requestsPerImage: r.cinder.perImage.total,
+      novaGlancePerImage: r.requests.total,
+      requestsPerArtifact: r.cinder.perArtifact,
+      byEndpoint: r.cinder.perImage.byEndpoint,
+    };
+    rows.push(row);
+    log(
+      `volumes ${shape}: ${row.artifacts} artifacts, ÷ L = ${row.creatingImagesOverL}, ${row.requestsPerImage} requests/image, ${row.requestsPerArtifact}/artifact`,
+    );
+  }
+  return rows;
 }
 
 /** The original's shape: a pool of 4 threads, each createImage then poll the image every `pollMs`, then its tags one PUT each. */
@@ -346,9 +391,9 @@ async function main(): Promise<void> {
     },
     options: { quick, repeats: REPEATS, sizes: SIZES, latenciesSeconds: LATENCIES_S, concurrent: CONCURRENT },
   };
-  if (ONLY === 'concurrency') {
+  if (ONLY) {
     try {
-      console.log(JSON.stringify(await concurrency(server, bundle, CONCURRENT), null, 2));
+      console.log(JSON.stringify(ONLY === 'volumes' ? await volumes(server, bundle) : await concurrency(server, bundle, CONCURRENT), null, 2));
     } finally {
       await server.stop();
     }
@@ -378,6 +423,8 @@ async function main(): Promise<void> {
       log(`fan-out N=${n} L=${LONG_L_S}s: creating-images ÷ L = ${row.creatingImagesOverL}, ${row.requestsPerImage} requests/image`);
     }
     results.fanout = fan;
+
+    results.volumes = await volumes(server, bundle);
 
     const pool: Record<string, unknown>[] = [];
     for (const n of SIZES) {
@@ -415,6 +462,7 @@ function markdown(r: Record<string, unknown>): string {
     activities: number;
     byActivity: Record<string, { count: number; runningMs: number; queuedMs: number }>;
   };
+  const vol = (r.volumes as Awaited<ReturnType<typeof volumes>>) ?? [];
   const c = r.concurrency as Record<string, number>;
   const lines = [
     '# Benchmark results',
@@ -439,6 +487,20 @@ function markdown(r: Record<string, unknown>): string {
     '|---|---|',
     ...Object.entries(fan.find((f) => f.n === 24 && f.lSeconds === 10)?.byEndpoint ?? {}).map(([ep, v]) => `| ${ep} | ${v} |`),
     '',
+    '## Nova + Glance + Cinder requests per image, snapshot-sno shape',
+    '',
+    `A whole run, all VMs SHUTOFF, L = ${VOLUME_L_S} s (an image or a volume snapshot takes L), one run per shape; \`capture.volumes\` \`snapshot\` (the default). Per image: ÷ the VMs; per artifact: ÷ (images + volume snapshots in the set). \`image.images.list\` and \`volume.snapshots.list\` are the status polls, one each per poll for the whole set: with 2 VMs they weigh the most.`,
+    '',
+    ...vol.flatMap((v) => [
+      `### ${v.shape}`,
+      '',
+      `${v.n} VMs, ${v.artifacts} artifacts. Requests per image **${v.requestsPerImage}** (Nova + Glance alone ${v.novaGlancePerImage}), per artifact **${v.requestsPerArtifact}**; creating-images ÷ L **${v.creatingImagesOverL}**.`,
+      '',
+      '| endpoint | per image |',
+      '|---|---|',
+      ...Object.entries(v.byEndpoint).map(([ep, x]) => `| ${ep} | ${x} |`),
+      '',
+    ]),
     '## Orchestration overhead at zero latency (6 VMs, the whole path with SSH)',
     '',
     `Run wall ${o?.wallMs} ms ÷ time any activity was running ${o?.activityMs} ms = **${o?.ratio}**, ${o?.activities} activities.`,
@@ -458,7 +520,7 @@ function markdown(r: Record<string, unknown>): string {
     '',
     '| target | figure | |',
     '|---|---|---|',
-    ...targets(fan, c),
+    ...targets(fan, vol, c),
     '',
   ];
   return lines.join('\n');
@@ -483,9 +545,10 @@ const BEFORE_AFTER_16 = [
   '',
 ];
 
-/** Every target of the issues beside this run's figure, met or not (issues #10, #16). */
+/** Every target of the issues beside this run's figure, met or not (issues #10, #15, #16). */
 function targets(
   fan: { n: number; lSeconds: number; creatingImagesOverL: number; requestsPerImage: number }[],
+  vol: { shape: string; lSeconds: number; requestsPerImage: number }[],
   c: Record<string, number> | undefined,
 ): string[] {
   const rows: string[] = [];
@@ -494,6 +557,7 @@ function targets(
   for (const f of fan.filter((x) => x.n === 24 || x.n === 96))
     row(`creating-images ÷ L ≤ ${f.n === 24 ? '1.05' : '1.10'} at N = ${f.n}, L = ${f.lSeconds} s`, f.creatingImagesOverL, f.n === 24 ? 1.05 : 1.1);
   for (const f of fan.filter((x) => x.n === 24)) row(`Nova + Glance requests per image ≤ 4 (N = 24, L = ${f.lSeconds} s, a whole run)`, f.requestsPerImage, 4);
+  for (const v of vol) row(`Nova + Glance + Cinder requests per image ≤ 4 (${v.shape}, L = ${v.lSeconds} s, a whole run)`, v.requestsPerImage, 4);
   if (c) {
     row(`worker peak RSS ≤ 400 MB at ${c.runs} concurrent runs`, c.workerPeakRssMb, 400, ' MB');
     row(
