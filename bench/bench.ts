@@ -513,6 +513,8 @@ function markdown(r: Record<string, unknown>): string {
     '',
     `Completed ${c?.completed}, failed ${c?.failed}. A run alone: ${c?.aloneMs} ms. p50 ÷ alone **${c?.p50Ratio}**, p95 ÷ alone **${c?.p95Ratio}**; worker peak RSS **${c?.workerPeakRssMb} MB**, CPU ${c?.workerCpuSeconds} s over ${c?.wallMs} ms (dev server ${c?.devServerCpuSeconds ?? '–'} s, simulator ${c?.simulatorCpuSeconds ?? '–'} s).`,
     '',
+    `History of one run, its stack-lock child included: ${c?.eventsPerRun ?? '–'} events, ${c?.workflowTasksPerRun ?? '–'} workflow tasks.`,
+    '',
     `CPU per run: worker **${c?.workerCpuPerRun} s**, dev server **${c?.devServerCpuPerRun} s**, simulator ${c?.simulatorCpuPerRun} s. The machine is shared: these move by ±10 % from run to run; load average ${c?.loadBefore ?? '–'} at the start, ${c?.loadAfter ?? '–'} at the end. The worker is started as \`npm run worker\` starts it (\`WORKER_NODE_FLAGS\`, \`WORKER_ENV\` in src/worker.ts). What each change of issue 16 bought, before and after: docs/operations.md, "Memory of one worker with many open runs".`,
     '',
     ...BEFORE_AFTER_16,
@@ -540,8 +542,11 @@ const BEFORE_AFTER_16 = [
   "| + `getServersByIds` GETs a lab's servers instead of listing the whole project | 484 MB | 0.122 s | 0.130 s | 0.252 s | 0.042 s | 6 |",
   "| + the worker's start-up flags (512 MB old space, 8 MB semi-space, `MALLOC_ARENA_MAX=2`), cache 1000 | 333–335 MB | 0.138–0.145 s | 0.133–0.136 s | 0.271–0.281 s | 0.043–0.051 s | 6–7 |",
   '| the same, two full `npm run bench` on a quieter machine | 327–332 MB | 0.128–0.134 s | 0.122–0.130 s | 0.250–0.264 s | 0.040–0.055 s | 0–2.1 |',
+  '| the same code (e021c62) again, beside the next two: 127 events, 19 workflow tasks per run | 366 MB | 0.129 s | 0.120 s | 0.249 s | 0.039 s | 3–5 |',
+  '| + the quick steps as local activities: 84 events, 10 workflow tasks per run | 312–337 MB | 0.122–0.138 s | 0.068–0.074 s | 0.19–0.21 s | 0.048–0.058 s | 1–3.5 |',
+  '| + SSH connections handed on between a run’s steps (1 connection per run instead of 7) | 307–313 MB | 0.111–0.114 s | 0.067–0.071 s | 0.179–0.185 s | 0.039–0.047 s | 0.7–3.9 |',
   '',
-  'RSS ≤ 400 MB: met. Worker + server CPU ≤ 0.2 s per run: **missed** by ~0.05–0.08 s (what is left and what was not tried: docs/operations.md).',
+  'RSS ≤ 400 MB: met. Worker + server CPU ≤ 0.2 s per run: met, by 0.015–0.02 s (what each change bought and what is left: docs/operations.md).',
   '',
 ];
 
