@@ -886,7 +886,31 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
       const deletedSnapshots = new Set<string>();
       const refused = new Map<string, string>();
       let known = [...(input.knownImageIds ?? [])];
-      let knownSnapshots = [...(input.knownSnapshotIds ?? [])];
+      /**
+       * Snapshots known by ID — the run's, and those a volume-backed image names (Nova made them; a
+       * failure before the capture gave them the set's metadata leaves them without it) — followed one by
+       * one until deleted, whether or not a metadata listing finds them.
+       */
+      const tracked = new Set(input.knownSnapshotIds ?? []);
+      /** The tracked snapshots no metadata listing shows, read one by one (gone ones left out). */
+      const readUnlisted = async (listedIds: ReadonlySet<string>): Promise<VolumeSnapshot[]> => {
+        const unlisted = [...tracked].filter((id) => !listedIds.has(id) && !deletedSnapshots.has(id));
+        const read = await mapLimit(
+          unlisted,
+          REST_PARALLEL,
+          async (id) => {
+            try {
+              return await c.volume.getSnapshot(id, { signal: ctx.signal });
+            } catch (err) {
+              if (!(err instanceof OpenStackNotFoundError)) throw err;
+              deletedSnapshots.add(id); // gone: deleted by an earlier attempt, or with its volume
+              return undefined;
+            }
+          },
+          ctx.signal,
+        );
+        return read.filter((v): v is VolumeSnapshot => v !== undefined && !GONE_SNAPSHOT.has(v.status.toLowerCase()));
+      };
       const attempt = async (id: string, done: Set<string>, del: () => Promise<void>, round: number) => {
         try {
           await del();
@@ -905,14 +929,13 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
         const live = listed.filter((i) => !GONE_IMAGE.has(i.status.toLowerCase()));
         const ids = [...new Set([...known, ...live.map((i) => i.id)])].filter((id) => !deleted.has(id) && !refused.has(id));
         // Images first: a volume-backed image names the snapshots Nova made for it, which deleting the image leaves behind.
+        for (const id of imageSnapshotIds(listed)) tracked.add(id);
         await mapLimit(ids, REST_PARALLEL, (id) => attempt(id, deleted, () => c.image.deleteImage(id, { signal: ctx.signal }), round));
-        const snapshots = (await listSetSnapshots(c, snapId, { signal: ctx.signal })).filter((v) => !GONE_SNAPSHOT.has(v.status.toLowerCase()));
+        const byMetadata = (await listSetSnapshots(c, snapId, { signal: ctx.signal })).filter((v) => !GONE_SNAPSHOT.has(v.status.toLowerCase()));
+        const snapshots = [...byMetadata, ...(await readUnlisted(new Set(byMetadata.map((v) => v.id))))];
         const creating = new Set(snapshots.filter((v) => v.status.toLowerCase() === 'creating').map((v) => v.id));
-        const snapshotIds = [...new Set([...knownSnapshots, ...imageSnapshotIds(listed), ...snapshots.map((v) => v.id)])].filter(
-          (id) => !deletedSnapshots.has(id) && !refused.has(id) && !creating.has(id),
-        );
+        const snapshotIds = [...new Set(snapshots.map((v) => v.id))].filter((id) => !deletedSnapshots.has(id) && !refused.has(id) && !creating.has(id));
         known = [];
-        knownSnapshots = [];
         if (ids.length === 0 && snapshotIds.length === 0 && creating.size === 0) break;
         await mapLimit(snapshotIds, REST_PARALLEL, (id) => attempt(id, deletedSnapshots, () => c.volume.deleteSnapshot(id, { signal: ctx.signal }), round));
         if (creating.size > 0 && Date.now() < settleBy) {
@@ -921,7 +944,8 @@ export function createSnapsetImageActivities(deps: OpenstackActivityDeps) {
         }
         if (round >= 4) break;
       }
-      const [remaining, remainingSnapshots] = await Promise.all([setImages(c, snapId, ctx.signal), listSetSnapshots(c, snapId, { signal: ctx.signal })]);
+      const [remaining, byMetadata] = await Promise.all([setImages(c, snapId, ctx.signal), listSetSnapshots(c, snapId, { signal: ctx.signal })]);
+      const remainingSnapshots = [...byMetadata, ...(await readUnlisted(new Set(byMetadata.map((v) => v.id))))];
       return {
         deleted: [...deleted],
         ...(deletedSnapshots.size > 0 || remainingSnapshots.length > 0 ? { deletedSnapshots: [...deletedSnapshots] } : {}),
