@@ -13,13 +13,15 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import { CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
+import { createActivities } from '../src/activities/index.js';
 import { readSet, readSnapsets } from '../src/openstack/snapset-store.js';
 import type { OpenStackClient } from '../src/openstack/index.js';
 import type { VolumeSnapshot } from '../src/openstack/volume.js';
 import { blockDeviceSnapshotIds, selectLatest, SNAP_ID_PROPERTY } from '../src/shared/snapset/index.js';
 import { progressQuery } from '../src/shared/workflow-api.js';
-import type { Simulator } from '../src/sim/index.js';
+import { startSimulator, type Simulator } from '../src/sim/index.js';
 import type { ScenarioInput } from '../src/sim/scenario.js';
 import { createSnapset, pruneSnapsets } from '../src/workflows/index.js';
 import { simInput } from './helpers/inputs.js';
@@ -118,10 +120,8 @@ describe('volume-aware SnapSets (time-skipping server + simulator)', () => {
         const py = await ensurePyOpenStack();
         if ('skip' in py) return;
         const cloud = sim.cloud.cloud;
-        const { stdout } = await promisify(execFile)(
-          py.python,
-          ['-m', 'cinderclient.shell', '--os-volume-api-version', '3.50', 'snapshot-list', '--metadata', `${SNAP_ID_PROPERTY}=${r.snapId}`],
-          {
+        const cli = (args: string[]) =>
+          promisify(execFile)(py.python, args, {
             timeout: 120_000,
             env: {
               PATH: process.env.PATH,
@@ -136,10 +136,30 @@ describe('volume-aware SnapSets (time-skipping server + simulator)', () => {
               OS_PROJECT_DOMAIN_NAME: cloud.domainName,
               OS_REGION_NAME: cloud.region,
             },
-          },
-        );
+          });
+        const { stdout } = await cli([
+          '-m',
+          'cinderclient.shell',
+          '--os-volume-api-version',
+          '3.50',
+          'snapshot-list',
+          '--metadata',
+          `${SNAP_ID_PROPERTY}=${r.snapId}`,
+        ]);
         const listed = [...stdout.matchAll(/^\|\s*([0-9a-f-]{36})\s*\|/gm)].map((m) => m[1]!);
         assert.deepEqual(listed.sort(), snaps.map((s) => s.id).sort());
+        // python-openstackclient lists every snapshot with its properties (`--long`; it has no server-side filter).
+        const osc = JSON.parse((await cli(['-m', 'openstackclient.shell', 'volume', 'snapshot', 'list', '--long', '-f', 'json'])).stdout) as {
+          ID: string;
+          Properties: unknown;
+        }[];
+        const ours = osc.filter((row) => {
+          const props = row.Properties;
+          return typeof props === 'object' && props !== null
+            ? (props as Record<string, unknown>)[SNAP_ID_PROPERTY] === r.snapId
+            : String(props).includes(`${SNAP_ID_PROPERTY}='${r.snapId}'`);
+        });
+        assert.deepEqual(ours.map((row) => row.ID).sort(), snaps.map((s) => s.id).sort(), `openstack volume snapshot list --long: ${JSON.stringify(osc)}`);
       },
       snoLab(),
     );
@@ -260,5 +280,39 @@ describe('volume-aware SnapSets (time-skipping server + simulator)', () => {
       },
       snoLab(),
     );
+  });
+});
+
+describe('cleanup of a volume-backed image whose snapshots never got the set metadata (simulator, the activity alone)', () => {
+  test('the snapshots its block device mapping names are waited for while creating, then deleted: none left, none unreported', async () => {
+    // Nova made the image and its snapshots, then the run failed before the capture tagged them: only the image's BDM names them.
+    const scenario = snoLab(
+      { cloud: { latencies: { volumeSnapshotMs: 300_000 } } }, // 3 s `creating` at this time scale: Cinder refuses to delete them meanwhile
+      { rootVolume: { id: vol(9), size: 30 }, volumes: { 'master0-lvms-vol0': SNO_VOLUMES['master0-lvms-vol0'] } },
+    );
+    const sim = await startSimulator(scenario);
+    try {
+      const c = await client(sim);
+      const snapId = 'bfvClean';
+      const { imageId } = await c.compute.createImage(MASTER0, `hotstack-master0-snapshot-${snapId}`, { [SNAP_ID_PROPERTY]: snapId });
+      const image = (sim.cloud.images() as Record<string, unknown>[]).find((i) => i.id === imageId)!;
+      const named = blockDeviceSnapshotIds(image);
+      assert.equal(named.length, 2, 'Nova snapshotted the root and the data volume');
+      assert.deepEqual(await setSnapshots(sim, snapId), [], 'no snapshot carries the set metadata');
+      assert.ok(
+        live(await c.volume.listAllSnapshots()).every((v) => v.status === 'creating'),
+        'the snapshots are still creating when cleanup starts',
+      );
+
+      const { cleanupSnapset } = createActivities(simDeps(sim));
+      const cleaned = (await new MockActivityEnvironment().run(cleanupSnapset, { snapId })) as Awaited<ReturnType<typeof cleanupSnapset>>;
+      assert.deepEqual(cleaned.left, [], `nothing left: ${JSON.stringify(cleaned.left)}`);
+      assert.deepEqual(cleaned.deleted, [imageId]);
+      assert.deepEqual([...(cleaned.deletedSnapshots ?? [])].sort(), [...named].sort(), 'both BDM snapshots deleted');
+      await waitFor('Cinder to finish deleting them', async () => (await allSnapshots(sim)).length === 0, { seen: () => sim.cloud.snapshots() });
+      assert.ok(requests(sim, 'volume.snapshots.get') > 0, 'found by ID: no listing by metadata shows them');
+    } finally {
+      await sim.close();
+    }
   });
 });
