@@ -3,33 +3,19 @@
  * controller's own shutdown turn the Nova servers SHUTOFF, as the capture phase expects.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { createClusterActivities } from '../src/activities/cluster.js';
 import { withFailureMapping } from '../src/activities/failures.js';
 import { SshConnector } from '../src/cluster/index.js';
-import { startCloudSimulator, type CloudSimulator } from '../src/sim/cloud/index.js';
-import { startControllerSimulator, type ControllerSimulator } from '../src/sim/controller/index.js';
-import { CONTROLLER_UUID, runActivity, threeMasterScenario } from './fixtures/cluster/helpers.js';
+import { CONTROLLER_UUID, runActivity, useControllerLab } from './fixtures/cluster/helpers.js';
 import { waitFor } from './helpers/wait.js';
 
-let cloud: CloudSimulator;
-let controller: ControllerSimulator;
-
-before(async () => {
-  const scenario = threeMasterScenario({}, 0.001);
-  cloud = await startCloudSimulator(scenario);
-  controller = await startControllerSimulator(scenario, cloud.compute);
-});
-
-after(async () => {
-  await controller?.close();
-  await cloud?.close();
-});
+const lab = useControllerLab();
 
 test('prepare + shutdown through the activities leaves every Nova server SHUTOFF', async () => {
   const acts = withFailureMapping(createClusterActivities({ ssh: new SshConnector(), clusterPollIntervalMs: 10 }));
-  const target = controller.target();
-  assert.ok(cloud.servers().every((s) => s.status === 'ACTIVE'));
+  const target = lab.controller.target();
+  assert.ok(lab.cloud.servers().every((s) => s.status === 'ACTIVE'));
 
   await runActivity(acts.uncordonNodes, { controller: target });
   await runActivity(acts.waitClusterStable, { controller: target, minimumStablePeriodSeconds: 60, timeoutSeconds: 1200 });
@@ -41,9 +27,11 @@ test('prepare + shutdown through the activities leaves every Nova server SHUTOFF
   const down = await runActivity(acts.shutdownController, { controller: target });
   assert.equal(down.result.outcome, 'connection-dropped');
 
-  await waitFor('every server SHUTOFF', () => cloud.servers().every((s) => s.status === 'SHUTOFF'), { seen: () => cloud.servers().map((s) => s.status) });
+  await waitFor('every server SHUTOFF', () => lab.cloud.servers().every((s) => s.status === 'SHUTOFF'), {
+    seen: () => lab.cloud.servers().map((s) => s.status),
+  });
   assert.deepEqual(
-    cloud
+    lab.cloud
       .servers()
       .map((s) => [s.id === CONTROLLER_UUID ? 'controller' : s.role, s.status])
       .sort(),
@@ -54,6 +42,6 @@ test('prepare + shutdown through the activities leaves every Nova server SHUTOFF
       ['ocp_master', 'SHUTOFF'],
     ],
   );
-  assert.ok(controller.nodes().every((n) => n.poweredOff && n.unschedulable));
-  assert.ok(controller.controllerDown());
+  assert.ok(lab.controller.nodes().every((n) => n.poweredOff && n.unschedulable));
+  assert.ok(lab.controller.controllerDown());
 });

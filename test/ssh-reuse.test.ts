@@ -4,59 +4,45 @@
  * real ssh2 client. A connection is never handed on once it may be gone.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { createClusterActivities } from '../src/activities/cluster.js';
 import { withFailureMapping } from '../src/activities/failures.js';
 import { ReusingConnector, SshConnector } from '../src/cluster/index.js';
-import { startCloudSimulator, type CloudSimulator } from '../src/sim/cloud/index.js';
-import { startControllerSimulator, type ControllerSimulator } from '../src/sim/controller/index.js';
-import { activityError, runActivity, threeMasterScenario } from './fixtures/cluster/helpers.js';
+import { activityError, runActivity, useControllerLab } from './fixtures/cluster/helpers.js';
 import { waitFor } from './helpers/wait.js';
 
-let cloud: CloudSimulator;
-let controller: ControllerSimulator;
-
-before(async () => {
-  const scenario = threeMasterScenario({}, 0.001);
-  cloud = await startCloudSimulator(scenario);
-  controller = await startControllerSimulator(scenario, cloud.compute);
-});
-
-after(async () => {
-  await controller?.close();
-  await cloud?.close();
-});
+const lab = useControllerLab();
 
 const activities = (ssh: ReusingConnector) => withFailureMapping(createClusterActivities({ ssh, clusterPollIntervalMs: 10 }));
 
 test('a connection dropped under a step is not handed on: the next step opens a new one', async () => {
-  controller.reset();
+  lab.controller.reset();
   const ssh = new ReusingConnector(new SshConnector());
   const acts = activities(ssh);
-  const target = controller.target();
-  const before = controller.connectionCount();
+  const target = lab.controller.target();
+  const before = lab.controller.connectionCount();
   await runActivity(acts.listNodes, { controller: target });
   assert.equal(ssh.idleCount(), 1);
-  await controller.setFaults({ dropSessions: 1 });
+  await lab.controller.setFaults({ dropSessions: 1 });
   const err = await activityError(acts.listNodes, { controller: target });
   assert.match(err.message, /dropped|closed/i, err.message);
   assert.equal(ssh.idleCount(), 0, 'the dropped connection is gone from the pool');
   await runActivity(acts.listNodes, { controller: target });
-  assert.deepEqual([ssh.opened, ssh.reused, controller.connectionCount() - before], [2, 1, 2]);
+  assert.deepEqual([ssh.opened, ssh.reused, lab.controller.connectionCount() - before], [2, 1, 2]);
   ssh.close();
 });
 
 test('an idle connection closes after the idle time, and all of them at close()', async () => {
-  controller.reset();
+  lab.controller.reset();
   const ssh = new ReusingConnector(new SshConnector(), 300);
   const acts = activities(ssh);
-  const target = controller.target();
-  const before = controller.connectionCount();
+  const target = lab.controller.target();
+  const before = lab.controller.connectionCount();
   await runActivity(acts.listNodes, { controller: target });
   assert.equal(ssh.idleCount(), 1);
   await waitFor('the idle connection to close', () => ssh.idleCount() === 0);
   await runActivity(acts.listNodes, { controller: target });
-  assert.deepEqual([ssh.opened, ssh.reused, controller.connectionCount() - before], [2, 0, 2], 'a new connection after the idle time');
+  assert.deepEqual([ssh.opened, ssh.reused, lab.controller.connectionCount() - before], [2, 0, 2], 'a new connection after the idle time');
 
   ssh.close();
   assert.equal(ssh.idleCount(), 0);
@@ -67,11 +53,11 @@ test('an idle connection closes after the idle time, and all of them at close()'
 
 // Last: it shuts the lab down.
 test('a run’s cluster steps, from the first check to the controller’s shutdown, use one connection', async () => {
-  controller.reset();
+  lab.controller.reset();
   const ssh = new ReusingConnector(new SshConnector());
   const acts = activities(ssh);
-  const target = controller.target();
-  const before = controller.connectionCount();
+  const target = lab.controller.target();
+  const before = lab.controller.connectionCount();
 
   await runActivity(acts.getClusterCreationTime, { controller: target });
   await runActivity(acts.uncordonNodes, { controller: target });
@@ -83,9 +69,11 @@ test('a run’s cluster steps, from the first check to the controller’s shutdo
   const down = await runActivity(acts.shutdownController, { controller: target });
   assert.equal(down.result.outcome, 'connection-dropped');
 
-  assert.equal(controller.connectionCount() - before, 1, 'seven steps, one TCP connection accepted by the controller');
+  assert.equal(lab.controller.connectionCount() - before, 1, 'seven steps, one TCP connection accepted by the controller');
   assert.deepEqual([ssh.opened, ssh.reused], [1, 6]);
   assert.equal(ssh.idleCount(), 0, 'the connection a shutdown ran on is not kept');
-  await waitFor('every server SHUTOFF', () => cloud.servers().every((s) => s.status === 'SHUTOFF'), { seen: () => cloud.servers().map((s) => s.status) });
+  await waitFor('every server SHUTOFF', () => lab.cloud.servers().every((s) => s.status === 'SHUTOFF'), {
+    seen: () => lab.cloud.servers().map((s) => s.status),
+  });
   ssh.close();
 });
