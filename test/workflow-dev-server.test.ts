@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { historySteps, type HistoryEventLike } from '../src/cli/retry-plan.js';
 import { progressQuery, skipCertWaitUpdate, snapsetWorkflowId } from '../src/shared/workflow-api.js';
 import { createSnapset } from '../src/workflows/index.js';
 import { sampleInput, simInput } from './helpers/inputs.js';
@@ -97,5 +98,45 @@ describe('createSnapset on the dev server', () => {
     const first = await t.env.client.workflow.start(createSnapset, opts);
     await assert.rejects(t.env.client.workflow.start(createSnapset, { ...opts, workflowIdConflictPolicy: 'FAIL' }), /already started|AlreadyStarted/i);
     await first.cancel();
+  });
+  test('tags a flaky Glance refuses for longer than the local try: the step goes on as a regular activity and the set completes', async () => {
+    await withSimWorker(t.env, async ({ sim, taskQueue: simQueue }) => {
+      const stackName = `hs-flaky-${simQueue}`;
+      // Every tag PATCH answers 503 until the fault is lifted: the local try (a quarter of the 40 s budget) runs out first.
+      sim.cloud.setFaults({ endpoints: { 'image.images.update': { errorRate: 1, errorStatus: 503 } } });
+      const handle = await t.env.client.workflow.start(createSnapset, {
+        taskQueue: simQueue,
+        workflowId: snapsetWorkflowId(stackName),
+        args: [
+          simInput(sim, {
+            stackName,
+            prepare: { stablePeriod: '1s' },
+            capture: { imageTimeout: '3m', imagePollInterval: '100ms', shutoffPollInterval: '100ms' },
+          }),
+        ],
+      });
+      let seen = '';
+      const regular = async () => {
+        const p = await handle.query(progressQuery);
+        const steps = historySteps(((await handle.fetchHistory()).events ?? []) as HistoryEventLike[]);
+        seen = `${p.phase}: ${p.details}; steps ${steps.map((s) => `${s.name}${s.local ? ' (local)' : ''}`).join(', ')}`;
+        return steps.some((s) => s.name === 'tagSnapset' && !s.local);
+      };
+      await waitFor('tagging to go on as a regular activity', regular, { timeoutMs: 60_000, intervalMs: 500, seen: () => seen });
+      sim.cloud.setFaults({ endpoints: { 'image.images.update': { errorRate: 0 } } });
+      const result = await handle.result();
+      const steps = historySteps(((await handle.fetchHistory()).events ?? []) as HistoryEventLike[]).filter((s) => s.name === 'tagSnapset');
+      assert.deepEqual(
+        steps.map((s) => s.local),
+        [true, false],
+        'one local try that ran out, then one regular activity',
+      );
+      const ours = (sim.cloud.images() as { hotstack_snap_id?: string; tags?: string[] }[]).filter((i) => i.hotstack_snap_id === result.snapId);
+      assert.equal(ours.length, Object.keys(result.images).length);
+      assert.ok(
+        ours.every((i) => i.tags?.includes('hotstack-snapset')),
+        'every image tagged',
+      );
+    });
   });
 });

@@ -15,6 +15,7 @@ import {
   TimeoutFailure,
   condition,
   defineSignal,
+  isCancellation,
   log,
   patched,
   proxyActivities,
@@ -29,6 +30,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import { FailureTypes, ValidationError, type PreflightCheck } from '../shared/errors.js';
+import { workflowNow } from './clock.js';
 import { failureHint } from '../shared/failures.js';
 import { SnapsetPhaseKey, StackNameKey, stackLockWorkflowId, type RunProgress, type SnapsetFailureInfo } from '../shared/workflow-api.js';
 
@@ -91,15 +93,58 @@ const LOCAL = {
   changes: proxyLocalActivities<Activities>({ startToCloseTimeout: '2m', retry: CHANGE_RETRY }),
 } as const;
 
-/** {@link persistent} for a quick step after the capture (tags, verification): a local activity in runs with PATCHES.localSteps. */
-export function persistentQuick(budgetMs: number, stepMs = 300_000) {
-  if (!patched(PATCHES.localSteps)) return persistent(budgetMs, stepMs);
-  return proxyLocalActivities<Activities>({
-    startToCloseTimeout: Math.min(stepMs, budgetMs),
+/**
+ * Attempts of a quick step after the capture as a local activity (~15 s of backoff between them). A
+ * local activity that keeps failing holds its workflow task open, heartbeating it every ~8 s (3 events
+ * each) — and Core did not end one at its schedule-to-close timeout in a test here — so the attempts
+ * are bounded; the rest of the budget goes to a regular activity, which the server retries without a
+ * word in the history.
+ */
+const LOCAL_ATTEMPTS = 5;
+/** One local attempt: tags and the verification take well under a second; a hung request ends sooner (the client's own timeout). */
+const LOCAL_ATTEMPT_MS = 60_000;
+
+type Steps = ReturnType<typeof proxyActivities<Activities>>;
+
+/**
+ * A quick, idempotent step after the capture (tags, verification), retried for as long as `budgetMs`
+ * allows like {@link persistent}: in runs with PATCHES.localSteps first as a local activity (at most
+ * {@link LOCAL_ATTEMPTS} attempts), then — when the cloud kept failing it (not when it refused: a
+ * non-retryable failure or a cancel ends the step) — as a regular activity for the rest of the budget.
+ */
+export async function persistentQuickStep<A extends unknown[], R>(
+  pick: (steps: Steps) => ActivityFunctionWithOptions<(...args: A) => Promise<R>>,
+  budgetMs: number,
+  summary: string,
+  ...args: A
+): Promise<R> {
+  if (!patched(PATCHES.localSteps)) return step(pick(persistent(budgetMs)), summary, ...args);
+  const started = workflowNow();
+  const local = proxyLocalActivities<Activities>({
+    startToCloseTimeout: Math.min(LOCAL_ATTEMPT_MS, budgetMs),
     scheduleToCloseTimeout: budgetMs,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: BACKOFF,
+    retry: { ...BACKOFF, maximumAttempts: LOCAL_ATTEMPTS },
   });
+  try {
+    return await step(pick(local as unknown as Steps), summary, ...args);
+  } catch (err) {
+    const left = budgetMs - (workflowNow() - started);
+    // A local activity's failure reaches the workflow as an ActivityFailure or as its ApplicationFailure itself.
+    if (isCancellation(err) || !(err instanceof TemporalFailure) || refused(err) || left < 1000) throw err;
+    log.warn('a quick step kept failing as a local activity: the rest of its budget goes to a regular activity', { summary, leftMs: left });
+    return step(pick(persistent(left)), summary, ...args);
+  }
+}
+
+/** The step failed for good: a non-retryable ApplicationFailure at its root, not a timeout or spent retries. */
+function refused(err: TemporalFailure): boolean {
+  let cur: unknown = err;
+  for (let depth = 0; depth < 10 && cur instanceof TemporalFailure; depth++) {
+    if (cur instanceof ApplicationFailure) return cur.nonRetryable === true;
+    cur = cur.cause;
+  }
+  return false;
 }
 
 /**
