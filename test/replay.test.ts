@@ -38,6 +38,8 @@ for (const [file, what] of [
   ['create-snapset-reset.json', 'a failed run reset to its capture (the lock taken again)'],
   // scripts/record-history.mjs: the snapshot-sno lab (master0's four volumes snapshotted), the quick steps as local activities.
   ['create-snapset-volumes-local-steps.json', 'a run with volume snapshots and the quick steps as local activities'],
+  // scripts/record-history.mjs: the lock's end looked for once the activation's microtasks drained (PATCHES.lockSettleDrain).
+  ['create-snapset-lock-settle-drain.json', 'a run whose lock checks wait for the microtasks to drain'],
 ] as const) {
   test(`${what} replays on the current code`, async () => {
     const history = JSON.parse(readFileSync(fixtures('histories', file), 'utf8')) as { events: { eventType: string }[] };

@@ -347,10 +347,31 @@ export const PATCHES = {
   volumes: 'capture-cinder-volumes',
   /** The quick steps are local activities ({@link quick}). */
   localSteps: 'quick-steps-local',
+  /** The stack lock's end is looked for once the activation's microtasks drained, not after 32 turns ({@link afterMicrotasks}). */
+  lockSettleDrain: 'stack-lock-settle-drain',
 } as const;
 
-/** Microtask turns a child's result takes to reach a `.then` on `handle.result()` (a few), with room to spare. */
+/** Microtask turns a child's result takes to reach a `.then` on `handle.result()` (a few), with room to spare. Runs before {@link PATCHES.lockSettleDrain}. */
 const SETTLE_TURNS = 32;
+
+/**
+ * Resolves once every microtask of the current activation has run: the SDK evaluates blocked
+ * conditions only after the sandbox drained its microtask queue (and after each job, before any
+ * workflow code ran). No command, so nothing in the history; the same on replay. Cheaper than
+ * spinning microtask turns: the SDK's promise hook captures and source-maps a stack trace for every
+ * promise a workflow makes (sdk-typescript#1587), and the 32 turns of each lock check were ~17 % of
+ * the workflow thread's CPU at 200 open runs (bench with --cpu-prof).
+ */
+export function afterMicrotasks(): Promise<void> {
+  let evaluated = false;
+  // False when the SDK evaluates it eagerly (now, mid-drain), true at its next evaluation (drained).
+  const drained = () => {
+    if (evaluated) return true;
+    evaluated = true;
+    return false;
+  };
+  return CancellationScope.nonCancellable(() => condition(drained));
+}
 
 /**
  * Takes the stack's lock or fails at once, non-retryable, naming the run that holds it. Started in a
@@ -378,7 +399,8 @@ export async function acquireStackLock(stackName: string): Promise<HeldStackLock
     ensureHeld: async () => {
       // The lock's end may be in the same activation as the step that led here: let its result settle
       // first (microtasks only — no command, the same on replay).
-      for (let i = 0; i < SETTLE_TURNS; i++) await Promise.resolve();
+      if (patched(PATCHES.lockSettleDrain)) await afterMicrotasks();
+      else for (let i = 0; i < SETTLE_TURNS; i++) await Promise.resolve();
       if (!ended || released || !patched(PATCHES.relock)) return;
       log.warn('the stack lock ended under this run (a reset run): taking it again before changing anything', { stackName });
       handle = await startStackLock(stackName);
