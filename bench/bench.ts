@@ -550,8 +550,11 @@ const BEFORE_AFTER_16 = [
   '| the same code (e021c62) again, beside the next two: 127 events, 19 workflow tasks per run | 366 MB | 0.129 s | 0.120 s | 0.249 s | 0.039 s | 3–5 |',
   '| + the quick steps as local activities: 84 events, 10 workflow tasks per run | 312–337 MB | 0.122–0.138 s | 0.068–0.074 s | 0.19–0.21 s | 0.048–0.058 s | 1–3.5 |',
   '| + SSH connections handed on between a run’s steps (1 connection per run instead of 7) | 307–313 MB | 0.111–0.114 s | 0.067–0.071 s | 0.179–0.185 s | 0.039–0.047 s | 0.7–3.9 |',
+  '| the same code (604174f), fresh clone, the next day: the machine 15–30 % slower, 10 runs | 298–327 MB | 0.125–0.145 s | 0.078–0.094 s | 0.205–0.239 s | 0.044–0.053 s | 0.5–2.1 |',
+  '| + the lock check waits for the drain: 7 runs, 5 interleaved with the row above | 300–321 MB | 0.116–0.136 s | 0.077–0.096 s | 0.193–0.232 s | 0.049–0.056 s | 0.6–1.5 |',
+  '| for scale, not a change: the stack lock removed (59 events, 5 workflow tasks per run) | – | 0.113–0.114 s | 0.061 s | 0.174–0.175 s | – | 0.5–1.3 |',
   '',
-  'RSS ≤ 400 MB: met. Worker + server CPU ≤ 0.2 s per run: met, by 0.015–0.02 s (what each change bought and what is left: docs/operations.md).',
+  'RSS ≤ 400 MB: met. Worker + server CPU ≤ 0.2 s per run: met on the day it was built (0.179–0.185 s), missed the next day on the slower machine (0.205–0.239 s; with the drain 0.193–0.232 s); the stack lock is the largest cost left (0.05 s per run). What each change bought and what is left: docs/operations.md.',
   '',
 ];
 
