@@ -22,7 +22,7 @@
  *   npm run bench -- --only concurrency   # that part alone, printed (results.* untouched)
  *   npm run bench -- --only volumes       # the same for the volumes part
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -270,6 +270,39 @@ function procStats(pid: number): { peakRssMb: number; cpuSeconds: number } {
   return { peakRssMb: Math.round(hwm / 1024), cpuSeconds: round((Number(stat[11]) + Number(stat[12])) / 100, 1) };
 }
 
+/**
+ * How fast this machine is this minute: the CPU-ms of a fixed workload of the kind the worker does
+ * (20 000 rounds of JSON, SHA-256 and a regex) in a fresh `node`, the median of 5 after 2 warm-ups
+ * (±2 % here). The host's speed moved 15–30 % between two days with the same code
+ * (docs/operations.md): CPU seconds per run of two bench runs compare only beside their reference
+ * figures. A separate process, so that neither the simulator's heap nor its CPU count skews it.
+ */
+function referenceCpuMs(): number {
+  const script = `
+    const { createHash } = require('node:crypto');
+    const once = () => {
+      const t = process.cpuUsage();
+      let acc = 0;
+      for (let i = 0; i < 20000; i++) {
+        const doc = JSON.stringify({ id: i, name: 'hotstack-master-' + i, tags: ['a', 'b', String(i)], nested: { x: i * 3 } });
+        acc += createHash('sha256').update(doc).digest()[0];
+        acc += JSON.parse(doc).nested.x & 1;
+        acc += (/master-(\\d+)/.exec(doc) || [])[0].length;
+      }
+      if (acc < 0) throw new Error('unreachable: keeps the loop from being optimised away');
+      const d = process.cpuUsage(t);
+      return (d.user + d.system) / 1000;
+    };
+    once();
+    once();
+    const xs = [once(), once(), once(), once(), once()].sort((a, b) => a - b);
+    process.stdout.write(String(xs[2]));`;
+  const out = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  const ms = Number(out.stdout);
+  if (out.status !== 0 || !Number.isFinite(ms)) throw new Error(`reference workload failed: ${out.stderr}`);
+  return round(ms, 1);
+}
+
 async function concurrency(server: DevServer, bundle: string, runs: number) {
   const sim = await startSimulator(manyLabsScenario(runs, 6, { timeScale: 0.05 }));
   const taskQueue = `bench-conc-${Math.random().toString(36).slice(2, 8)}`;
@@ -332,6 +365,7 @@ async function concurrency(server: DevServer, bundle: string, runs: number) {
       if (i === 0) history = await historyOf(stacks[0]!, `alone${i}`);
       sim.resetLab(stacks[0]!);
     }
+    const referenceBefore = referenceCpuMs();
     const before = procStats(worker.pid!);
     const serverBefore = procStats(server.process.pid!);
     const selfBefore = process.cpuUsage();
@@ -342,6 +376,7 @@ async function concurrency(server: DevServer, bundle: string, runs: number) {
     const after = procStats(worker.pid!);
     const serverAfter = procStats(server.process.pid!);
     const self = process.cpuUsage(selfBefore);
+    const referenceAfter = referenceCpuMs();
     const durations = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const base = median(alone);
     return {
@@ -356,6 +391,9 @@ async function concurrency(server: DevServer, bundle: string, runs: number) {
       // 1-minute load average of the machine (2 cores, shared) when the runs started and ended.
       loadBefore: round(loadBefore, 1),
       loadAfter: round(loadavg()[0]!, 1),
+      // referenceCpuMs() just before and just after the runs (outside the CPU counted for them).
+      referenceCpuMsBefore: referenceBefore,
+      referenceCpuMsAfter: referenceAfter,
       eventsPerRun: history?.events,
       workflowTasksPerRun: history?.workflowTasks,
       eventTypesPerRun: history?.byType,
@@ -520,7 +558,7 @@ function markdown(r: Record<string, unknown>): string {
     '',
     `History of one run, its stack-lock child included: ${c?.eventsPerRun ?? '–'} events, ${c?.workflowTasksPerRun ?? '–'} workflow tasks.`,
     '',
-    `CPU per run: worker **${c?.workerCpuPerRun} s**, dev server **${c?.devServerCpuPerRun} s**, simulator ${c?.simulatorCpuPerRun} s. The machine is shared: these move by ±10 % from run to run; load average ${c?.loadBefore ?? '–'} at the start, ${c?.loadAfter ?? '–'} at the end. The worker is started as \`npm run worker\` starts it (\`WORKER_NODE_FLAGS\`, \`WORKER_ENV\` in src/worker.ts). What each change of issue 16 bought, before and after: docs/operations.md, "Memory of one worker with many open runs".`,
+    `CPU per run: worker **${c?.workerCpuPerRun} s**, dev server **${c?.devServerCpuPerRun} s**, simulator ${c?.simulatorCpuPerRun} s. The machine is shared: these move by ±10 % from run to run, and by 15–30 % from one day to the next; load average ${c?.loadBefore ?? '–'} at the start, ${c?.loadAfter ?? '–'} at the end. The machine's speed that minute: a fixed reference workload took ${c?.referenceCpuMsBefore ?? '–'} CPU-ms before the runs and ${c?.referenceCpuMsAfter ?? '–'} after (\`referenceCpuMs()\` in bench/bench.ts; compare two bench runs' CPU figures only beside it). The worker is started as \`npm run worker\` starts it (\`WORKER_NODE_FLAGS\`, \`WORKER_ENV\` in src/worker.ts). What each change of issue 16 bought, before and after: docs/operations.md, "Memory of one worker with many open runs".`,
     '',
     ...BEFORE_AFTER_16,
     '## Targets beside their figures',
