@@ -359,8 +359,8 @@ const SETTLE_TURNS = 32;
  * conditions only after the sandbox drained its microtask queue (and after each job, before any
  * workflow code ran). No command, so nothing in the history; the same on replay. Cheaper than
  * spinning microtask turns: the SDK's promise hook captures and source-maps a stack trace for every
- * promise a workflow makes (sdk-typescript#1587), and the 32 turns of each lock check were ~17 % of
- * the workflow thread's CPU at 200 open runs (bench with --cpu-prof).
+ * promise a workflow makes (sdk-typescript#1587): at 200 open runs the workflow thread's CPU fell
+ * 9.0 → 7.2–7.8 s with this (per-thread CPU from /proc; docs/operations.md).
  */
 export function afterMicrotasks(): Promise<void> {
   let evaluated = false;

@@ -284,11 +284,10 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
     }
 
     // Idempotent from here on: transient errors are retried for as long as the capture timeout allows.
-    const afterCapture = input.capture.imageTimeout;
     const expected = Object.fromEntries(names.map((n) => [n, { imageId: images[n]!.imageId, tags: seedTags(n, instances[n]!, setId) }]));
     run.enter('tagging', `tagging ${names.length} images`);
     await beforeChange();
-    await persistentQuickStep((s) => s.tagSnapset, afterCapture, `tag ${names.length} images`, { ...cloud, snapId, images: expected });
+    await persistentQuickStep((s) => s.tagSnapset, input.capture.imageTimeout, `tag ${names.length} images`, { ...cloud, snapId, images: expected });
     for (const n of names) progress.images[n] = { state: 'tagged', imageId: images[n]!.imageId };
 
     run.enter(
@@ -296,7 +295,7 @@ export async function createSnapset(rawInput: unknown): Promise<SnapsetResult> {
       `checking every image is active and fully tagged${volumePlan ? ' and every volume snapshot available' : ''}, then marking the set complete`,
     );
     await beforeChange();
-    await persistentQuickStep((s) => s.verifySnapset, afterCapture, `verify set ${snapId} and mark it complete`, {
+    await persistentQuickStep((s) => s.verifySnapset, input.capture.imageTimeout, `verify set ${snapId} and mark it complete`, {
       ...cloud,
       snapId,
       images: expected,
