@@ -8,7 +8,6 @@ import {
   ScheduleNotFoundError,
   ScheduleOverlapPolicy,
   WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
   type ScheduleDescription,
   type ScheduleSpec,
   type WorkflowHandle,
@@ -19,6 +18,7 @@ import { parseSnapsetInput, type SnapsetInput } from './shared/input.js';
 import { parseReviveInput, type ReviveInput, type ReviveResult } from './shared/revive.js';
 import { reviveWorkflowId, scheduleIdOf, StackNameKey, snapsetWorkflowId, stackLockWorkflowId, TASK_QUEUE, type SnapsetResult } from './shared/workflow-api.js';
 import type { createSnapset, reviveSnapset } from './workflows/index.js';
+import { describeStackLock } from './stack-lock.js';
 
 export interface ConnectOptions {
   /** temporal.toml profile. @default $TEMPORAL_PROFILE or "default" */
@@ -126,27 +126,25 @@ export interface StackHolder {
 }
 
 /**
- * The run holding a stack, if any: first the per-stack lock workflow (strongly consistent: its parent
- * is the holder), then a visibility query for a running workflow with that StackName (a run still
+ * The run holding a stack, if any: first the per-stack lock workflow (strongly consistent: it names
+ * its holder, src/stack-lock.ts), then a visibility query for a running workflow with that StackName (a run still
  * before its lock, e.g. in validation). The workflows' lock is what guarantees it; this lets the CLI
  * refuse before a workflow is started.
  */
 export async function findStackHolder(client: Client, stackName: string): Promise<StackHolder | undefined> {
-  try {
-    const lock = await client.workflow.getHandle(stackLockWorkflowId(stackName)).describe();
-    const p = lock.parentExecution;
-    if (lock.status.name === 'RUNNING' && p?.workflowId) {
-      const memo = (lock.memo ?? {}) as { holderType?: string };
-      const parent = await client.workflow
-        .getHandle(p.workflowId, p.runId ?? undefined)
-        .describe()
-        .catch(() => undefined);
-      return (
-        holderOf(parent) ?? { workflowId: p.workflowId, ...(p.runId ? { runId: p.runId } : {}), ...(memo.holderType ? { workflowType: memo.holderType } : {}) }
-      );
-    }
-  } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  const lock = await describeStackLock(client, stackLockWorkflowId(stackName));
+  if (lock.held && lock.workflowId) {
+    const parent = await client.workflow
+      .getHandle(lock.workflowId, lock.runId)
+      .describe()
+      .catch(() => undefined);
+    return (
+      holderOf(parent) ?? {
+        workflowId: lock.workflowId,
+        ...(lock.runId ? { runId: lock.runId } : {}),
+        ...(lock.workflowType ? { workflowType: lock.workflowType } : {}),
+      }
+    );
   }
   const escaped = stackName.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
   for await (const wf of client.workflow.list({ query: `StackName = '${escaped}' AND ExecutionStatus = 'Running'`, pageSize: 10 })) {

@@ -103,7 +103,7 @@ describe('the Temporal Web UI in a real browser', { skip }, () => {
     assert.deepEqual(
       events.map((e) => [e.kind, e.summary, e.state]),
       [
-        ['Child Workflow', `lock of stack ${run.stackName}, held by ${run.workflowId}`, 'Started'],
+        ['Local Activity', `take the lock of stack ${run.stackName}`, LOCAL_STEP_STATE],
         ['Local Activity', 'preflight: cloud and 4 servers', LOCAL_STEP_STATE],
         ['Local Activity', 'preflight: controller controller and oc', LOCAL_STEP_STATE],
       ],
@@ -133,7 +133,7 @@ describe('the Temporal Web UI in a real browser', { skip }, () => {
     assert.ok(details.includes(`every image of set ${run.snapId} deleted (4)`), `cleanup is reported: ${details}`);
     assert.ok(details.includes('VMs now: 4 SHUTOFF (controller, master0, master1, worker0)'), `the VMs' states read from Nova: ${details}`);
 
-    const events = await eventsWithMetadata(page, `delete every image of set ${run.snapId}`, 'Completed');
+    const events = await eventsWithMetadata(page, `release the lock of stack ${run.stackName}`, LOCAL_STEP_STATE);
     const after = events.map((e) => [e.kind, e.summary, e.state]).slice(events.findIndex((e) => e.summary === 'wait SHUTOFF (4)'));
     assert.deepEqual(
       after,
@@ -144,8 +144,9 @@ describe('the Temporal Web UI in a real browser', { skip }, () => {
         ['Activity', `capture set ${run.snapId} again: master1 (attempt 2 of 2)`, 'Completed'],
         ['Activity', `delete every image of set ${run.snapId}`, 'Completed'],
         ['Local Activity', 'read the state of 4 VMs', LOCAL_STEP_STATE],
+        ['Local Activity', `release the lock of stack ${run.stackName}`, LOCAL_STEP_STATE],
       ],
-      'the capture, the retake, the second capture that found master1 killed again, the cleanup',
+      'the capture, the retake, the second capture that found master1 killed again, the cleanup, the stack released',
     );
 
     await openRunTab(page, uiUrl, namespace, run, 'search-attributes');
@@ -170,13 +171,14 @@ describe('the Temporal Web UI in a real browser', { skip }, () => {
     await openRunTab(page, uiUrl, namespace, run, 'user-metadata');
     const details = await currentDetails(page, snapId);
     assert.equal(details, `completed — SnapSet ${snapId} complete: 4 images`);
-    const events = await eventsWithMetadata(page, `verify set ${snapId} and mark it complete`, LOCAL_STEP_STATE);
+    const events = await eventsWithMetadata(page, `release the lock of stack ${run.stackName}`, LOCAL_STEP_STATE);
     assert.deepEqual(
-      events.slice(-3).map((e) => [e.kind, e.summary]),
+      events.slice(-4).map((e) => [e.kind, e.summary]),
       [
         ['Activity', `create 4 images of set ${snapId}`],
         ['Local Activity', 'tag 4 images'],
         ['Local Activity', `verify set ${snapId} and mark it complete`],
+        ['Local Activity', `release the lock of stack ${run.stackName}`],
       ],
     );
     assert.ok(

@@ -18,6 +18,7 @@ import { describe, test } from 'node:test';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import Long from 'long';
+import { historySteps, type HistoryEventLike } from '../src/cli/retry-plan.js';
 import { COMPLETE_TAG, SNAP_ID_PROPERTY } from '../src/shared/snapset/index.js';
 import { progressQuery, stackLockWorkflowId } from '../src/shared/workflow-api.js';
 import type { Simulator } from '../src/sim/index.js';
@@ -68,7 +69,8 @@ async function recordHistory(workflowId: string, runId: string, file: string): P
     ['workflow', 'show', '--workflow-id', workflowId, '--run-id', runId, '--address', address, '--output', 'json'],
     { maxBuffer: 64 << 20 },
   );
-  await writeFile(join(dir, file), stdout);
+  // Recorded histories are never re-recorded: new workflow code must replay them.
+  await writeFile(join(dir, file), stdout, { flag: 'wx' });
 }
 
 describe('a failed snapshot is taken again (time-skipping server + simulator)', () => {
@@ -265,7 +267,7 @@ describe('Reset is a retry (dev server + simulator)', () => {
           'the reset run to hold the stack lock',
           async () => {
             const d = await lock.describe();
-            return d.status.name === 'RUNNING' && d.parentExecution?.runId === runId;
+            return d.status.name === 'RUNNING' && (d.memo as { holderRunId?: string } | undefined)?.holderRunId === runId;
           },
           { retryErrors: true },
         );
@@ -276,20 +278,24 @@ describe('Reset is a retry (dev server + simulator)', () => {
         assert.match(refused.message, new RegExp(`workflow ${workflowId}`), `names the reset run: ${refused.message}`);
 
         const result = await reset.result();
-        await recordHistory(workflowId, runId, 'create-snapset-reset.json');
-        // In the reset run's history, the lock is started again before the capture is scheduled.
+        await recordHistory(workflowId, runId, 'create-snapset-reset-started-lock.json');
+        // In the reset run's history, the lock is taken again before the capture is scheduled.
         const events = (await reset.fetchHistory()).events!;
         const resetAt = events.findIndex((e) => e.workflowTaskFailedEventAttributes);
-        const relock = events.findIndex((e, i) => i > resetAt && e.startChildWorkflowExecutionInitiatedEventAttributes);
-        const capture = events.findIndex((e, i) => i > resetAt && e.activityTaskScheduledEventAttributes?.activityType?.name === 'captureImages');
+        const steps = historySteps(events as HistoryEventLike[]);
+        const relock = steps.find((s) => s.index > resetAt && s.name === 'takeStackLock')?.index ?? -1;
+        const capture = steps.find((s) => s.index > resetAt && s.name === 'captureImages')?.index ?? -1;
         assert.ok(resetAt > 0 && relock > resetAt && capture > relock, `lock taken again (event ${relock}) before the capture (event ${capture})`);
         assertCompleteSet(sim, result.snapId, 4);
         assert.equal(requests(sim, 'compute.servers.createImage'), 8, 'the failed run and the reset run: 4 each');
         const p = await reset.query(progressQuery);
         assert.equal(p.phase, 'completed');
-        assert.equal((await lock.describe()).status.name, 'COMPLETED', 'the lock released at the end');
+        assert.equal((await lock.describe()).status.name, 'TERMINATED', 'the lock released at the end');
       },
       scenario,
+      // No workflow cache: every workflow task replays the run's whole history on a real worker, with
+      // the reset run's own run ID — where it took the lock again must replay at the same point.
+      { maxCachedWorkflows: 0 },
     );
   });
 
@@ -313,8 +319,8 @@ describe('Reset is a retry (dev server + simulator)', () => {
         for (const s of sim.cloud.servers()) assert.equal(s.status, 'SHUTOFF');
         assert.equal(
           (await t.env.client.workflow.getHandle(stackLockWorkflowId(scenario.stackName!)).describe()).status.name,
-          'COMPLETED',
-          'the stack is free again',
+          'TERMINATED',
+          'the stack is free again: the lock released',
         );
       },
       scenario,

@@ -158,7 +158,7 @@ describe('safe on a real lab (time-skipping server + simulator)', () => {
         assert.match(f.message, new RegExp(`stack hs-sno-1 is busy: workflow snapset-first-${taskQueue} \\(createSnapset\\)`));
         const history = await second.fetchHistory();
         const scheduled = historySteps(history.events! as HistoryEventLike[]).map((s) => s.name);
-        assert.deepEqual(scheduled, ['describeStackLock'], 'the refused run only asked who holds the lock');
+        assert.deepEqual(scheduled, ['takeStackLock'], 'the refused run only tried to take the lock');
         const result = await first.result();
         assert.ok(sim.controller.commands().length >= commandsBefore);
         const sets = new Set((sim.cloud.images() as SimImage[]).flatMap((i) => (i.hotstack_snap_id ? [i.hotstack_snap_id] : [])));

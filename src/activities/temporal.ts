@@ -1,42 +1,33 @@
 /**
- * Activities that read Temporal itself, through the worker's own client (`Context.client`).
+ * Activities that read and write Temporal itself, through the worker's own client (`Context.client`):
+ * the per-stack lock (src/stack-lock.ts).
  */
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import * as stackLock from '../stack-lock.js';
 
-export interface StackLockHolder {
-  /** The run holding the stack (the lock workflow's parent). */
-  workflowId?: string;
-  runId?: string;
-  workflowType?: string;
-  /** When the lock was taken. */
-  since?: string;
-  /** The lock workflow itself. */
-  lockWorkflowId: string;
-  /** false: the lock was released between the refusal and this look-up. */
-  held: boolean;
-}
+export type { StackLockHolder, TakeStackLockResult } from '../stack-lock.js';
 
 export function createTemporalActivities() {
   return {
-    /** Who holds a per-stack lock (src/workflows/stack-lock.ts): the parent of the running lock workflow. */
-    async describeStackLock(input: { lockWorkflowId: string }): Promise<StackLockHolder> {
-      const { client } = Context.current();
-      try {
-        const d = await client.workflow.getHandle(input.lockWorkflowId).describe();
-        const memo = (d.memo ?? {}) as { holderType?: string };
-        return {
-          lockWorkflowId: input.lockWorkflowId,
-          held: d.status.name === 'RUNNING',
-          ...(d.parentExecution?.workflowId ? { workflowId: d.parentExecution.workflowId } : {}),
-          ...(d.parentExecution?.runId ? { runId: d.parentExecution.runId } : {}),
-          ...(memo.holderType ? { workflowType: memo.holderType } : {}),
-          since: d.startTime.toISOString(),
-        };
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return { lockWorkflowId: input.lockWorkflowId, held: false };
-        throw err;
-      }
+    /** Who holds a per-stack lock; a stale lock (its holder ended) is not held. */
+    async describeStackLock(input: { lockWorkflowId: string }): Promise<stackLock.StackLockHolder> {
+      return stackLock.describeStackLock(Context.current().client, input.lockWorkflowId);
+    },
+
+    /** Takes the stack's lock for the calling run, on the run's own task queue, or says who holds it. */
+    async takeStackLock(input: { stackName: string; holder: stackLock.LockHolder }): Promise<stackLock.TakeStackLockResult> {
+      const { client, info } = Context.current();
+      return stackLock.takeStackLock(client, { ...input, taskQueue: info.taskQueue });
+    },
+
+    /** Releases the lock run the caller took (best-effort: a lock that has ended is released already). */
+    async releaseStackLock(input: { lockWorkflowId: string; lockRunId: string; holderWorkflowId: string }): Promise<{ released: boolean }> {
+      return stackLock.releaseStackLock(Context.current().client, input);
+    },
+
+    /** Whether a lock's holder still runs (a lock whose start delay elapsed asks, `stackLock`). */
+    async isRunRunning(input: { workflowId: string; runId: string }): Promise<boolean> {
+      return stackLock.isRunning(Context.current().client, input.workflowId, input.runId);
     },
   };
 }

@@ -42,7 +42,7 @@ export interface RetryPlan {
 }
 
 /** Steps that only report on a failure (cleanup, the VMs' states): never a point to go back to. */
-const AFTER_FAILURE = new Set(['cleanupSnapset', 'getServerStatuses', 'describeStackLock']);
+const AFTER_FAILURE = new Set(['cleanupSnapset', 'getServerStatuses', 'describeStackLock', 'releaseStackLock']);
 
 const num = (v: unknown): number => Number(typeof v === 'object' && v !== null ? String(v) : v);
 

@@ -27,7 +27,7 @@ import {
   workflowInfo,
   type ActivityFunctionWithOptions,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import { FailureTypes, ValidationError, type PreflightCheck } from '../shared/errors.js';
 import { workflowNow } from './clock.js';
@@ -289,20 +289,41 @@ export interface StackLockInput {
   stackName: string;
   /** Workflow type of the holder (shown when another run is refused). */
   holderType: string;
+  /** The run holding the stack: set by locks its holder started with a start delay (PATCHES.lockByStart, src/stack-lock.ts). */
+  holder?: { workflowId: string; runId: string };
+  /** How often a lock whose start delay elapsed looks whether its holder still runs (default {@link LOCK_RECHECK}). */
+  recheckEvery?: Duration;
 }
 
+/** How often a lock whose start delay elapsed looks whether its holder still runs. */
+const LOCK_RECHECK = '1 day';
+
 /**
- * The per-stack lock (DESIGN §5 step 1b: "no other run holds the stack", enforced by the workflows).
- * A child workflow with the fixed ID `snapset-lock-<stack>`: Temporal allows one running workflow per
- * ID, so starting it is an atomic test-and-set that holds whatever started the run — the snapset CLI,
- * a raw `temporal workflow start`, a Schedule's timestamped IDs. It lives until its holder releases
- * it, and is terminated with its parent (ParentClosePolicy TERMINATE) if the holder ends abruptly.
+ * The per-stack lock (DESIGN §5 step 1b: "no other run holds the stack", enforced by the workflows):
+ * a workflow with the fixed ID `snapset-lock-<stack>`. Temporal allows one running workflow per ID,
+ * so starting it is an atomic test-and-set that holds whatever started the run — the snapset CLI, a
+ * raw `temporal workflow start`, a Schedule's timestamped IDs.
+ *
+ * Since PATCHES.lockByStart the holder starts it with a start delay and terminates it to release it
+ * (src/stack-lock.ts): this code runs only when the delay elapsed — its holder still runs (it checks
+ * again daily) or ended without releasing it (it ends). Before, it was a child of its holder that
+ * lived until released by signal, or terminated with its parent (ParentClosePolicy TERMINATE).
  */
-export async function stackLock(input: StackLockInput): Promise<{ stackName: string; released: true }> {
+export async function stackLock(input: StackLockInput): Promise<{ stackName: string; released: boolean }> {
   let released = false;
   setHandler(releaseStackLockSignal, () => {
     released = true;
   });
+  const { holder } = input;
+  if (holder) {
+    while (!released) {
+      // A failed look-up keeps the lock: only a holder known to have ended frees the stack.
+      const running = await checks.isRunRunning(holder).catch(() => true);
+      if (!running) return { stackName: input.stackName, released: false };
+      await condition(() => released, input.recheckEvery ?? LOCK_RECHECK);
+    }
+    return { stackName: input.stackName, released: true };
+  }
   await condition(() => released);
   return { stackName: input.stackName, released: true };
 }
@@ -349,6 +370,10 @@ export const PATCHES = {
   localSteps: 'quick-steps-local',
   /** The stack lock's end is looked for once the activation's microtasks drained, not after 32 turns ({@link afterMicrotasks}). */
   lockSettleDrain: 'stack-lock-settle-drain',
+  /** The stack lock is a delayed workflow the holder starts and terminates by local activity, not a child (src/stack-lock.ts). */
+  lockByStart: 'stack-lock-started-by-activity',
+  /** Recorded by a Reset run where it takes the stack lock again for itself ({@link acquireStackLock}). */
+  lockRetakenByResetRun: 'stack-lock-retaken-by-reset-run',
 } as const;
 
 /** Microtask turns a child's result takes to reach a `.then` on `handle.result()` (a few), with room to spare. Runs before {@link PATCHES.lockSettleDrain}. */
@@ -374,10 +399,61 @@ export function afterMicrotasks(): Promise<void> {
 }
 
 /**
- * Takes the stack's lock or fails at once, non-retryable, naming the run that holds it. Started in a
+ * Takes the stack's lock or fails at once, non-retryable, naming the run that holds it. Taken in a
  * non-cancellable scope so that cancelling the holder does not free the stack before its cleanup ran.
  */
 export async function acquireStackLock(stackName: string): Promise<HeldStackLock> {
+  return patched(PATCHES.lockByStart) ? acquireStartedLock(stackName) : acquireChildLock(stackName);
+}
+
+/**
+ * The lock as a delayed workflow (PATCHES.lockByStart): taken and released by local activities, so
+ * it costs the holder two markers and no workflow task, and no worker runs it.
+ *
+ * A Reset run replays the history of the run it was reset from — which took the lock, and released
+ * it when it failed — and then goes on as a new run: before its first change it takes the lock again
+ * for itself, or fails untouched if another run holds the stack now. Where that happens is recorded
+ * by a patch marker: `patched` is false while the copied history replays (no marker there) and true
+ * once the run goes on live, so a later replay of the reset run takes the lock at the same point.
+ * Each retake has its own marker (a reset of a reset run replays the first one, then records the next).
+ */
+async function acquireStartedLock(stackName: string): Promise<HeldStackLock> {
+  let held = await takeStartedLock(stackName);
+  let released = false;
+  let retakes = 0;
+  return {
+    release: () =>
+      CancellationScope.nonCancellable(async () => {
+        released = true;
+        await step(quick().changes.releaseStackLock, `release the lock of stack ${stackName}`, {
+          lockWorkflowId: held.lockWorkflowId,
+          lockRunId: held.lockRunId,
+          holderWorkflowId: workflowInfo().workflowId,
+        });
+      }),
+    ensureHeld: async () => {
+      if (released || held.holderRunId === workflowInfo().runId) return;
+      const marker = retakes === 0 ? PATCHES.lockRetakenByResetRun : `${PATCHES.lockRetakenByResetRun}-${retakes + 1}`;
+      if (!patched(marker)) return; // replaying what the run it was reset from did
+      log.warn('a reset run: taking the stack lock for this run before changing anything', { stackName });
+      held = await takeStartedLock(stackName);
+      retakes++;
+    },
+  };
+}
+
+async function takeStartedLock(stackName: string) {
+  const { workflowId, runId, workflowType } = workflowInfo();
+  const taken = await CancellationScope.nonCancellable(() =>
+    step(quick().changes.takeStackLock, `take the lock of stack ${stackName}`, { stackName, holder: { workflowId, runId, workflowType } }),
+  );
+  if (!taken.taken) throw stackBusy(stackName, taken.holder);
+  if (taken.tookOverFrom) log.warn('took over a stale stack lock: its holder had ended without releasing it', { stackName, staleHolder: taken.tookOverFrom });
+  return taken;
+}
+
+/** The lock as a child workflow, for runs that began before PATCHES.lockByStart. */
+async function acquireChildLock(stackName: string): Promise<HeldStackLock> {
   let handle = await startStackLock(stackName);
   let ended = false;
   let released = false;
@@ -446,14 +522,19 @@ async function startStackLock(stackName: string) {
     } catch {
       // The refusal stands without the holder's name.
     }
-    const who = holder.workflowId
-      ? `workflow ${holder.workflowId}${holder.workflowType ? ` (${holder.workflowType})` : ''}${holder.since ? `, since ${holder.since}` : ''}`
-      : `the run holding lock ${lockId}`;
-    throw ApplicationFailure.create({
-      type: FailureTypes.stackLocked,
-      nonRetryable: true,
-      message: `stack ${stackName} is busy: ${who} is running on it; nothing was changed. Wait for it to end or cancel it (snapset cancel ${holder.workflowId ?? stackName})`,
-      details: [{ stackName, lockWorkflowId: lockId, ...holder }],
-    });
+    throw stackBusy(stackName, { lockWorkflowId: lockId, ...holder });
   }
+}
+
+/** The refusal of a run whose stack another run holds: non-retryable, naming the holder. */
+function stackBusy(stackName: string, holder: { lockWorkflowId: string; workflowId?: string; workflowType?: string; since?: string }): ApplicationFailure {
+  const who = holder.workflowId
+    ? `workflow ${holder.workflowId}${holder.workflowType ? ` (${holder.workflowType})` : ''}${holder.since ? `, since ${holder.since}` : ''}`
+    : `the run holding lock ${holder.lockWorkflowId}`;
+  return ApplicationFailure.create({
+    type: FailureTypes.stackLocked,
+    nonRetryable: true,
+    message: `stack ${stackName} is busy: ${who} is running on it; nothing was changed. Wait for it to end or cancel it (snapset cancel ${holder.workflowId ?? stackName})`,
+    details: [{ stackName, ...holder }],
+  });
 }

@@ -108,11 +108,12 @@ export async function withSimWorker<T>(
   env: TestWorkflowEnvironment,
   fn: (ctx: { sim: Simulator; taskQueue: string; worker: Worker }) => Promise<T>,
   scenario: ScenarioInput = FAST_SCENARIO,
+  workerOptions: Partial<WorkerOptions> = {},
 ): Promise<T> {
   const sim = await startSimulator(scenario);
   try {
     const taskQueue = uniqueTaskQueue('sim');
-    const worker = await createTestWorker(env, { taskQueue, activities: createActivities(simDeps(sim)) });
+    const worker = await createTestWorker(env, { ...workerOptions, taskQueue, activities: createActivities(simDeps(sim)) });
     return await worker.runUntil(fn({ sim, taskQueue, worker }));
   } finally {
     await sim.close();
