@@ -72,8 +72,8 @@ export function workerTuning(env: NodeJS.ProcessEnv = process.env): Partial<Work
 }
 
 /**
- * Sticky-cache size unless SNAPSET_MAX_CACHED_WORKFLOWS says otherwise: 500 open runs (a run and its
- * stack lock are two workflows). Set here because the SDK derives its default from the heap limit
+ * Sticky-cache size unless SNAPSET_MAX_CACHED_WORKFLOWS says otherwise: 1000 open runs (a run is one
+ * workflow; its stack lock never reaches a worker, src/stack-lock.ts). Set here because the SDK derives its default from the heap limit
  * (~600 workflows per GB), which {@link WORKER_NODE_FLAGS} lowers to 512 MB: that would be 182, and
  * 200 busy runs would replay their histories all the time. A cached workflow costs ~0.25 MB of
  * workflow-thread heap (bench/results.md), so 1000 fit the 512 MB heap; a run evicted while it waits

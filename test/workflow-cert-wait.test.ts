@@ -43,10 +43,14 @@ describe('certificate-rotation wait on the time-skipping server', () => {
       const timers = history.events!.filter((e) => e.timerStartedEventAttributes);
       assert.equal(timers.length, 1, 'one durable timer');
       assert.equal(history.events!.filter((e) => e.timerFiredEventAttributes).length, 1, 'and it fired');
-      // Only read-only checks before the timer fired, and the same checks again right after it.
+      // Only the stack lock and read-only checks before the timer fired, and the same checks again right after it.
       const fired = history.events!.findIndex((e) => e.timerFiredEventAttributes);
       const scheduled = (from: number, to: number) => historySteps(history.events!.slice(from, to) as HistoryEventLike[]).map((s) => s.name);
-      assert.deepEqual(scheduled(0, fired), ['preflightCloud', 'preflightController'], 'nothing but preflight before the wait ended');
+      assert.deepEqual(
+        scheduled(0, fired),
+        ['takeStackLock', 'preflightCloud', 'preflightController'],
+        'nothing but the lock and preflight before the wait ended',
+      );
       assert.deepEqual(scheduled(fired, history.events!.length).slice(0, 2), ['preflightCloud', 'preflightController'], 'preflight again after the wait');
     });
   });
