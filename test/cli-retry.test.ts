@@ -64,6 +64,19 @@ describe('the reset point snapset retry chooses', () => {
     assert.equal(planRetry('createSnapset', events.slice(0, marker('preflightCloud') + 1)).from, 'preflightCloud');
   });
 
+  test('the stack lock released after a failure is never the step to go back to', () => {
+    const events = history('create-snapset-lock-by-start.json');
+    const isLocal = (e: HistoryEventLike, type: string) =>
+      e.markerRecordedEventAttributes?.markerName === 'core_local_activity' &&
+      Buffer.from(String(e.markerRecordedEventAttributes.details?.data?.payloads?.[0]?.data), 'base64').toString().includes(`"activity_type":"${type}"`);
+    const release = events.find((e) => isLocal(e, 'releaseStackLock'));
+    assert.ok(release, 'the fixture released its lock by local activity');
+    const shutoff = events.findIndex((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitServersShutoff');
+    // A run that failed waiting for SHUTOFF, then released its lock.
+    const plan = planRetry('createSnapset', [...events.slice(0, shutoff + 1), release]);
+    assert.equal(plan.from, 'waitServersShutoff');
+  });
+
   test('a revive: the last step it scheduled', () => {
     const plan = planRetry('reviveSnapset', history('revive-snapset-complete.json'));
     assert.notEqual(plan.from, 'start');
