@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { freePort } from '../src/dev/toolchain.js';
 import { startTourRuns, tourScenario } from '../src/dev/web-ui-tour.js';
 import { SNAPSET_METRICS } from '../src/shared/metrics.js';
-import { skipCertWaitUpdate } from '../src/shared/workflow-api.js';
+import { progressQuery, skipCertWaitUpdate } from '../src/shared/workflow-api.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
 import { repoRoot } from './helpers/paths.js';
 import { startProc, type Proc } from './helpers/processes.js';
@@ -53,7 +53,7 @@ describe('SnapSet metrics on the worker’s Prometheus endpoint', () => {
         SNAPSET_TASK_QUEUE: taskQueue,
         OS_CLIENT_CONFIG_FILE: sim.cloud.cloudsYamlPath,
         OS_CLOUD: sim.cloud.cloudName,
-        // Two workflows in the sticky cache (the SDK's least): the runs and their locks evict each other and are replayed.
+        // Two workflows in the sticky cache (the SDK's least): the runs evict each other and are replayed.
         SNAPSET_MAX_CACHED_WORKFLOWS: '2',
         SNAPSET_MAX_WORKFLOW_TASKS: '2',
       },
@@ -92,6 +92,10 @@ describe('SnapSet metrics on the worker’s Prometheus endpoint', () => {
     });
     const pruned = await pruning.result();
     assert.equal(pruned.retention?.deleted.length, 2, `the seeded set and the tour's set are pruned: ${JSON.stringify(pruned.retention)}`);
+
+    // Replays for certain, not by the timing of the runs above: a closed run answers a query only by
+    // replaying its history on the worker, which then drops it from the cache (a forced eviction).
+    for (const id of [waiting.workflowId, failed.workflowId, pruning.workflowId]) await client.workflow.getHandle(id).query(progressQuery);
 
     // The workflow metric sink runs beside the completion: wait until the last run's count is there.
     let body = '';
